@@ -1,0 +1,200 @@
+"""Set-up by an admin: orgs, agents, partner systems, credentials; deactivating an agent."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff import history
+from handoff.commands.flow import now
+from handoff.commands.resolution import org_fallback_owner
+from handoff.db import Database
+from handoff.errors import Forbidden, InvalidInput, NotFound, Refusal
+from handoff.models import Agent, Case, Credential, Org, PartnerSystem
+from handoff.principals import Actor
+
+ORG_KINDS = ("merchant", "bank", "vendor", "manufacturer", "carrier", "other")
+ROLES = ("rep", "supervisor", "auditor")
+PRINCIPAL_KINDS = ("agent", "system", "admin")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "hot_" + secrets.token_urlsafe(32)
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.kind != "admin":
+        raise Forbidden("only an admin may do this")
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    id: str
+    principal_kind: str
+    principal_id: str
+    token: str  # shown once; only its hash is kept
+
+
+def create_org(
+    db: Database,
+    actor: Actor,
+    org_id: str,
+    name: str,
+    kind: str,
+    windows: dict[str, int] | None = None,
+) -> Org:
+    require_admin(actor)
+    if kind not in ORG_KINDS:
+        raise InvalidInput("kind", f"kind must be one of {', '.join(ORG_KINDS)}")
+    with db.session() as session:
+        if session.get(Org, org_id) is not None:
+            raise Refusal("already_exists", f"org {org_id} already exists", org_id=org_id)
+        org = Org(id=org_id, name=name, kind=kind, windows=windows or None, created_at=now())
+        session.add(org)
+        session.commit()
+        return org
+
+
+def create_agent(
+    db: Database, actor: Actor, org_id: str, agent_id: str, name: str, role: str
+) -> Agent:
+    require_admin(actor)
+    if role not in ROLES:
+        raise InvalidInput("role", f"role must be one of {', '.join(ROLES)}")
+    with db.session() as session:
+        if session.get(Org, org_id) is None:
+            raise NotFound(f"org {org_id} not found")
+        if session.get(Agent, agent_id) is not None:
+            raise Refusal("already_exists", f"agent {agent_id} already exists", agent_id=agent_id)
+        agent = Agent(
+            id=agent_id, org_id=org_id, name=name, role=role, active=True, created_at=now()
+        )
+        session.add(agent)
+        session.commit()
+        return agent
+
+
+def create_system(
+    db: Database, actor: Actor, org_id: str, system_id: str, name: str
+) -> PartnerSystem:
+    require_admin(actor)
+    with db.session() as session:
+        if session.get(Org, org_id) is None:
+            raise NotFound(f"org {org_id} not found")
+        if session.get(PartnerSystem, system_id) is not None:
+            raise Refusal("already_exists", f"system {system_id} already exists")
+        system = PartnerSystem(id=system_id, org_id=org_id, name=name, created_at=now())
+        session.add(system)
+        session.commit()
+        return system
+
+
+def issue_credential(
+    db: Database,
+    actor: Actor,
+    principal_kind: str,
+    principal_id: str,
+    token: str | None = None,
+    orgs: list[str] | None = None,
+) -> IssuedCredential:
+    """A new bearer token for an agent, partner system or admin; only its hash is stored."""
+    require_admin(actor)
+    with db.session() as session:
+        issued = add_credential(session, principal_kind, principal_id, token, orgs)
+        session.commit()
+        return issued
+
+
+def add_credential(
+    session: Session,
+    principal_kind: str,
+    principal_id: str,
+    token: str | None = None,
+    orgs: list[str] | None = None,
+) -> IssuedCredential:
+    if principal_kind not in PRINCIPAL_KINDS:
+        raise InvalidInput("kind", f"kind must be one of {', '.join(PRINCIPAL_KINDS)}")
+    owner: Any = {"agent": Agent, "system": PartnerSystem}.get(principal_kind)
+    if owner is not None and session.get(owner, principal_id) is None:
+        raise NotFound(f"{principal_kind} {principal_id} not found")
+    token = token or new_token()
+    if session.scalars(
+        select(Credential).where(Credential.token_hash == hash_token(token))
+    ).first():
+        raise Refusal("already_exists", "that token is already in use")
+    credential = Credential(
+        token_hash=hash_token(token),
+        principal_kind=principal_kind,
+        principal_id=principal_id,
+        orgs=orgs,
+        created_at=now(),
+    )
+    session.add(credential)
+    session.flush()
+    return IssuedCredential(credential.id, principal_kind, principal_id, token)
+
+
+def authenticate(db: Database, token: str) -> Actor | None:
+    """The principal behind a bearer token, or None (unknown, revoked, or a deactivated agent)."""
+    with db.reading() as session:
+        credential = session.scalars(
+            select(Credential).where(
+                Credential.token_hash == hash_token(token), Credential.revoked_at.is_(None)
+            )
+        ).first()
+        if credential is None:
+            return None
+        kind, pid = credential.principal_kind, credential.principal_id
+        if kind == "admin":
+            return Actor(kind="admin", id=pid)
+        if kind == "system":
+            system = session.get(PartnerSystem, pid)
+            return Actor(kind="system", id=pid, org_id=system.org_id) if system else None
+        agent = session.get(Agent, pid)
+        if agent is None or not agent.active:
+            return None
+        scope = frozenset(credential.orgs) if credential.orgs is not None else None
+        return Actor(kind="agent", id=agent.id, org_id=agent.org_id, role=agent.role, orgs=scope)
+
+
+def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> Agent:
+    """Each of the agent's open cases moves to the org's supervisor, one event each, at once."""
+    require_admin(actor)
+    with db.session() as session:
+        at = now()
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.org_id != org_id:
+            raise NotFound(f"agent {agent_id} not found in {org_id}")
+        if not agent.active:
+            return agent
+        cases = session.scalars(
+            select(Case)
+            .where(Case.owner_agent_id == agent_id, Case.state != "closed")
+            .order_by(Case.number)
+            .with_for_update()
+        ).all()
+        successor = org_fallback_owner(session, org_id, excluding=agent_id)
+        if cases and successor is None:
+            raise Refusal(
+                "owner_required",
+                f"{agent_id} owns {len(cases)} open case(s) and {org_id} has no other active "
+                "agent to take them; add one first.",
+                cases=[c.id for c in cases],
+            )
+        agent.active, agent.deactivated_at = False, at
+        for case in cases:
+            assert successor is not None
+            case.owner_agent_id = successor.id
+            case.version += 1
+            case.updated_at = at
+            data = {"from_agent": agent_id, "to_agent": successor.id, "reason": "agent deactivated"}
+            history.append(session, case, "assigned", actor, at, data, org_id=org_id)
+        session.commit()
+        return agent

@@ -1,0 +1,171 @@
+"""Resolving a case: propose, confirm or reject, close by timer, reopen, withdraw."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff import lifecycle
+from handoff.attempt import Attempt
+from handoff.commands.flow import act
+from handoff.db import Database
+from handoff.errors import Refusal
+from handoff.models import Agent
+from handoff.principals import Actor, timer
+from handoff.views import CaseView
+
+
+def propose_resolution(
+    db: Database,
+    actor: Actor,
+    case_id: str,
+    code: str,
+    summary: str,
+    *,
+    expected_version: int | None = None,
+) -> CaseView:
+    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+        a.case.resolution_code, a.case.resolution_summary = code, a.text("summary")
+        a.case.auto_close_due_at = a.now + a.windows.auto_close
+        return {"code": code, "summary": a.text("summary")}
+
+    return act(
+        db,
+        actor,
+        case_id,
+        "propose_resolution",
+        apply,
+        params={"code": code, "summary": summary},
+        expected_version=expected_version,
+    ).case
+
+
+def _close(a: Attempt, how: str) -> None:
+    case = a.case
+    case.closed_at, case.closed_how = a.now, how
+    case.auto_close_due_at = case.claim_due_at = None
+    case.reopen_until = a.now + a.windows.reopen
+    _end_live_session(a)
+
+
+def _end_live_session(a: Attempt) -> None:
+    session = a.case.live_session
+    if session is not None:
+        lifecycle.fire_session("end", session, a)
+        session.ended_at = a.now
+        a.follow_with("session_ended", session_id=session.id, reason="case closed")
+
+
+def confirm_resolution(
+    db: Database, actor: Actor, case_id: str, *, expected_version: int | None = None
+) -> CaseView:
+    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+        _close(a, "confirmed")
+        return {"code": a.case.resolution_code, "on_customer_word": a.actor.kind != "customer"}
+
+    return act(
+        db, actor, case_id, "confirm_resolution", apply, expected_version=expected_version
+    ).case
+
+
+def reject_resolution(
+    db: Database, actor: Actor, case_id: str, reason: str, *, expected_version: int | None = None
+) -> CaseView:
+    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+        rejected = a.case.resolution_code
+        a.case.resolution_code = a.case.resolution_summary = None
+        a.case.auto_close_due_at = None
+        return {"reason": a.text("reason"), "code": rejected, "owner_agent": a.case.owner_agent_id}
+
+    return act(
+        db,
+        actor,
+        case_id,
+        "reject_resolution",
+        apply,
+        params={"reason": reason},
+        expected_version=expected_version,
+    ).case
+
+
+def auto_close(db: Database, case_id: str) -> CaseView:
+    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+        _close(a, "automatic")
+        return {"code": a.case.resolution_code, "automatic": True}
+
+    return act(db, timer("auto_close_window"), case_id, "auto_close", apply).case
+
+
+def org_fallback_owner(session: Session, org_id: str, excluding: str | None = None) -> Agent | None:
+    """The org's first active supervisor by name; failing that, its first active rep."""
+    for role in ("supervisor", "rep"):
+        agent = session.scalars(
+            select(Agent)
+            .where(Agent.org_id == org_id, Agent.role == role, Agent.active.is_(True))
+            .where(Agent.id != (excluding or ""))
+            .order_by(Agent.name, Agent.id)
+            .limit(1)
+        ).first()
+        if agent is not None:
+            return agent
+    return None
+
+
+def reopen(
+    db: Database, actor: Actor, case_id: str, reason: str, *, expected_version: int | None = None
+) -> CaseView:
+    def apply(session: Session, a: Attempt) -> dict[str, Any]:
+        case = a.case
+        owner = session.get(Agent, case.owner_agent_id) if case.owner_agent_id else None
+        if owner is None or not owner.active:
+            owner = org_fallback_owner(session, case.owner_org_id)
+        if owner is None:
+            raise Refusal(
+                "owner_required",
+                f"{case.owner_org_id} has no active agent to own the reopened case.",
+                org_id=case.owner_org_id,
+            )
+        case.owner_agent_id = owner.id
+        case.closed_at = case.closed_how = case.reopen_until = None
+        case.resolution_code = case.resolution_summary = None
+        return {"reason": a.text("reason"), "owner_agent": owner.id}
+
+    return act(
+        db,
+        actor,
+        case_id,
+        "reopen",
+        apply,
+        params={"reason": reason},
+        expected_version=expected_version,
+    ).case
+
+
+def withdraw(
+    db: Database, actor: Actor, case_id: str, reason: str, *, expected_version: int | None = None
+) -> CaseView:
+    """Close on the customer's word; what others still owe is cancelled, each with its event."""
+
+    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+        case = a.case
+        for request in case.open_requests:
+            lifecycle.fire_request("cancel", request, a)
+            request.updated_at = a.now
+            a.follow_with("request_cancelled", request_id=request.id, to_org=request.to_org_id)
+        handoff = case.pending_handoff
+        if handoff is not None:
+            handoff.state, handoff.decided_at = "cancelled", a.now
+            a.follow_with("handoff_cancelled", handoff_id=handoff.id, reason="case withdrawn")
+        case.resolution_code, case.resolution_summary = "withdrawn_by_customer", a.text("reason")
+        _close(a, "withdrawn")
+        return {"reason": a.text("reason")}
+
+    return act(
+        db,
+        actor,
+        case_id,
+        "withdraw",
+        apply,
+        params={"reason": reason},
+        expected_version=expected_version,
+    ).case

@@ -1,0 +1,54 @@
+"""Deployment settings, read from HANDOFF_* environment variables."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WINDOW_NAMES = (
+    "claim_window",
+    "handoff_window",
+    "request_window",
+    "auto_close_window",
+    "reopen_window",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HANDOFF_", extra="ignore")
+
+    database_url: str = "sqlite:///handoff.db"
+    # Windows in seconds (SPEC §3 defaults).
+    claim_window: int = Field(15 * 60, gt=0)
+    handoff_window: int = Field(24 * 3600, gt=0)
+    request_window: int = Field(24 * 3600, gt=0)
+    auto_close_window: int = Field(7 * 24 * 3600, gt=0)
+    reopen_window: int = Field(30 * 24 * 3600, gt=0)
+    # A deployment's own send-away wordings, merged with the built-in ones.
+    send_away_rules: Path | None = None
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The time windows in force for one org: the deployment's, overridden by the org's own."""
+
+    claim: timedelta
+    handoff: timedelta
+    request: timedelta
+    auto_close: timedelta
+    reopen: timedelta
+
+    @classmethod
+    def for_org(cls, settings: Settings, overrides: dict[str, Any] | None) -> "Windows":
+        seconds = {name: getattr(settings, name) for name in WINDOW_NAMES}
+        seconds.update({k: v for k, v in (overrides or {}).items() if k in WINDOW_NAMES})
+        return cls(
+            claim=timedelta(seconds=seconds["claim_window"]),
+            handoff=timedelta(seconds=seconds["handoff_window"]),
+            request=timedelta(seconds=seconds["request_window"]),
+            auto_close=timedelta(seconds=seconds["auto_close_window"]),
+            reopen=timedelta(seconds=seconds["reopen_window"]),
+        )

@@ -1,0 +1,117 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from handoff.config import Settings
+from handoff.send_away import PhraseRules, load_rules
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
+        _make_sqlite_serialize_writers(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _make_sqlite_serialize_writers(engine: Engine) -> None:
+    """SQLite has no row locks: a writing transaction takes the database's write lock at BEGIN
+    (BEGIN IMMEDIATE), so read-check-write on a case is atomic. WAL lets readers go on meanwhile."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("handoff_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Database:
+    """One deployment's database, settings and send-away rules: what every command is given."""
+
+    def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
+        self.settings = settings or Settings()
+        self.engine = engine or make_engine(self.settings.database_url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(handoff_read_only=True), expire_on_commit=False
+        )
+
+    @cached_property
+    def rules(self) -> PhraseRules:
+        return load_rules(self.settings.send_away_rules)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: it rolls back unless the command commits."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._read_sessions() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# The database refuses to change history (SPEC §6). Used by the migration and by tests.
+APPEND_ONLY_SQLITE = [
+    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END""",
+]
+APPEND_ONLY_POSTGRES = [
+    """CREATE OR REPLACE FUNCTION handoff_events_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'events are append-only: % refused', TG_OP; END;
+       $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+       FOR EACH ROW EXECUTE FUNCTION handoff_events_append_only()""",
+]
+DROP_APPEND_ONLY_SQLITE = [
+    "DROP TRIGGER IF EXISTS events_no_update",
+    "DROP TRIGGER IF EXISTS events_no_delete",
+]
+DROP_APPEND_ONLY_POSTGRES = [
+    "DROP TRIGGER IF EXISTS events_append_only ON events",
+    "DROP FUNCTION IF EXISTS handoff_events_append_only()",
+]
+
+
+def install_append_only(conn: Connection) -> None:
+    for statement in (
+        APPEND_ONLY_POSTGRES if conn.dialect.name == "postgresql" else APPEND_ONLY_SQLITE
+    ):
+        conn.execute(text(statement))
+
+
+def drop_append_only(conn: Connection) -> None:
+    statements = (
+        DROP_APPEND_ONLY_POSTGRES if conn.dialect.name == "postgresql" else DROP_APPEND_ONLY_SQLITE
+    )
+    for statement in statements:
+        conn.execute(text(statement))

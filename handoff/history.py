@@ -1,0 +1,110 @@
+"""The case history: append-only events, per-case `seq`, and a SHA-256 hash chain over them."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from handoff.models import Case, Event
+from handoff.principals import Actor
+
+GENESIS_HASH = "0" * 64
+
+
+def format_time(at: datetime) -> str:
+    """RFC 3339, UTC, microseconds: one spelling, so the hash never depends on the database."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical(
+    *,
+    case_id: str,
+    seq: int,
+    type: str,
+    actor_kind: str,
+    actor_id: str | None,
+    org_id: str | None,
+    at: datetime,
+    data: dict[str, Any],
+    prev_hash: str,
+) -> bytes:
+    body = {
+        "case_id": case_id,
+        "seq": seq,
+        "type": type,
+        "actor": {"kind": actor_kind, "id": actor_id},
+        "org_id": org_id,
+        "at": format_time(at),
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: Event) -> str:
+    return hashlib.sha256(
+        canonical(
+            case_id=event.case_id,
+            seq=event.seq,
+            type=event.type,
+            actor_kind=event.actor_kind,
+            actor_id=event.actor_id,
+            org_id=event.org_id,
+            at=event.at,
+            data=event.data,
+            prev_hash=event.prev_hash,
+        )
+    ).hexdigest()
+
+
+def append(
+    session: Session,
+    case: Case,
+    type: str,
+    actor: Actor,
+    at: datetime,
+    data: dict[str, Any],
+    org_id: str | None = None,
+) -> Event:
+    """Append the next event of a locked case; the caller commits it with the change itself."""
+    event = Event(
+        case_id=case.id,
+        seq=case.last_seq + 1,
+        type=type,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        org_id=org_id if org_id is not None else (actor.org_id or case.owner_org_id),
+        at=at,
+        data=data,
+        prev_hash=case.last_hash,
+    )
+    event.hash = event_hash(event)
+    case.last_seq, case.last_hash = event.seq, event.hash
+    session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    events: int
+    first_broken_seq: int | None
+
+
+def verify(events: Iterable[Event]) -> Verification:
+    """Walk one case's events in `seq` order; the first gap, bad link or bad hash breaks the chain."""
+    expected_seq, prev_hash, count, broken = 1, GENESIS_HASH, 0, None
+    for event in events:
+        count += 1
+        if broken is None and (
+            event.seq != expected_seq
+            or event.prev_hash != prev_hash
+            or event.hash != event_hash(event)
+        ):
+            broken = expected_seq
+        expected_seq, prev_hash = event.seq + 1, event.hash
+    return Verification(valid=broken is None, events=count, first_broken_seq=broken)

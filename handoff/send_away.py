@@ -1,0 +1,195 @@
+"""The send-away check: refuse customer-facing text that tells the customer to contact someone else.
+
+The wordings live in ``send_away_rules.json`` (package data) so they can grow without code changes;
+a deployment may add its own file of the same shape. This module only turns those word lists into
+regular expressions, once, and runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+_WORD_LISTS = ("contact_verbs", "lead_ins", "sentence_openers", "our_side", "negations")
+IMPERATIVE_RULE = "imperative_contact"
+
+# Grammar, not wording: words that cannot start or continue the name of the other party. They keep
+# the quoted phrase short ("contact your bank" rather than "contact your bank about the charge")
+# and stop noun uses of a verb ("Email sent to the bank.", "Contact details updated.").
+_DETERMINERS = ("your", "the", "a", "an", "their", "its", "his", "her", "my")
+_NOT_A_PARTY = (
+    *_DETERMINERS,
+    "about", "for", "to", "regarding", "re", "directly", "and", "or", "but", "if", "on", "in", "at",
+    "with", "by", "from", "via", "through", "so", "because", "as", "when", "once", "today",
+    "tomorrow", "now", "asap", "immediately", "please", "too", "also", "instead", "then",
+    "yourself", "you", "who", "which", "that", "this", "it", "is", "are", "was", "were", "has",
+    "have", "had", "will", "would", "can", "could", "should", "be", "been", "not", "no", "later",
+    "soon", "before", "after", "until", "sent", "made", "logged", "received", "scheduled",
+    "attempted", "completed", "placed", "booked", "confirmed", "pending", "failed", "details",
+    "info", "information", "notes", "summary", "number", "address", "history", "log", "record",
+    # Particles: "reach" must not take "out to our team" as the party.
+    "out", "up", "over", "down", "off", "back", "around", "round",
+)  # fmt: skip
+# Where a bare imperative may begin: start of text or after sentence punctuation / a bullet.
+_START = r"(?:^|(?<=[.!?;:\n\u2022]))[\s\"\u201c\u2018(*\u2022\u2013\u2014-]*"
+
+
+@dataclass(frozen=True)
+class SendAwayMatch:
+    phrase: str  # the matched text exactly as written in the input
+    rule: str  # id of the rule that matched
+
+
+@dataclass(frozen=True)
+class PhraseRules:
+    """Compiled rules, tried in order; ``negations`` vetoes a match earlier in its clause."""
+
+    rules: tuple[tuple[str, re.Pattern[str]], ...]
+    negations: re.Pattern[str] | None = None
+
+
+def _words(phrase: str) -> str:
+    """Regex for a wording: any run of whitespace between words, either apostrophe style."""
+    parts = [re.escape(w) for w in phrase.replace("\u2019", "'").split()]
+    return r"\s+".join(parts).replace("'", "['\u2019]")
+
+
+def _any_of(phrases: list[str]) -> str:
+    # Longest first so "reach out to" wins over "reach" and the quoted phrase is the whole wording.
+    alts = sorted({_words(p) for p in phrases}, key=len, reverse=True)
+    return "(?:" + "|".join(alts) + ")" if alts else "(?!)"
+
+
+def _gerund(verb: str) -> str:
+    """'call up' -> 'calling up', so "Try calling your bank" needs no extra list entry."""
+    first, _, rest = verb.partition(" ")
+    w = first.lower()
+    if w.endswith("ie"):
+        w = w[:-2] + "y"
+    elif w.endswith("e") and not w.endswith(("ee", "ye", "oe")):
+        w = w[:-1]
+    elif re.fullmatch(r"[^aeiou]*[aeiou][bdgmnprt]", w):
+        w += w[-1]  # get -> getting, chat -> chatting
+    return f"{w}ing {rest}".strip()
+
+
+def _read(text: str, source: str) -> dict[str, Any]:
+    """Parse and check one rules file; every problem names the file, for whoever edits it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"send-away rules {source}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"send-away rules {source}: the top level must be a JSON object")
+    allowed = {*_WORD_LISTS, "patterns"}
+    unknown = sorted(k for k in data if k not in allowed and not k.startswith("_"))
+    if unknown:
+        raise ValueError(
+            f"send-away rules {source}: unknown key(s) {unknown}; expected {sorted(allowed)}"
+        )
+    for key in _WORD_LISTS:
+        items = data.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise ValueError(f"send-away rules {source}: {key!r} must be a list of non-empty texts")
+    patterns = data.get("patterns", [])
+    if not isinstance(patterns, list):
+        raise ValueError(f"send-away rules {source}: 'patterns' must be a list")
+    for n, pat in enumerate(patterns, 1):
+        if not (
+            isinstance(pat, dict)
+            and all(isinstance(pat.get(k), str) and pat[k].strip() for k in ("id", "regex"))
+        ):
+            raise ValueError(
+                f"send-away rules {source}: pattern #{n} needs a text 'id' and a text 'regex'"
+            )
+        pat["source"] = source
+    return data
+
+
+def _compile(files: list[dict[str, Any]]) -> PhraseRules:
+    lists = {key: [w for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
+    verbs = lists["contact_verbs"]
+    verb_base = _any_of(verbs)
+    verb_any = _any_of(verbs + [_gerund(v) for v in verbs])
+    opener = _any_of(lists["sentence_openers"]) + r",?\s+"  # "First, contact ..."
+    # Not after "do"/"did": "Do you need to call your bank? No." asks rather than instructs.
+    not_asked = r"(?<!\w)(?<!\bdo\s)(?<!\bdid\s)(?<!\bdoes\s)"
+    lead_in = not_asked + _any_of(lists["lead_ins"]) + rf"\s+(?:{opener})?"
+    # A party is named in words, so "Please call 0800 123 456" is left to the caller to judge.
+    word = rf"(?!{_any_of(list(_NOT_A_PARTY))}(?![\w'\u2019-]))[^\W\d_][\w'\u2019&-]*"
+    party = (
+        rf"(?<![\w'\u2019-])(?!{_any_of(lists['our_side'])}(?!\w))"
+        rf"(?:{_any_of(list(_DETERMINERS))}\s+)?{word}(?:[ \t]+{word}){{0,2}}"
+    )
+    imperative = rf"(?:{lead_in}{verb_any}|{_START}(?:{opener}{verb_any}|{verb_base}))\s+{party}"
+    # Placeholders a deployment's own patterns can use, so they need not repeat the word lists.
+    holes = {
+        "{lead_in}": lead_in,
+        "{start}": f"{_START}(?:{opener})?",
+        "{verb}": verb_any,
+        "{party}": party,
+    }
+    flags = re.IGNORECASE
+    rules = [(IMPERATIVE_RULE, re.compile(imperative, flags))]
+    seen = {IMPERATIVE_RULE}
+    for pat in (p for f in files for p in f.get("patterns", [])):
+        if pat["id"] in seen:
+            raise ValueError(f"send-away rules {pat['source']}: duplicate pattern id {pat['id']!r}")
+        seen.add(pat["id"])
+        regex = pat["regex"]
+        for hole, value in holes.items():
+            regex = regex.replace(hole, value)
+        try:
+            rules.append((pat["id"], re.compile(regex, flags)))
+        except re.error as exc:
+            raise ValueError(
+                f"send-away rules {pat['source']}: pattern {pat['id']!r} is not a valid "
+                f"regular expression ({exc})"
+            ) from exc
+    negations = re.compile(rf"(?<!\w){_any_of(lists['negations'])}(?!\w)", flags)
+    return PhraseRules(tuple(rules), negations if lists["negations"] else None)
+
+
+@cache
+def _builtin_text() -> str:
+    return resources.files("handoff").joinpath("send_away_rules.json").read_text(encoding="utf-8")
+
+
+def load_rules(extra_file: Path | None = None) -> PhraseRules:
+    """The built-in rules plus, if given, a deployment's own file of the same shape."""
+    files = [_read(_builtin_text(), "send_away_rules.json (built-in)")]
+    if extra_file is not None:
+        try:
+            text = Path(extra_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"send-away rules {extra_file}: cannot be read ({exc})") from exc
+        files.append(_read(text, str(extra_file)))
+    return _compile(files)
+
+
+@cache
+def default_rules() -> PhraseRules:
+    return load_rules()
+
+
+def find_send_away(text: str, rules: PhraseRules | None = None) -> SendAwayMatch | None:
+    """The first wording in ``text`` that sends the customer elsewhere, or None if it is honest."""
+    if rules is None:
+        rules = default_rules()
+    for rule_id, pattern in rules.rules:
+        for m in pattern.finditer(text):
+            start, end = m.span("phrase") if "phrase" in pattern.groupindex else m.span()
+            # Leading sentence punctuation/bullets were only context for "start of sentence".
+            while start < end and not text[start].isalnum():
+                start += 1
+            # "No need to ... you have to call the bank" is reassurance, not an instruction.
+            clause = max(text.rfind(c, 0, start) for c in ".!?;:,\n") + 1
+            if rules.negations and rules.negations.search(text, clause, start):
+                continue
+            return SendAwayMatch(phrase=text[start:end], rule=rule_id)
+    return None
