@@ -85,7 +85,7 @@ EVENT_OF = {row.trigger: row.event for row in CASE_TABLE}
 TIMER_TRIGGERS = frozenset(row.trigger for row in CASE_TABLE if row.who is who.timer)
 
 
-def _guarded(guard: Guard) -> Callable[[Any], bool]:
+def named_condition(guard: Guard) -> Callable[[Any], bool]:
     """Adapt a raising guard to a transitions condition, keeping its name for the diagram."""
 
     def condition(event: Any) -> bool:
@@ -105,7 +105,7 @@ def _build(rows: Sequence[Row], states: Sequence[str]) -> Machine:
                 "trigger": row.trigger,
                 "source": list(row.source),
                 "dest": row.dest,
-                "conditions": [_guarded(row.who), *map(_guarded, row.guards)],
+                "conditions": [named_condition(row.who), *map(named_condition, row.guards)],
             }
             for row in rows
         ],
@@ -123,6 +123,26 @@ def fire(trigger: str, attempt: Attempt) -> None:
     _fire(CASE_MACHINE, trigger, attempt.case, attempt, owner="case")
 
 
+def check_source(trigger: str, case: Any) -> None:
+    """Refuse a trigger the case's state does not allow before the ids in its input are looked up,
+    so a stale or unknown handoff, request or session id still gets the table's answer."""
+    refused = REFUSED_FROM.get((trigger, case.state))
+    if refused:
+        raise Refusal(refused[0], refused[1], state=case.state)
+    if case.state not in ROWS[trigger].source:
+        raise _invalid_transition(CASE_MACHINE, trigger, case.state, "case")
+
+
+def _invalid_transition(machine: Machine, trigger: str, state: str, owner: str) -> Refusal:
+    return Refusal(
+        "invalid_transition",
+        f"{trigger} is not possible while the {owner} is {state}.",
+        trigger=trigger,
+        state=state,
+        allowed_triggers=sorted(machine.get_triggers(state)),
+    )
+
+
 def _fire(machine: Machine, trigger: str, model: Any, attempt: Attempt, owner: str) -> None:
     refused = REFUSED_FROM.get((trigger, model.state)) if owner == "case" else None
     if refused:
@@ -130,14 +150,7 @@ def _fire(machine: Machine, trigger: str, model: Any, attempt: Attempt, owner: s
     try:
         machine.events[trigger].trigger(model, attempt=attempt)
     except MachineError:
-        allowed = machine.get_triggers(model.state)
-        raise Refusal(
-            "invalid_transition",
-            f"{trigger} is not possible while the {owner} is {model.state}.",
-            trigger=trigger,
-            state=model.state,
-            allowed_triggers=sorted(allowed),
-        ) from None
+        raise _invalid_transition(machine, trigger, model.state, owner) from None
 
 
 def allowed_actions(attempt: Attempt) -> list[str]:

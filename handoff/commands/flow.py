@@ -91,6 +91,7 @@ def act(
                     "reload it and try again.",
                     current_version=case.version,
                 )
+            lifecycle.check_source(trigger, case)
             if resolve is not None:
                 attempt.params.update(resolve(session, case))
             lifecycle.fire(trigger, attempt)
