@@ -141,7 +141,7 @@ def warm_session_complete(a: Attempt) -> None:
         present = []
     else:
         present = session.present
-    missing = []
+    missing: list[dict[str, str | None]] = []
     if not any(p.party == "owner" and p.agent_id == case.owner_agent_id for p in present):
         missing.append({"party": "owner", "agent_id": case.owner_agent_id})
     if not any(p.party != "customer" and p.agent_id == acceptor.id for p in present):
@@ -150,7 +150,8 @@ def warm_session_complete(a: Attempt) -> None:
         missing.append({"party": "customer"})
     if missing:
         who = ", ".join(
-            m["party"] + (f" ({m['agent_id']})" if m.get("agent_id") else "") for m in missing
+            f"{m['party']} ({m['agent_id']})" if m.get("agent_id") else f"{m['party']}"
+            for m in missing
         )
         raise Refusal(
             "warm_session_required",

@@ -1,6 +1,6 @@
 """Which cases a principal may see (SPEC §7); a case it may not see does not exist for it."""
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, false, select
 
 from handoff.models import Case, Participant
 from handoff.principals import Actor
@@ -18,7 +18,7 @@ def can_see(case: Case, actor: Actor) -> bool:
     return False
 
 
-def visible_cases(actor: Actor) -> Select[tuple[Case]]:
+def visible_cases(actor: Actor) -> Select[Case]:
     """The cases an actor may see, as a query to filter further."""
     query = select(Case)
     if actor.is_auditor and actor.orgs is None:
@@ -30,6 +30,6 @@ def visible_cases(actor: Actor) -> Select[tuple[Case]]:
     elif actor.kind == "customer":
         return query.where(Case.id == actor.case_id)
     else:
-        return query.where(False)
+        return query.where(false())
     takes_part = exists().where(Participant.case_id == Case.id, Participant.org_id.in_(orgs))
     return query.where(takes_part)
