@@ -1,4 +1,4 @@
-"""Named guards of the lifecycle table. Each passes or raises the spec's refusal with its details."""
+"""Named guards of the lifecycle table. Each passes or raises the spec's refusal and details."""
 
 from handoff.attempt import Attempt
 from handoff.errors import Forbidden, InvalidInput, Refusal
@@ -213,6 +213,14 @@ def handoff_window_passed(a: Attempt) -> None:
 def _window_passed(a: Attempt, due: object, name: str) -> None:
     if due is None or a.now < due:  # type: ignore[operator]
         raise Refusal("window_not_passed", f"the {name} has not passed yet", due=due)
+
+
+def request_overdue(a: Attempt) -> None:
+    request = a.params.get("request")
+    due = request.respond_by if request is not None and request.is_open else None
+    _window_passed(a, due, "request's respond-by time")
+    if request is not None and request.escalated_at is not None:
+        raise Refusal("already_escalated", "this overdue request was escalated already")
 
 
 def within_reopen_window(a: Attempt) -> None:

@@ -95,8 +95,12 @@ class Verification:
     first_broken_seq: int | None
 
 
-def verify(events: Iterable[Event]) -> Verification:
-    """Walk one case's events in `seq` order; the first gap, bad link or bad hash breaks the chain."""
+def verify(events: Iterable[Event], head: tuple[int, str] | None = None) -> Verification:
+    """Walk one case's events in `seq` order; the first gap, bad link or bad hash breaks the chain.
+
+    `head` is the (last_seq, last_hash) the case row holds, so deleting the newest events is
+    caught too: the first missing `seq` is reported.
+    """
     expected_seq, prev_hash, count, broken = 1, GENESIS_HASH, 0, None
     for event in events:
         count += 1
@@ -107,4 +111,9 @@ def verify(events: Iterable[Event]) -> Verification:
         ):
             broken = expected_seq
         expected_seq, prev_hash = event.seq + 1, event.hash
+    last_seq = expected_seq - 1
+    if broken is None and head is not None and head != (last_seq, prev_hash):
+        # Missing at the tail: the first missing seq; beyond the head: the first extra one;
+        # same length but another hash: the last event was replaced.
+        broken = last_seq + 1 if head[0] > last_seq else min(head[0] + 1, last_seq)
     return Verification(valid=broken is None, events=count, first_broken_seq=broken)

@@ -68,6 +68,7 @@ CASE_TABLE = (
     Row("join_session",        WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_fits_case, g.party_not_present], "session_joined"),
     Row("leave_session",       WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_present], "session_left"),
     Row("end_session",         WORKED,                   None,                  who.owner_org, [], "session_ended"),
+    Row("escalate_overdue_request", OPEN,                None,                  who.timer, [g.request_overdue], "request_overdue"),
     Row("add_note",            STATES,                   None,                  who.participant, [g.customer_notes_by_owner_org, g.customer_text_not_send_away], "note_added"),
 )
 # fmt: on

@@ -41,7 +41,12 @@ def decode_cursor(cursor: str | None, *keys: str) -> dict[str, Any] | None:
         position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor", "the cursor is not one this server gave out") from None
-    if not isinstance(position, dict) or set(position) != set(keys):
+    # Positions are row numbers: anything else (or a number no database column holds) is forged.
+    if (
+        not isinstance(position, dict)
+        or set(position) != set(keys)
+        or not all(type(v) is int and 0 <= v < 2**53 for v in position.values())
+    ):
         raise InvalidInput("cursor", "the cursor is not one this server gave out")
     return position
 
@@ -122,14 +127,16 @@ def _events_of(session: Session, case_id: str) -> Iterator[Event]:
 
 def verify_case(db: Database, actor: Actor, case_id: str) -> Verification:
     with db.reading() as session:
-        _visible_case(session, actor, case_id)
-        return history.verify(_events_of(session, case_id))
+        case = _visible_case(session, actor, case_id)
+        return history.verify(_events_of(session, case_id), (case.last_seq, case.last_hash))
 
 
 def verify_all(db: Database) -> Iterator[tuple[str, Verification]]:
     """Every case's chain, one case at a time, streamed in constant memory."""
     with db.reading() as session:
-        case_ids = list(session.scalars(select(Case.id).order_by(Case.number)))
-    for case_id in case_ids:
+        heads = list(
+            session.execute(select(Case.id, Case.last_seq, Case.last_hash).order_by(Case.number))
+        )
+    for case_id, last_seq, last_hash in heads:
         with db.reading() as session:
-            yield case_id, history.verify(_events_of(session, case_id))
+            yield case_id, history.verify(_events_of(session, case_id), (last_seq, last_hash))

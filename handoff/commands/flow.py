@@ -1,6 +1,7 @@
 """The one way a case changes: lock it, check the table and guards, apply, record, commit."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,8 +33,18 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@contextmanager
+def unit_of_work(db: Database, within: Session | None = None) -> Iterator[Session]:
+    """A new session, or the caller's when it already began the transaction."""
+    if within is not None:
+        yield within
+        return
+    with db.session() as session:
+        yield session
+
+
 def lock_case(session: Session, case_id: str, actor: Actor) -> Case:
-    """Load the case and hold its row lock (FOR UPDATE; SQLite holds the write lock) until commit."""
+    """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until commit."""
     case = session.scalars(
         select(Case)
         .where(Case.id == case_id)
@@ -66,13 +77,15 @@ def act(
     params: dict[str, Any] | None = None,
     resolve: Callable[[Session, Case], dict[str, Any]] | None = None,
     expected_version: int | None = None,
+    within: Session | None = None,
 ) -> Outcome:
     """Fire `trigger` on a case as `actor`, in one transaction with its event(s).
 
     `resolve` turns ids in the input into rows (agents, requests) once the case is locked.
     A refusal that would send the customer away is itself recorded, and the change is not made.
+    `within` is a session whose transaction already holds the case (the worker's SKIP LOCKED pick).
     """
-    with db.session() as session:
+    with unit_of_work(db, within) as session:
         at = now()
         case = lock_case(session, case_id, actor)
         attempt = Attempt(

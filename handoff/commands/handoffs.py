@@ -1,4 +1,4 @@
-"""Handoffs: proposed by the owner, accepted warm by the receiver, or declined, cancelled, expired."""
+"""Handoffs: the owner proposes; the receiver accepts it warm or declines; or it is cancelled."""
 
 from typing import Any
 
@@ -185,7 +185,7 @@ def cancel_handoff(
     ).case
 
 
-def expire_handoff(db: Database, case_id: str) -> CaseView:
+def expire_handoff(db: Database, case_id: str, *, within: Session | None = None) -> CaseView:
     """The handoff window passed: the proposal lapses and the owner stays accountable."""
 
     def apply(_s: Session, a: Attempt) -> dict[str, Any]:
@@ -198,4 +198,4 @@ def expire_handoff(db: Database, case_id: str) -> CaseView:
             "owner": a.case.owner_agent_id,
         }
 
-    return act(db, timer("handoff_window"), case_id, "expire_handoff", apply).case
+    return act(db, timer("handoff_window"), case_id, "expire_handoff", apply, within=within).case

@@ -65,10 +65,15 @@ def create_request(
     return RequestView.of(outcome.created, outcome.case.updated_at)
 
 
-def _request_for(case: Case, request_id: str, actor: Actor) -> Request:
+def request_of(case: Case, request_id: str) -> Request:
     request = next((r for r in case.requests if r.id == request_id), None)
     if request is None:
         raise NotFound("request not found")
+    return request
+
+
+def _request_for(case: Case, request_id: str, actor: Actor) -> Request:
+    request = request_of(case, request_id)
     if not actor.speaks_for(request.to_org_id):
         raise Forbidden(f"this request is addressed to {request.to_org_id}")
     return request

@@ -88,12 +88,12 @@ def reject_resolution(
     ).case
 
 
-def auto_close(db: Database, case_id: str) -> CaseView:
+def auto_close(db: Database, case_id: str, *, within: Session | None = None) -> CaseView:
     def apply(_s: Session, a: Attempt) -> dict[str, Any]:
         _close(a, "automatic")
         return {"code": a.case.resolution_code, "automatic": True}
 
-    return act(db, timer("auto_close_window"), case_id, "auto_close", apply).case
+    return act(db, timer("auto_close_window"), case_id, "auto_close", apply, within=within).case
 
 
 def org_fallback_owner(session: Session, org_id: str, excluding: str | None = None) -> Agent | None:

@@ -6,23 +6,28 @@ from sqlalchemy.orm import Session
 
 from handoff import history
 from handoff.attempt import Attempt
-from handoff.commands.flow import act, lock_case, now
+from handoff.commands.flow import act, lock_case, now, unit_of_work
+from handoff.commands.requests import request_of
 from handoff.commands.resolution import org_fallback_owner
 from handoff.db import Database
 from handoff.errors import Refusal
+from handoff.models import Case
 from handoff.principals import timer
 from handoff.views import CaseView
 
 CLAIM_TIMER = timer("claim_window")
+REQUEST_TIMER = timer("request_window")
 
 
-def escalate_unclaimed(db: Database, case_id: str) -> CaseView | None:
+def escalate_unclaimed(
+    db: Database, case_id: str, *, within: Session | None = None
+) -> CaseView | None:
     """Give a case nobody claimed in time to the owner org's supervisor (or, failing that, a rep).
 
     With no active agent at all the case stays unclaimed, and its history says so once.
     """
 
-    def resolve(session: Session, case: Any) -> dict[str, Any]:
+    def resolve(session: Session, case: Case) -> dict[str, Any]:
         return {"agent": org_fallback_owner(session, case.owner_org_id)}
 
     def apply(_s: Session, a: Attempt) -> dict[str, Any]:
@@ -33,16 +38,19 @@ def escalate_unclaimed(db: Database, case_id: str) -> CaseView | None:
         return {"agent_id": agent.id, "role": agent.role}
 
     try:
-        return act(db, CLAIM_TIMER, case_id, "escalate_unclaimed", apply, resolve=resolve).case
+        return act(
+            db, CLAIM_TIMER, case_id, "escalate_unclaimed", apply, resolve=resolve, within=within
+        ).case
     except Refusal as refusal:
         if refusal.code != "owner_required":
             raise
-        _note_nobody_to_escalate_to(db, case_id)
+        _note_nobody_to_escalate_to(db, case_id, within)
         return None
 
 
-def _note_nobody_to_escalate_to(db: Database, case_id: str) -> None:
-    with db.session() as session:
+def _note_nobody_to_escalate_to(db: Database, case_id: str, within: Session | None) -> None:
+    with unit_of_work(db, within) as session:
+        session.rollback()  # forget the half-made escalation
         case = lock_case(session, case_id, CLAIM_TIMER)
         if case.unclaimed_escalation_failed or case.state != "unclaimed":
             return
@@ -50,3 +58,33 @@ def _note_nobody_to_escalate_to(db: Database, case_id: str) -> None:
         data = {"reason": f"{case.owner_org_id} has no active agent; the case stays unclaimed"}
         history.append(session, case, "escalation_failed", CLAIM_TIMER, now(), data)
         session.commit()
+
+
+def escalate_overdue_request(
+    db: Database, case_id: str, request_id: str, *, within: Session | None = None
+) -> CaseView:
+    """A request passed its respond-by time: tell the target org's supervisor, flag the case."""
+
+    def resolve(session: Session, case: Case) -> dict[str, Any]:
+        request = request_of(case, request_id)
+        return {"request": request, "agent": org_fallback_owner(session, request.to_org_id)}
+
+    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+        request, supervisor = a.params["request"], a.params["agent"]
+        request.escalated_at = a.now
+        return {
+            "request_id": request.id,
+            "to_org": request.to_org_id,
+            "respond_by": request.respond_by.isoformat(),
+            "escalated_to": supervisor.id if supervisor else None,
+        }
+
+    return act(
+        db,
+        REQUEST_TIMER,
+        case_id,
+        "escalate_overdue_request",
+        apply,
+        resolve=resolve,
+        within=within,
+    ).case

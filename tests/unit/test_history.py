@@ -62,3 +62,20 @@ def test_a_missing_event_is_a_gap_at_its_seq() -> None:
     events = chain(5)
     del events[1]
     assert history.verify(events).first_broken_seq == 2
+
+
+def test_deleting_the_newest_events_is_caught_by_the_chain_head_the_case_keeps() -> None:
+    events = chain(5)
+    head = (5, events[-1].hash)
+    assert history.verify(events, head).valid
+    assert history.verify(events[:3], head) == history.Verification(False, 3, 4)
+
+
+def test_events_beyond_the_chain_head_the_case_keeps_are_broken_from_the_first_extra() -> None:
+    events = chain(5)
+    assert history.verify(events, (4, events[3].hash)).first_broken_seq == 5
+
+
+def test_a_replaced_last_event_breaks_at_its_seq() -> None:
+    events = chain(5)
+    assert history.verify(events, (5, "f" * 64)).first_broken_seq == 5

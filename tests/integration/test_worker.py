@@ -1,0 +1,147 @@
+"""The worker's timers: nothing before a window passes, one action just after, nothing twice."""
+
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from handoff import commands, queries
+from handoff.config import Settings
+from handoff.db import Database, make_engine
+from handoff.worker import tick
+from tests.integration.world import ADMIN, World
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
+
+def last_event(world: World, case_id: str) -> str:
+    return queries.case_events(world.db, world.auditor(), case_id)[-1].type
+
+
+def passes_around(world: World, due: datetime) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """A pass just before `due`, one just after, and one more after that."""
+    with freeze_time(due - SECOND):
+        before = tick(world.db)
+    with freeze_time(due + SECOND):
+        after = tick(world.db)
+        again = tick(world.db)
+    return before, after, again
+
+
+def test_an_unclaimed_case_escalates_to_the_supervisor_once_the_claim_window_passes(
+    world: World,
+) -> None:
+    with freeze_time(T0):
+        case = commands.create_case(
+            world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
+        )
+    before, after, again = passes_around(world, T0 + timedelta(minutes=15))
+    assert (before, after, again) == (Counter(), Counter(escalated_unclaimed=1), Counter())
+    escalated = queries.get_case(world.db, world.agent("sam"), case.id)
+    assert (escalated.state, escalated.owner.agent_id) == ("active", "sam")
+    assert last_event(world, case.id) == "escalated_unclaimed"
+
+
+def test_with_nobody_to_escalate_to_the_case_stays_unclaimed_and_says_so_once(world: World) -> None:
+    for agent in ("dana", "dave", "sam"):
+        commands.deactivate_agent(world.db, ADMIN, "acme", agent)
+    with freeze_time(T0):
+        case = commands.create_case(
+            world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
+        )
+    before, after, again = passes_around(world, T0 + timedelta(minutes=15))
+    assert (before, after, again) == (Counter(), Counter(escalation_failed=1), Counter())
+    events = queries.case_events(world.db, world.auditor(), case.id)
+    assert [e.type for e in events] == ["case_created", "escalation_failed"]
+    assert queries.get_case(world.db, world.auditor(), case.id).state == "unclaimed"
+
+
+def test_a_handoff_nobody_answers_expires_and_the_owner_keeps_the_case(world: World) -> None:
+    vic = world.agent("vic")
+    with freeze_time(T0):
+        case = commands.create_case(
+            world.db, vic, customer={"name": "Omar"}, subject="Part missing", participants=["forge"]
+        )
+        commands.propose_handoff(world.db, vic, case.id, "forge", "Missing portafilter")
+    before, after, again = passes_around(world, T0 + timedelta(hours=24))
+    assert (before, after, again) == (Counter(), Counter(expired_handoffs=1), Counter())
+    expired = queries.get_case(world.db, vic, case.id)
+    assert (expired.state, expired.owner.agent_id, expired.handoff) == ("active", "vic", None)
+    assert last_event(world, case.id) == "handoff_expired"
+
+
+def test_an_overdue_request_is_escalated_to_the_target_orgs_supervisor_once(world: World) -> None:
+    dana = world.agent("dana")
+    with freeze_time(T0):
+        case = commands.create_case(
+            world.db, dana, customer={"name": "Carla"}, subject="Hold", participants=["firstbank"]
+        )
+        request = commands.create_request(world.db, dana, case.id, "firstbank", "Release hold")
+    before, after, again = passes_around(world, T0 + timedelta(hours=24))
+    assert (before, after, again) == (Counter(), Counter(overdue_requests=1), Counter())
+    events = queries.case_events(world.db, world.auditor(), case.id)
+    assert events[-1].type == "request_overdue"
+    assert events[-1].data["escalated_to"] == "bea"
+    assert events[-1].data["request_id"] == request.id
+    assert queries.get_case(world.db, dana, case.id).requests[0].overdue
+
+
+def test_a_proposed_resolution_closes_by_itself_after_the_auto_close_window(world: World) -> None:
+    dora = world.agent("dora")
+    with freeze_time(T0):
+        case = commands.create_case(world.db, dora, customer={"name": "Lena"}, subject="Thermostat")
+        commands.propose_resolution(world.db, dora, case.id, "replaced", "New thermostat fitted.")
+    before, after, again = passes_around(world, T0 + timedelta(days=7))
+    assert (before, after, again) == (Counter(), Counter(auto_closed=1), Counter())
+    closed = queries.get_case(world.db, dora, case.id)
+    assert closed.state == "closed"
+    assert queries.case_events(world.db, world.auditor(), case.id)[-1].data["automatic"] is True
+
+
+def test_an_orgs_own_claim_window_overrides_the_deployments(world: World) -> None:
+    commands.create_org(world.db, ADMIN, "quick", "Quick Shop", "merchant", {"claim_window": 60})
+    commands.create_agent(world.db, ADMIN, "quick", "quinn", "Quinn", "supervisor")
+    commands.create_system(world.db, ADMIN, "quick", "quick-crm", "Quick CRM")
+    crm = world.system("acme-crm").__class__(kind="system", id="quick-crm", org_id="quick")
+    with freeze_time(T0):
+        commands.create_case(world.db, crm, customer={"name": "Q"}, subject="Late")
+    before, after, _ = passes_around(world, T0 + timedelta(seconds=60))
+    assert (before, after) == (Counter(), Counter(escalated_unclaimed=1))
+
+
+@pytest.mark.postgres
+def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: World) -> None:
+    if not world.db.is_postgres:
+        pytest.skip("SKIP LOCKED across workers is a PostgreSQL matter")
+    with freeze_time(T0):
+        ids = [
+            commands.create_case(
+                world.db, world.system("acme-crm"), customer={"name": f"C{i}"}, subject="Hold"
+            ).id
+            for i in range(200)
+        ]
+    url = world.db.settings.database_url
+    workers = [Database(Settings(database_url=url), engine=make_engine(url)) for _ in range(2)]
+    results: list[Counter[str]] = []
+    start = threading.Barrier(2)
+
+    def work(db: Database) -> None:
+        start.wait()
+        results.append(tick(db, at=T0 + timedelta(minutes=16)))
+
+    with freeze_time(T0 + timedelta(minutes=16)):
+        threads = [threading.Thread(target=work, args=(db,)) for db in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sum(r["escalated_unclaimed"] for r in results) == 200
+    assert all(r["escalated_unclaimed"] > 0 for r in results), "both workers took a share"
+    for case_id in ids:
+        types = [e.type for e in queries.case_events(world.db, world.auditor(), case_id)]
+        assert types == ["case_created", "escalated_unclaimed"]
+    for db in workers:
+        db.dispose()
