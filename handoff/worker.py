@@ -6,6 +6,8 @@ leaves every item either done or still due for the next pass.
 """
 
 import logging
+import signal
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from handoff.commands.flow import now
@@ -125,3 +128,22 @@ def _one(db: Database, work: DueWork, at: datetime, skipped: list[Any]) -> str |
             skipped.append(row[1])
             return "skipped"
         return work.name if acted is not None else "escalation_failed"
+
+
+def run(db: Database, interval: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Pass after pass until SIGTERM or SIGINT (or `stop` is set); a pass is never cut in half,
+    since each item commits on its own, and the database being away only delays the next pass."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    log.info("worker started (pass every %.1f s)", interval)
+    while not stop.is_set():
+        try:
+            done = tick(db)
+            if done:
+                log.info("pass: %s", dict(done))
+        except OperationalError as error:
+            log.warning("database unavailable, retrying: %s", error.orig)
+        stop.wait(interval)
+    log.info("worker stopped")

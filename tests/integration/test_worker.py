@@ -145,3 +145,25 @@ def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: 
         assert types == ["case_created", "escalated_unclaimed"]
     for db in workers:
         db.dispose()
+
+
+def test_the_worker_loop_acts_on_due_work_and_stops_when_told(world: World) -> None:
+    from handoff.worker import run
+
+    with freeze_time(T0 - timedelta(hours=1)):
+        case = commands.create_case(
+            world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
+        )
+    stop = threading.Event()
+    loop = threading.Thread(target=run, args=(world.db, 0.05, stop))
+    loop.start()
+    try:
+        for _ in range(100):
+            if queries.get_case(world.db, world.auditor(), case.id).state == "active":
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        loop.join(timeout=5)
+    assert not loop.is_alive()
+    assert queries.get_case(world.db, world.auditor(), case.id).owner.agent_id == "sam"
