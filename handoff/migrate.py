@@ -13,7 +13,7 @@ SCRIPTS = Path(migrations.__file__).parent
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
-    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser escapes
     return config
 
 
