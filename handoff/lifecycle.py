@@ -26,6 +26,8 @@ STATES = (
 )
 OPEN = tuple(s for s in STATES if s != "closed")
 WORKED = ("active", "handoff_pending", "awaiting_customer", "resolution_proposed")
+# Where requests live: created from these, and a resolution cannot be proposed while one is open.
+COLLABORATING = ("active", "handoff_pending", "awaiting_customer")
 
 Guard = Callable[[Attempt], None]
 
@@ -60,15 +62,15 @@ CASE_TABLE = (
     Row("withdraw",            OPEN,                     "closed",              who.owner_agent, [g.reason_given], "withdrawn"),
     # Actions on an open case that leave its state as it is.
     Row("add_participant",     OPEN,                     None,                  who.owner_org, [g.reason_given], "participant_added"),
-    Row("create_request",      ["active", "handoff_pending", "awaiting_customer"], None, who.owner_org, [g.request_target_is_other_participant, g.action_given], "request_created"),
-    Row("acknowledge_request", OPEN,                     None,                  who.request_target_org, [], "request_acknowledged"),
-    Row("complete_request",    OPEN,                     None,                  who.request_target_org, [g.note_given], "request_completed"),
-    Row("decline_request",     OPEN,                     None,                  who.request_target_org, [g.reason_given], "request_declined"),
+    Row("create_request",      COLLABORATING,            None,                  who.owner_org, [g.request_target_is_other_participant, g.action_given], "request_created"),
+    Row("acknowledge_request", COLLABORATING,            None,                  who.request_target_org, [], "request_acknowledged"),
+    Row("complete_request",    COLLABORATING,            None,                  who.request_target_org, [g.note_given], "request_completed"),
+    Row("decline_request",     COLLABORATING,            None,                  who.request_target_org, [g.reason_given], "request_declined"),
     Row("start_session",       WORKED,                   None,                  who.owner_org, [g.no_live_session, g.session_for_pending_handoff], "session_started"),
     Row("join_session",        WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_fits_case, g.party_not_present], "session_joined"),
     Row("leave_session",       WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_present], "session_left"),
     Row("end_session",         WORKED,                   None,                  who.owner_org, [], "session_ended"),
-    Row("escalate_overdue_request", OPEN,                None,                  who.timer, [g.request_overdue], "request_overdue"),
+    Row("escalate_overdue_request", COLLABORATING,       None,                  who.timer, [g.request_overdue], "request_overdue"),
     Row("add_note",            STATES,                   None,                  who.participant, [g.customer_notes_by_owner_org, g.customer_text_not_send_away], "note_added"),
 )
 # fmt: on
