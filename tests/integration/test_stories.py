@@ -28,7 +28,7 @@ def test_merchant_and_bank_release_a_pending_charge_without_sending_the_customer
         participants=["firstbank"],
     )
     assert case.state == "unclaimed"
-    assert case.owner.org_id == "acme" and case.owner.agent_id is None
+    assert (case.owner.org_id, case.owner.agent_id) == ("acme", None)
 
     case = commands.claim(db, dana, case.id)
     assert (case.state, case.owner.agent_id) == ("active", "dana")
