@@ -10,12 +10,15 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/pip install -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# `serve` and `demo` (the stories as data, with sign-in links) come with the HTTP API.
+# The API and web UI on the SQLite default (./handoff.db), with the demo's orgs, people and stories.
 run: $(STAMP)
-	$(VENV)/bin/handoff db upgrade && $(VENV)/bin/handoff serve
+	$(VENV)/bin/handoff db upgrade
+	$(VENV)/bin/handoff demo
+	$(VENV)/bin/handoff serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

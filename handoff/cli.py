@@ -1,5 +1,6 @@
 """The `handoff` command: migrate, seed and verify a deployment's database."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from handoff import migrate, queries
+from handoff import demo, migrate, queries, worker
 from handoff import seed as seeding
 from handoff.config import Settings
 from handoff.db import Database, make_engine
@@ -243,5 +244,65 @@ def verify_command(database_url: DatabaseUrl = None) -> None:
     raise typer.Exit(1)
 
 
+@app.command("demo")
+def demo_command(
+    database_url: DatabaseUrl = None,
+    base_url: Annotated[
+        str, typer.Option(help="Where the API will be reached, for the printed examples.")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Load the three stories with their orgs, people and tokens; print how to use them."""
+    settings = load_settings(database_url)
+    with reported(settings), database(settings) as db:
+        info = demo.load_demo(db)
+    for line in info.lines(base_url):
+        typer.echo(line)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Serve the HTTP API and the web UI (uvicorn)."""
+    settings = load_settings(database_url)
+    with reported(settings), database(settings):
+        pass  # fail here, in one line, rather than in every server process
+    from api.server import serve  # the web stack is loaded only to serve
+
+    typer.echo(f"handoff: API and UI on http://{host}:{port}/ (docs: /docs), Ctrl-C to stop")
+    serve(host=host, port=port, workers=workers, database_url=settings.database_url)
+
+
+@app.command("tick")
+def tick_command(database_url: DatabaseUrl = None) -> None:
+    """One pass of the worker: act on every window that passed, deliver due webhooks, exit."""
+    settings = load_settings(database_url)
+    with reported(settings), database(settings) as db:
+        done = worker.tick(db)
+    typer.echo(", ".join(f"{kind}: {n}" for kind, n in sorted(done.items())) or "nothing due")
+
+
+@app.command("worker")
+def worker_command(
+    database_url: DatabaseUrl = None,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between passes.", show_default=True)
+    ] = 5.0,
+) -> None:
+    """Run the timers and webhook delivery pass after pass, until SIGTERM or Ctrl-C."""
+    settings = load_settings(database_url)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    with reported(settings), database(settings) as db:
+        worker.run(db, interval)
+
+
 def main() -> None:
     app(prog_name="handoff")
+
+
+if __name__ == "__main__":
+    main()

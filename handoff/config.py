@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     reopen_window: int = Field(30 * 24 * 3600, gt=0)
     # A deployment's own send-away wordings, merged with the built-in ones.
     send_away_rules: Path | None = None
+    # Webhook delivery: tries before a delivery is dead, first retry delay (doubling, capped at
+    # an hour), and how long one POST may take.
+    webhook_max_attempts: int = Field(10, ge=1)
+    webhook_backoff: float = Field(5.0, gt=0)
+    webhook_timeout: float = Field(10.0, gt=0)
+    # Signs the web UI's session cookie; when unset, each process makes up its own.
+    session_secret: str | None = None
 
 
 @dataclass(frozen=True)

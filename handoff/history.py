@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from handoff import outbox
 from handoff.models import Case, Event
 from handoff.principals import Actor
 
@@ -85,6 +86,7 @@ def append(
     event.hash = event_hash(event)
     case.last_seq, case.last_hash = event.seq, event.hash
     session.add(event)
+    outbox.enqueue(session, case, event)
     return event
 
 

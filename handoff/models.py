@@ -289,3 +289,25 @@ class Event(Base):
         UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
         Index("ix_events_org_at", "org_id", "at"),
     )
+
+
+class WebhookSubscription(Base):
+    """An org's subscription to the events of the cases it takes part in (SPEC §10)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Event types to deliver; None means every type.
+    events: Mapped[list[str] | None] = mapped_column(JSON)
+    # The HMAC key deliveries are signed with: kept as is, since signing needs it.
+    secret: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Tables kept beside the code that owns them share this metadata: importing them here puts every
+# table in Base.metadata, which migrations and tests read.
+from handoff import idempotency, outbox  # noqa: E402, F401

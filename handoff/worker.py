@@ -10,10 +10,12 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import Select, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -25,6 +27,7 @@ from handoff.commands.timers import escalate_overdue_request, escalate_unclaimed
 from handoff.db import Database
 from handoff.errors import DomainError
 from handoff.models import Case, Handoff, Request
+from handoff.webhooks import deliver_due
 
 log = logging.getLogger("handoff.worker")
 
@@ -98,14 +101,20 @@ DUE_WORK = (
 )
 
 
-def tick(db: Database, at: datetime | None = None) -> Counter[str]:
-    """One pass: act once on every item due at `at` (default: now); returns counts per kind."""
+def tick(
+    db: Database, at: datetime | None = None, client: httpx.Client | None = None
+) -> Counter[str]:
+    """One pass: act once on every timer due at `at` (default: now), then deliver the webhooks
+    due; returns counts per kind of work."""
     at = at or now()
     done: Counter[str] = Counter()
     for work in DUE_WORK:
         skipped: list[Any] = []
         while (outcome := _one(db, work, at, skipped)) is not None:
             done[outcome] += 1
+    with httpx.Client() if client is None else nullcontext(client) as http:
+        deliveries = deliver_due(db, http, at)
+    done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
     return +done
 
 

@@ -1,0 +1,73 @@
+"""The FastAPI application: routers, the one exception handler, idempotency and metrics."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+
+from fastapi import FastAPI
+
+from api import openapi, problems
+from api.idempotency import IdempotencyMiddleware
+from api.limits import BodyLimitMiddleware
+from api.observability import MetricsMiddleware, Observability
+from api.routes import (
+    admin,
+    audit,
+    cases,
+    handoffs,
+    history,
+    ops,
+    requests,
+    resolution,
+    sessions,
+    webhooks,
+)
+from api.ui import mount_ui
+from handoff.config import Settings
+from handoff.db import Database
+
+ROUTERS = (cases, requests, handoffs, sessions, resolution, history, audit, admin, webhooks, ops)
+DESCRIPTION = """\
+One accountable owner per cross-company case, warm handoffs only, no send-away.
+
+Authenticate with `Authorization: Bearer <token>`. Errors are `application/problem+json` with a
+stable `code`. Case answers carry `ETag: "<version>"`; send it back as `If-Match` to act only on
+that version. Every POST accepts `Idempotency-Key`.
+"""
+
+
+def create_app(db: Database | None = None) -> FastAPI:
+    """The API over `db`; without one, over the database the HANDOFF_* settings name."""
+    database = db or Database(Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(title="handoff", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.db = database
+    app.state.observability = Observability()
+    problems.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    mount_ui(app, database)
+    openapi.install(app)
+    # The last added runs first: metrics see every answer, replays included.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(MetricsMiddleware, observability=app.state.observability)
+    return app
+
+
+@cache
+def _app_from_settings() -> FastAPI:
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`api.app:app` for uvicorn, built on first use (importing this module touches nothing)."""
+    if name == "app":
+        return _app_from_settings()
+    raise AttributeError(name)

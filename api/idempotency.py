@@ -1,0 +1,148 @@
+"""`Idempotency-Key` on mutating POSTs: a retry gets the stored answer back (SPEC §8).
+
+The key is claimed before the request runs (see `handoff.idempotency`). A retry that arrives while
+the first request is still running waits for its answer; one with another body is refused.
+Answers of 5xx are not kept, so the retry runs afresh.
+"""
+
+import hashlib
+import json
+import re
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.limits import replaying
+from api.problems import problem
+from handoff import commands, idempotency
+from handoff.db import Database
+
+HEADER = "Idempotency-Key"
+KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+REPLAYED_HEADERS = ("content-type", "etag", "location")
+WAIT_FOR_FIRST = 30.0  # seconds a retry waits for the first request's answer
+POLL = 0.05
+
+
+def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    """The same JSON however it is spaced or ordered counts as the same body."""
+    try:
+        normalized = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        normalized = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, normalized):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        db: Database = scope["app"].state.db
+        headers = Headers(scope=scope)
+        key = headers.get(HEADER)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if not KEY.match(key):
+            message = f"{HEADER} must be 1 to 255 printable ASCII characters"
+            errors = [{"field": HEADER, "message": message}]
+            await problem(422, "validation_error", message, errors=errors)(scope, receive, send)
+            return
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        actor = None
+        if scheme.lower() == "bearer" and token.strip():
+            actor = await run_in_threadpool(commands.authenticate, db, token.strip())
+        if actor is None:  # the route itself answers 401
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        principal = f"{actor.kind}:{actor.id}"
+        asked = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
+        claim = await _claim(db, principal, key, asked)
+        if claim.outcome == "claimed":
+            await self._run(scope, body, receive, send, db, principal, key)
+        elif claim.outcome == "reused":
+            detail = f"This {HEADER} was used for a different request."
+            await problem(422, "idempotency_key_reused", detail)(scope, receive, send)
+        elif claim.answer is not None:
+            await _replay(claim.answer, send)
+        else:
+            detail = f"A request with this {HEADER} is still in progress; retry later."
+            await problem(409, "idempotency_key_in_progress", detail)(scope, receive, send)
+
+    async def _run(
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        db: Database,
+        principal: str,
+        key: str,
+    ) -> None:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def send_and_keep(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replaying(body, receive), send_and_keep)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(idempotency.release, db, principal, key)
+            raise
+        status = int(start.get("status", 500))
+        if status >= 500:
+            await run_in_threadpool(idempotency.release, db, principal, key)
+            return
+        kept = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in start.get("headers", [])
+            if k.decode("latin-1").lower() in REPLAYED_HEADERS
+        }
+        answer = idempotency.StoredAnswer(status, kept, b"".join(chunks))
+        await run_in_threadpool(idempotency.store, db, principal, key, answer)
+
+
+async def _claim(db: Database, principal: str, key: str, asked: str) -> idempotency.Claim:
+    """Claim the key, or wait (bounded) while another request holding it is answered."""
+    deadline = anyio.current_time() + WAIT_FOR_FIRST
+    while True:
+        claim = await run_in_threadpool(idempotency.claim, db, principal, key, asked)
+        if claim.outcome != "in_progress" or anyio.current_time() > deadline:
+            return claim
+        await anyio.sleep(POLL)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _replay(answer: idempotency.StoredAnswer, send: Send) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+    headers += [
+        (b"content-length", str(len(answer.body)).encode()),
+        (b"idempotent-replayed", b"true"),
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})

@@ -1,0 +1,107 @@
+"""Every error as RFC 9457 problem+json, rendered by one exception handler.
+
+Refusals keep their details (`allowed_triggers`, `missing`, `requests`, `phrase` …) as extension
+members next to `type`, `title`, `status`, `detail` and `code`.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
+
+from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+
+MEDIA_TYPE = "application/problem+json"
+RESERVED = frozenset({"type", "title", "status", "detail", "code"})
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error answer; refusals add their details as further members."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+def problem(status: int, code: str, detail: str, **extensions: Any) -> JSONResponse:
+    body = {
+        "type": f"urn:handoff:problem:{code}",
+        "title": code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body |= {k: v for k, v in jsonable_encoder(extensions).items() if k not in RESERVED}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(error: DomainError) -> int:
+    if isinstance(error, Refusal):
+        return 412 if error.code == "version_conflict" else 409
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, InvalidInput):
+        return 422
+    return 400
+
+
+def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    """`("body", "customer", "name")` becomes `customer.name`; a header keeps its own name."""
+    found = []
+    for e in error.errors():
+        where, *path = e.get("loc") or ("body",)
+        if e.get("type") == "json_invalid":  # the path is a position in the text
+            where, path = "body", []
+        name = ".".join(str(p) for p in path) or str(where)
+        found.append({"field": name, "message": str(e.get("msg", "invalid"))})
+    return found
+
+
+def _code_of(status: int) -> str:
+    return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+
+
+async def render(request: Request, exc: Exception) -> JSONResponse:
+    """The one exception handler: engine errors, invalid input, HTTP errors and the unexpected."""
+    if isinstance(exc, DomainError):
+        if isinstance(exc, Refusal):
+            request.app.state.observability.refused(exc.code)
+        details = dict(exc.details)
+        if isinstance(exc, InvalidInput):
+            details["errors"] = [{"field": exc.field, "message": exc.message}]
+        return problem(status_of(exc), exc.code, exc.message, **details)
+    if isinstance(exc, RequestValidationError):
+        errors = field_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "validation_error", detail, errors=errors)
+    if isinstance(exc, HTTPException):
+        response = problem(exc.status_code, _code_of(exc.status_code), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
+
+
+def install(app: FastAPI) -> None:
+    for kind in (DomainError, RequestValidationError, HTTPException, Exception):
+        app.add_exception_handler(kind, render)

@@ -1,0 +1,44 @@
+"""Set-up by an admin: orgs, agents, credentials."""
+
+from fastapi import APIRouter
+
+from api.deps import ActorDep, DbDep, ItemId
+from api.schemas import inputs, outputs
+from handoff import commands
+from handoff.commands.admin import IssuedCredential
+from handoff.credentials import grant_credential
+from handoff.models import Agent, Org
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+@router.post("/orgs", status_code=201, response_model=outputs.Org)
+def create_org(body: inputs.NewOrg, db: DbDep, actor: ActorDep) -> Org:
+    return commands.create_org(db, actor, body.id, body.name, body.kind, body.windows)
+
+
+@router.post("/orgs/{org_id}/agents", status_code=201, response_model=outputs.Agent)
+def create_agent(org_id: ItemId, body: inputs.NewAgent, db: DbDep, actor: ActorDep) -> Agent:
+    return commands.create_agent(db, actor, org_id, body.id, body.name, body.role)
+
+
+@router.post("/orgs/{org_id}/agents/{agent_id}/deactivate", response_model=outputs.Agent)
+def deactivate_agent(
+    org_id: ItemId,
+    agent_id: ItemId,
+    db: DbDep,
+    actor: ActorDep,
+    body: inputs.Empty | None = None,
+) -> Agent:
+    """Each of the agent's open cases moves to the org's supervisor, one event each."""
+    return commands.deactivate_agent(db, actor, org_id, agent_id)
+
+
+@router.post("/credentials", status_code=201, response_model=outputs.IssuedCredential)
+def issue_credential(body: inputs.NewCredential, db: DbDep, actor: ActorDep) -> IssuedCredential:
+    """A random token for an agent, partner system or admin, shown once.
+
+    `{"kind": "system", "id": "acme-crm", "org_id": "acme"}` also creates the partner system if
+    it does not exist yet.
+    """
+    return grant_credential(db, actor, body.kind, body.id, org_id=body.org_id, orgs=body.orgs)

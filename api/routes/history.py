@@ -1,0 +1,39 @@
+"""A case's history: its events, the verification of their chain, the case as of a time."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import ActorDep, CaseId, Cursor, DbDep, Limit
+from api.schemas import outputs
+from api.schemas.fields import Instant
+from handoff import audit, queries
+from handoff.history import Verification
+from handoff.views import EventView
+
+router = APIRouter(prefix="/v1/cases/{case_id}", tags=["history"])
+
+
+@router.get("/events", response_model=outputs.Page[outputs.Event])
+def case_events(
+    case_id: CaseId, db: DbDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
+) -> queries.Page[EventView]:
+    """The case's events in `seq` order."""
+    return audit.case_history(db, actor, case_id, limit=limit, cursor=cursor)
+
+
+@router.get("/events/verify", response_model=outputs.Verification)
+def verify_events(case_id: CaseId, db: DbDep, actor: ActorDep) -> Verification:
+    """Walk the hash chain; `first_broken_seq` is the first event that does not hold."""
+    return queries.verify_case(db, actor, case_id)
+
+
+@router.get("/as-of", response_model=outputs.CaseAsOf)
+def case_as_of(
+    case_id: CaseId,
+    db: DbDep,
+    actor: ActorDep,
+    at: Annotated[Instant, Query(description="RFC 3339 time with offset")],
+) -> audit.CaseAsOf:
+    """State, owner and participants as they stood at `at`, with the events up to then."""
+    return audit.case_as_of(db, actor, case_id, at)

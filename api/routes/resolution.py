@@ -1,0 +1,81 @@
+"""Resolving a case: propose, confirm or reject on the customer's word, reopen, withdraw."""
+
+from fastapi import APIRouter, Response
+
+from api.answers import case_answer
+from api.deps import ActorDep, CaseId, DbDep, IfMatch
+from api.schemas import inputs, outputs
+from handoff import commands
+from handoff.views import CaseView
+
+router = APIRouter(prefix="/v1/cases/{case_id}", tags=["resolution"])
+
+
+@router.post("/resolution", response_model=outputs.Case)
+def propose_resolution(
+    case_id: CaseId,
+    body: inputs.Resolution,
+    db: DbDep,
+    actor: ActorDep,
+    version: IfMatch,
+    response: Response,
+) -> CaseView:
+    """Refused while other orgs still owe work, or if the summary sends the customer away."""
+    case = commands.propose_resolution(
+        db, actor, case_id, body.code, body.summary, expected_version=version
+    )
+    return case_answer(response, case)
+
+
+@router.post("/resolution/confirm", response_model=outputs.Case)
+def confirm_resolution(
+    case_id: CaseId,
+    db: DbDep,
+    actor: ActorDep,
+    version: IfMatch,
+    response: Response,
+    body: inputs.Empty | None = None,
+) -> CaseView:
+    """The owner org (or its partner system) confirms on the customer's word."""
+    case = commands.confirm_resolution(db, actor, case_id, expected_version=version)
+    return case_answer(response, case)
+
+
+@router.post("/resolution/reject", response_model=outputs.Case)
+def reject_resolution(
+    case_id: CaseId,
+    body: inputs.Reason,
+    db: DbDep,
+    actor: ActorDep,
+    version: IfMatch,
+    response: Response,
+) -> CaseView:
+    case = commands.reject_resolution(db, actor, case_id, body.reason, expected_version=version)
+    return case_answer(response, case)
+
+
+@router.post("/reopen", response_model=outputs.Case)
+def reopen(
+    case_id: CaseId,
+    body: inputs.Reason,
+    db: DbDep,
+    actor: ActorDep,
+    version: IfMatch,
+    response: Response,
+) -> CaseView:
+    case = commands.reopen(db, actor, case_id, body.reason, expected_version=version)
+    return case_answer(response, case)
+
+
+@router.post("/withdraw", response_model=outputs.Case)
+def withdraw(
+    case_id: CaseId,
+    body: inputs.Reason,
+    db: DbDep,
+    actor: ActorDep,
+    version: IfMatch,
+    response: Response,
+) -> CaseView:
+    """Close on the customer's word; open requests and a pending handoff are cancelled."""
+    case = commands.withdraw(db, actor, case_id, body.reason, expected_version=version)
+    return case_answer(response, case)

@@ -1,0 +1,1 @@
+"""What goes over the wire: request bodies (`inputs`) and answers (`outputs`)."""

@@ -1,0 +1,57 @@
+"""Constrained values shared by request bodies and query parameters."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+EVENT_TYPE_PATTERN = r"^[a-z][a-z_]{0,39}$"
+
+
+def _storable(value: str) -> str:
+    """Databases refuse NUL characters and lone surrogates (JSON can carry both)."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range") from None
+
+
+# The id of an org, agent, partner system, case, request, handoff or session.
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
+Cursor = Annotated[str, StringConstraints(pattern=CURSOR_PATTERN)]
+EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
+Line = Annotated[str, StringConstraints(max_length=300), AfterValidator(_storable)]
+Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storable)]
+Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_storable)]
+Url = Annotated[
+    str,
+    StringConstraints(pattern=r"^https?://[^\s\x00]+$", max_length=2000),
+    AfterValidator(_storable),
+]
+# A moment with its offset (RFC 3339), held in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+CaseState = Literal[
+    "unclaimed", "active", "handoff_pending", "awaiting_customer", "resolution_proposed", "closed"
+]
+Priority = Literal["low", "normal", "high", "urgent"]
+ResolutionCode = Literal[
+    "fixed", "refunded", "replaced", "credited", "explained", "withdrawn_by_customer"
+]
+Party = Literal["owner", "receiver", "customer", "collaborator"]
+Visibility = Literal["internal", "customer"]
+OrgKind = Literal["merchant", "bank", "vendor", "manufacturer", "carrier", "other"]
+Role = Literal["rep", "supervisor", "auditor"]
+PrincipalKind = Literal["agent", "system", "admin"]

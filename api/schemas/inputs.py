@@ -1,0 +1,152 @@
+"""Request bodies (SPEC §8 "Bodies and answers"); unknown fields are refused."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.fields import (
+    EventType,
+    Id,
+    Instant,
+    Line,
+    Name,
+    OrgKind,
+    Party,
+    PrincipalKind,
+    Priority,
+    ResolutionCode,
+    Role,
+    Text,
+    Url,
+    Visibility,
+)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Empty(Body):
+    """`{}`: the action needs nothing more."""
+
+
+class Customer(Body):
+    name: Name
+    email: Line | None = None
+    phone: Line | None = None
+    external_ref: Line | None = None
+
+
+class NewCase(Body):
+    customer: Customer
+    subject: Line
+    description: Text = ""
+    participants: Annotated[list[Id], Field(max_length=20)] = []
+    priority: Priority = "normal"
+
+
+class Assignment(Body):
+    agent_id: Id
+
+
+class NewParticipant(Body):
+    org_id: Id
+    reason: Text
+
+
+class NewRequest(Body):
+    to_org: Id
+    action: Line
+    details: Text = ""
+    respond_by: Instant | None = None
+
+
+class Completion(Body):
+    note: Text
+
+
+class Reason(Body):
+    reason: Text
+
+
+class OptionalReason(Body):
+    reason: Text | None = None
+
+
+class NewHandoff(Body):
+    to_org: Id
+    summary: Text
+    override_reason: Text | None = None
+
+
+class Acceptance(Body):
+    agent_id: Id | None = Field(
+        None, description="The accepting agent; needed when a partner system accepts for them."
+    )
+
+
+class NewSession(Body):
+    handoff_id: Id | None = None
+
+
+class Presence(Body):
+    party: Party
+    agent_id: Id | None = Field(None, description="Needed for every party but the customer.")
+
+
+class Needed(Body):
+    needed: Text
+
+
+class CustomerResponse(Body):
+    note: Text | None = None
+
+
+class Resolution(Body):
+    code: ResolutionCode
+    summary: Text
+
+
+class Note(Body):
+    text: Text
+    visibility: Visibility = "internal"
+
+
+class NewOrg(Body):
+    id: Id
+    name: Name
+    kind: OrgKind
+    windows: (
+        dict[
+            Annotated[str, Field(pattern=r"^(claim|handoff|request|auto_close|reopen)_window$")],
+            Annotated[int, Field(gt=0, le=10 * 365 * 24 * 3600)],
+        ]
+        | None
+    ) = Field(None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.')
+
+
+class NewAgent(Body):
+    id: Id
+    name: Name
+    role: Role
+
+
+class NewCredential(Body):
+    kind: PrincipalKind
+    id: Id
+    org_id: Id | None = Field(
+        None, description="For a partner system: its org; the system is created if missing."
+    )
+    orgs: Annotated[list[Id], Field(max_length=50)] | None = Field(
+        None, description="For an auditor: only these orgs' cases; left out, every case."
+    )
+
+
+class NewWebhook(Body):
+    url: Url
+    org_id: Id | None = Field(
+        None, description="Named by an admin; others subscribe their own org."
+    )
+    events: Annotated[list[EventType], Field(max_length=100)] | None = Field(
+        None, description="Event types to deliver; left out, every type."
+    )

@@ -1,0 +1,215 @@
+"""Answers: cases and their parts as the engine's views render them (SPEC §8)."""
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from api.schemas.fields import CaseState
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
+
+
+class Customer(BaseModel):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    external_ref: str | None = None
+
+
+class Owner(BaseModel):
+    org_id: str
+    agent_id: str | None = Field(description="null only while the case is unclaimed")
+
+
+class Participant(BaseModel):
+    org_id: str
+    role: str
+
+
+class Request(BaseModel):
+    id: str
+    case_id: str
+    state: str
+    from_org: str
+    to_org: str
+    action: str
+    details: str
+    respond_by: datetime
+    note: str | None
+    reason: str | None
+    overdue: bool
+    created_at: datetime
+
+
+class Handoff(BaseModel):
+    id: str
+    case_id: str
+    state: str
+    from_org: str
+    from_agent: str
+    to_org: str
+    summary: str
+    override_reason: str | None
+    expires_at: datetime
+    accepted_by: str | None
+    reason: str | None
+    created_at: datetime
+
+
+class Presence(BaseModel):
+    party: str
+    agent_id: str | None
+    joined_at: datetime
+
+
+class JointSession(BaseModel):
+    id: str
+    case_id: str
+    state: str
+    handoff_id: str | None
+    present: list[Presence]
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class Resolution(BaseModel):
+    code: str
+    summary: str | None
+
+
+class Case(BaseModel):
+    id: str
+    reference: str
+    state: CaseState
+    version: int
+    subject: str
+    description: str
+    priority: str
+    customer: Customer
+    owner: Owner
+    first_contact_org: str
+    participants: list[Participant]
+    requests: list[Request]
+    handoff: Handoff | None = Field(description="The pending handoff, if any.")
+    session: JointSession | None = Field(description="The live joint session, if any.")
+    allowed_actions: list[str] = Field(description="Triggers the caller may fire now.")
+    customer_link: str | None = Field(description="The status page; shown to the owner org.")
+    resolution: Resolution | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    handoffs: list[Handoff] = Field(description="Every handoff of the case, oldest first.")
+
+
+class Actor(BaseModel):
+    kind: str
+    id: str | None
+
+
+class Event(BaseModel):
+    case_id: str
+    seq: int
+    type: str
+    actor: Actor
+    org_id: str | None
+    at: datetime
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class Verification(BaseModel):
+    valid: bool
+    events: int
+    first_broken_seq: int | None
+
+
+class CaseAsOf(BaseModel):
+    case_id: str
+    at: datetime
+    state: CaseState | None = Field(description="null: the case did not exist yet")
+    owner: Owner | None
+    participants: list[str]
+    events: list[Event]
+
+
+class Durations(BaseModel):
+    cases: int
+    mean_seconds: float | None
+    max_seconds: float | None
+
+
+class OrgMetrics(BaseModel):
+    org_id: str
+    cases: int = Field(description="Cases created in the period that the org took part in.")
+    owner_changes_people: int
+    owner_changes_orgs: int
+    bounces: int = Field(description="Times an org became owner again after handing off.")
+    cases_bounced: int
+    reopens: int
+    send_away_refused: dict[str, int] = Field(description="Refused send-away attempts by code.")
+    time_to_claim: Durations
+    time_without_owner: Durations
+    time_to_resolution: Durations
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+class Org(BaseModel):
+    id: str
+    name: str
+    kind: str
+    windows: dict[str, int] | None
+    created_at: datetime
+
+
+class Agent(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+    deactivated_at: datetime | None
+
+
+class IssuedCredential(BaseModel):
+    id: str
+    principal_kind: str
+    principal_id: str
+    token: str = Field(description="Shown this once; only its hash is kept.")
+
+
+class Webhook(BaseModel):
+    id: str
+    org_id: str
+    url: str
+    events: list[str] | None
+    active: bool
+    created_at: datetime
+    secret: str | None = Field(description="whsec_…, shown once, in the answer to the creation.")
+
+
+class Delivery(BaseModel):
+    id: str
+    webhook_id: str
+    case_id: str
+    seq: int
+    event_type: str
+    state: str
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class Health(BaseModel):
+    status: str

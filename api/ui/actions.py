@@ -1,0 +1,127 @@
+"""One form per action on a case: read its fields, call the engine command it stands for."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from handoff import commands
+from handoff.db import Database
+from handoff.errors import InvalidInput
+from handoff.principals import Actor
+
+Form = dict[str, str]
+Act = Callable[[Database, Actor, str, Form], object]
+
+
+def optional(form: Form, name: str) -> str | None:
+    return form.get(name, "").strip() or None
+
+
+def utc_time(form: Form, name: str) -> datetime | None:
+    """A `datetime-local` field, read as UTC (the pages show every time in UTC)."""
+    value = optional(form, name)
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(name, f"{name} is not a date and time") from None
+
+
+def own_agent(actor: Actor, form: Form) -> str | None:
+    """Agents join and leave joint sessions as themselves; the customer is nobody's agent."""
+    return None if form.get("party") == "customer" else actor.id
+
+
+ACTS: dict[str, Act] = {
+    "claim": lambda db, a, case, f: commands.claim(db, a, case),
+    "assign": lambda db, a, case, f: commands.assign(db, a, case, f.get("agent_id", "")),
+    "add_participant": lambda db, a, case, f: commands.add_participant(
+        db, a, case, f.get("org_id", ""), f.get("reason", "")
+    ),
+    "create_request": lambda db, a, case, f: commands.create_request(
+        db,
+        a,
+        case,
+        f.get("to_org", ""),
+        f.get("action", ""),
+        f.get("details", ""),
+        utc_time(f, "respond_by"),
+    ),
+    "acknowledge_request": lambda db, a, case, f: commands.acknowledge_request(
+        db, a, case, f.get("request_id", "")
+    ),
+    "complete_request": lambda db, a, case, f: commands.complete_request(
+        db, a, case, f.get("request_id", ""), f.get("note", "")
+    ),
+    "decline_request": lambda db, a, case, f: commands.decline_request(
+        db, a, case, f.get("request_id", ""), f.get("reason", "")
+    ),
+    "propose_handoff": lambda db, a, case, f: commands.propose_handoff(
+        db, a, case, f.get("to_org", ""), f.get("summary", ""), optional(f, "override_reason")
+    ),
+    "accept_handoff": lambda db, a, case, f: commands.accept_handoff(
+        db, a, case, f.get("handoff_id", "")
+    ),
+    "decline_handoff": lambda db, a, case, f: commands.decline_handoff(
+        db, a, case, f.get("handoff_id", ""), f.get("reason", "")
+    ),
+    "cancel_handoff": lambda db, a, case, f: commands.cancel_handoff(
+        db, a, case, f.get("handoff_id", ""), optional(f, "reason")
+    ),
+    "start_session": lambda db, a, case, f: commands.start_session(
+        db, a, case, optional(f, "handoff_id")
+    ),
+    "join_session": lambda db, a, case, f: commands.join_session(
+        db, a, case, f.get("session_id", ""), f.get("party", ""), own_agent(a, f)
+    ),
+    "leave_session": lambda db, a, case, f: commands.leave_session(
+        db, a, case, f.get("session_id", ""), f.get("party", ""), own_agent(a, f)
+    ),
+    "end_session": lambda db, a, case, f: commands.end_session(
+        db, a, case, f.get("session_id", "")
+    ),
+    "await_customer": lambda db, a, case, f: commands.await_customer(
+        db, a, case, f.get("needed", "")
+    ),
+    "customer_responded": lambda db, a, case, f: commands.customer_responded(
+        db, a, case, optional(f, "note")
+    ),
+    "propose_resolution": lambda db, a, case, f: commands.propose_resolution(
+        db, a, case, f.get("code", ""), f.get("summary", "")
+    ),
+    "confirm_resolution": lambda db, a, case, f: commands.confirm_resolution(db, a, case),
+    "reject_resolution": lambda db, a, case, f: commands.reject_resolution(
+        db, a, case, f.get("reason", "")
+    ),
+    "reopen": lambda db, a, case, f: commands.reopen(db, a, case, f.get("reason", "")),
+    "withdraw": lambda db, a, case, f: commands.withdraw(db, a, case, f.get("reason", "")),
+    "add_note": lambda db, a, case, f: commands.add_note(
+        db, a, case, f.get("text", ""), f.get("visibility", "internal")
+    ),
+}
+
+DONE = {
+    "claim": "You claimed the case.",
+    "assign": "The case has a new owner.",
+    "add_participant": "The org now takes part in the case.",
+    "create_request": "Request sent.",
+    "acknowledge_request": "Request acknowledged.",
+    "complete_request": "Request completed.",
+    "decline_request": "Request declined.",
+    "propose_handoff": "Handoff proposed. Start a joint session so the receiver can accept it.",
+    "accept_handoff": "Handoff accepted: your org owns the case now.",
+    "decline_handoff": "Handoff declined.",
+    "cancel_handoff": "Handoff cancelled.",
+    "start_session": "Joint session started.",
+    "join_session": "Joined.",
+    "leave_session": "Left the session.",
+    "end_session": "Joint session ended.",
+    "await_customer": "Waiting for the customer.",
+    "customer_responded": "The customer's answer is recorded.",
+    "propose_resolution": "Resolution proposed to the customer.",
+    "confirm_resolution": "Resolution confirmed; the case is closed.",
+    "reject_resolution": "Resolution rejected; the case is active again.",
+    "reopen": "Case reopened.",
+    "withdraw": "Case withdrawn.",
+    "add_note": "Note added.",
+}

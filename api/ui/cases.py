@@ -1,0 +1,127 @@
+"""A rep's pages: the org's queue, my cases, all visible cases, and one case with its actions."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.ui.actions import ACTS, DONE
+from api.ui.choices import choices_for
+from api.ui.deps import DbDep, DirectoryDep
+from api.ui.pages import Problem, error_page, not_found, render
+from api.ui.session import CheckedForm, CurrentActor, notify
+from api.ui.timeline import timeline
+from handoff import queries
+from handoff.db import Database
+from handoff.directory import Directory
+from handoff.errors import DomainError, NotFound
+from handoff.lifecycle import STATES
+from handoff.principals import Actor
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+@router.get("/queue")
+def queue(request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor) -> HTMLResponse:
+    page = queries.list_cases(db, actor, owner_org=actor.org_id, unclaimed=True, limit=100)
+    return render(request, "queue.html", actor=actor, names=names, cases=page.items, here="queue")
+
+
+@router.get("/mine")
+def mine(request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor) -> HTMLResponse:
+    page = queries.list_cases(db, actor, mine=True, limit=100)
+    return render(
+        request,
+        "case_list.html",
+        actor=actor,
+        names=names,
+        cases=page.items,
+        title="My cases",
+        here="mine",
+    )
+
+
+@router.get("/cases")
+def all_cases(
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    actor: CurrentActor,
+    state: str | None = None,
+    cursor: str | None = None,
+) -> HTMLResponse:
+    try:
+        page = queries.list_cases(db, actor, state=state or None, cursor=cursor)
+    except DomainError as error:
+        problem = Problem.of(error)
+        return error_page(
+            request, problem.status, problem.title, problem.message, actor=actor, names=names
+        )
+    return render(
+        request,
+        "case_list.html",
+        actor=actor,
+        names=names,
+        cases=page.items,
+        next_cursor=page.next_cursor,
+        title="All cases",
+        filter_state=state,
+        all_states=STATES,
+        here="cases",
+    )
+
+
+def case_page(
+    request: Request,
+    db: Database,
+    names: Directory,
+    actor: Actor,
+    case_id: str,
+    problem: Problem | None = None,
+    submitted: dict[str, str] | None = None,
+) -> HTMLResponse:
+    try:
+        case = queries.get_case(db, actor, case_id)
+        events = queries.case_events(db, actor, case_id)
+    except NotFound:
+        return not_found(request, actor=actor, names=names)
+    return render(
+        request,
+        "case.html",
+        problem.status if problem else 200,
+        actor=actor,
+        names=names,
+        case=case,
+        lines=list(reversed(timeline(events, names))),
+        problem=problem,
+        submitted=submitted or {},
+        choices=choices_for(case, names, actor),
+    )
+
+
+@router.get("/cases/{case_id}")
+def show_case(
+    request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
+) -> HTMLResponse:
+    return case_page(request, db, names, actor, case_id)
+
+
+@router.post("/cases/{case_id}/{action}")
+def act_on_case(
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    actor: CurrentActor,
+    form: CheckedForm,
+    case_id: str,
+    action: str,
+) -> Response:
+    """Call the action's command; on success show the case afresh, on refusal say why."""
+    act = ACTS.get(action)
+    if act is None:
+        return not_found(request, actor=actor, names=names)
+    try:
+        act(db, actor, case_id, form)
+    except DomainError as error:
+        submitted = {**form, "action": action}
+        return case_page(request, db, names, actor, case_id, Problem.of(error), submitted)
+    notify(request, DONE[action])
+    return RedirectResponse(f"/ui/cases/{case_id}", status_code=303)

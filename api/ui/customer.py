@@ -1,0 +1,78 @@
+"""The customer's status page at /c/{link}: the unguessable link is their only key."""
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.ui.deps import DbDep
+from api.ui.pages import Problem, error_page, render
+from api.ui.session import CheckedForm, notify
+from handoff import commands, queries
+from handoff.db import Database
+from handoff.errors import DomainError, NotFound
+from handoff.principals import customer_of
+from handoff.status_page import customer_status
+
+router = APIRouter(prefix="/c", include_in_schema=False)
+
+Answer = Callable[[Database, str, dict[str, str]], object]
+ANSWERS: dict[str, tuple[Answer, str]] = {
+    "confirm_resolution": (
+        lambda db, case, f: commands.confirm_resolution(db, customer_of(case), case),
+        "Thank you. Your case is closed.",
+    ),
+    "reject_resolution": (
+        lambda db, case, f: commands.reject_resolution(
+            db, customer_of(case), case, f.get("reason", "")
+        ),
+        "Thank you. We are working on your case again.",
+    ),
+    "reopen": (
+        lambda db, case, f: commands.reopen(db, customer_of(case), case, f.get("reason", "")),
+        "Your case is open again.",
+    ),
+}
+
+
+def link_not_found(request: Request) -> HTMLResponse:
+    return error_page(
+        request, 404, "Not found", "We could not find a case for this link. Please check it."
+    )
+
+
+def status_page(
+    request: Request, db: Database, link: str, problem: Problem | None = None
+) -> HTMLResponse:
+    try:
+        status = customer_status(db, link)
+    except NotFound:
+        return link_not_found(request)
+    return render(
+        request,
+        "customer.html",
+        problem.status if problem else 200,
+        status=status,
+        link=link,
+        problem=problem,
+    )
+
+
+@router.get("/{link}")
+def show(request: Request, db: DbDep, link: str) -> HTMLResponse:
+    return status_page(request, db, link)
+
+
+@router.post("/{link}/{action}")
+def answer(request: Request, db: DbDep, form: CheckedForm, link: str, action: str) -> Response:
+    if action not in ANSWERS:
+        return link_not_found(request)
+    act, thanks = ANSWERS[action]
+    try:
+        act(db, queries.case_by_link(db, link).id, form)
+    except NotFound:
+        return link_not_found(request)
+    except DomainError as error:
+        return status_page(request, db, link, Problem.of(error))
+    notify(request, thanks)
+    return RedirectResponse(f"/c/{link}", status_code=303)

@@ -1,0 +1,81 @@
+"""Rendering: the templates, their filters, and engine errors as a notice a person reads."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.ui import words
+from api.ui.session import csrf_token, take_notice
+from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+TEMPLATES.env.filters.update(when=words.when, since=words.since)
+TEMPLATES.env.globals.update(
+    states=words.STATES,
+    action_words=words.ACTIONS,
+    party_words=words.PARTIES,
+    resolution_words=words.RESOLUTIONS,
+    request_states=words.REQUEST_STATES,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An engine error as the page shows it: plain words first, the stable code beside them."""
+
+    title: str
+    message: str
+    code: str
+    status: int
+    phrase: str | None = None
+
+    @classmethod
+    def of(cls, error: DomainError) -> "Problem":
+        phrase = error.details.get("phrase")
+        if isinstance(error, Refusal):
+            status = 412 if error.code == "version_conflict" else 409
+            return cls("Refused", error.message, error.code, status, phrase)
+        if isinstance(error, InvalidInput):
+            return cls("Please check the form", error.message, error.code, 422)
+        if isinstance(error, Forbidden):
+            return cls("Not allowed", error.message, error.code, 403)
+        if isinstance(error, NotFound):
+            return cls("Not found", error.message, error.code, 404)
+        return cls("Not possible", error.message, error.code, 400)
+
+
+# Pages load only this site's own files, cannot be framed (clickjacking) and never tell another
+# site their address: a customer's status-page link is their only key.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("actor", None)
+    context.update(csrf_token=csrf_token(request), notice=take_notice(request))
+    return TEMPLATES.TemplateResponse(
+        request, template, context, status_code=status_code, headers=HEADERS
+    )
+
+
+def error_page(
+    request: Request, status_code: int, title: str, message: str, **context: Any
+) -> HTMLResponse:
+    return render(request, "error.html", status_code, title=title, message=message, **context)
+
+
+def not_found(request: Request, **context: Any) -> HTMLResponse:
+    return error_page(
+        request, 404, "Not found", "There is no such case, or it is not one you may see.", **context
+    )

@@ -1,0 +1,87 @@
+"""Who is signed in, the per-session CSRF token and one-shot notices, kept in the session cookie.
+
+The cookie holds who signed in (never their token) and is signed, so it cannot be forged; the
+person is looked up again on every request, so a deactivated agent is signed out at once.
+"""
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from api.ui.deps import DirectoryDep
+from handoff.principals import Actor
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in agent."""
+
+
+class CsrfRejected(Exception):
+    """A form came without this session's CSRF token."""
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form, once its CSRF token matches this session's (every POST takes this)."""
+    form = await request.form()
+    sent, expected = form.get("csrf_token"), request.session.get("csrf")
+    if not (
+        isinstance(sent, str)
+        and isinstance(expected, str)
+        and secrets.compare_digest(sent.encode(), expected.encode())
+    ):
+        raise CsrfRejected
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+CheckedForm = Annotated[dict[str, str], Depends(checked_form)]
+
+
+def sign_in(request: Request, actor: Actor) -> None:
+    """Start a fresh session (a new CSRF token too), so a planted cookie is worth nothing."""
+    request.session.clear()
+    request.session["who"] = {
+        "id": actor.id,
+        "orgs": sorted(actor.orgs) if actor.orgs is not None else None,
+    }
+    csrf_token(request)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+def signed_in_actor(request: Request, names: DirectoryDep) -> Actor | None:
+    who: dict[str, Any] | None = request.session.get("who")
+    person = names.people.get(who["id"]) if who else None
+    if who is None or person is None or not person.active:
+        return None
+    orgs = frozenset(who["orgs"]) if who.get("orgs") is not None else None
+    return Actor(kind="agent", id=person.id, org_id=person.org_id, role=person.role, orgs=orgs)
+
+
+def signed_in(actor: Annotated[Actor | None, Depends(signed_in_actor)]) -> Actor:
+    if actor is None:
+        raise SignInRequired
+    return actor
+
+
+MaybeActor = Annotated[Actor | None, Depends(signed_in_actor)]
+CurrentActor = Annotated[Actor, Depends(signed_in)]
+
+
+def notify(request: Request, text: str) -> None:
+    """A notice shown once, on the next page (after a redirect)."""
+    request.session["notice"] = text
+
+
+def take_notice(request: Request) -> str | None:
+    notice = request.session.pop("notice", None)
+    return notice if isinstance(notice, str) else None

@@ -1,0 +1,139 @@
+"""What auditors read (SPEC §6): a case's history page by page, a case as it stood at a time,
+and events searched or exported across cases."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from handoff.db import Database
+from handoff.errors import Forbidden
+from handoff.models import Case, Event
+from handoff.principals import Actor
+from handoff.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
+from handoff.replay import Standing, standings
+from handoff.views import EventView, Owner
+from handoff.visibility import visible_cases
+
+EXPORT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Audit search: every given criterion must hold; `types` and `cases` match any of theirs."""
+
+    org: str | None = None
+    types: list[str] = field(default_factory=list)
+    actor: str | None = None
+    cases: list[str] = field(default_factory=list)
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class CaseAsOf:
+    """A case as it stood at `at`; state and owner are None if it did not exist yet."""
+
+    case_id: str
+    at: datetime
+    state: str | None
+    owner: Owner | None
+    participants: list[str]
+    events: list[EventView]
+
+
+def require_auditor(actor: Actor) -> None:
+    if not actor.is_auditor:
+        raise Forbidden("only an auditor may search and export events")
+
+
+def case_history(
+    db: Database, actor: Actor, case_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[EventView]:
+    """One case's events in `seq` order, a page at a time."""
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
+    get_case(db, actor, case_id)  # not visible: not found
+    query = select(Event).where(Event.case_id == case_id).order_by(Event.seq).limit(limit + 1)
+    if position:
+        query = query.where(Event.seq > position["after"])
+    with db.reading() as session:
+        events = list(session.scalars(query))
+    more = len(events) > limit
+    next_cursor = encode_cursor({"after": events[limit - 1].seq}) if more else None
+    return Page([EventView.of(e) for e in events[:limit]], next_cursor)
+
+
+def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAsOf:
+    get_case(db, actor, case_id)
+    query = select(Event).where(Event.case_id == case_id, Event.at <= at).order_by(Event.seq)
+    with db.reading() as session:
+        walked = list(standings(session.scalars(query)))
+    standing: Standing | None = walked[-1][1] if walked else None
+    return CaseAsOf(
+        case_id=case_id,
+        at=at,
+        state=standing.state if standing else None,
+        owner=Owner(standing.owner_org, standing.owner_agent) if standing else None,
+        participants=list(standing.participants) if standing else [],
+        events=[EventView.of(e) for e, _ in walked],
+    )
+
+
+def _matching(actor: Actor, f: EventFilter) -> Select[Event]:
+    query = select(Event).order_by(Event.id)
+    if not (actor.is_auditor and actor.orgs is None):
+        visible = visible_cases(actor).with_only_columns(Case.id)
+        query = query.where(Event.case_id.in_(visible))
+    if f.org:
+        query = query.where(Event.org_id == f.org)
+    if f.types:
+        query = query.where(Event.type.in_(f.types))
+    if f.actor:
+        query = query.where(Event.actor_id == f.actor)
+    if f.cases:
+        query = query.where(Event.case_id.in_(f.cases))
+    if f.start:
+        query = query.where(Event.at >= f.start)
+    if f.end:
+        query = query.where(Event.at < f.end)
+    return query
+
+
+def search_events(
+    db: Database, actor: Actor, f: EventFilter, *, limit: int = 50, cursor: str | None = None
+) -> Page[EventView]:
+    """Events across the cases the auditor may see, in the order they were written."""
+    require_auditor(actor)
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
+    query = _matching(actor, f).limit(limit + 1)
+    if position:
+        query = query.where(Event.id > position["after"])
+    with db.reading() as session:
+        events = list(session.scalars(query))
+    more = len(events) > limit
+    next_cursor = encode_cursor({"after": events[limit - 1].id}) if more else None
+    return Page([EventView.of(e) for e in events[:limit]], next_cursor)
+
+
+def export_events(db: Database, actor: Actor, f: EventFilter) -> Iterator[EventView]:
+    """Every matching event, read in batches so memory stays flat however many there are.
+
+    Access is checked now, before the first event is asked for.
+    """
+    require_auditor(actor)
+    return _batches(db, _matching(actor, f))
+
+
+def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
+    after = 0
+    while True:
+        with db.reading() as session:
+            batch = list(session.scalars(query.where(Event.id > after).limit(EXPORT_BATCH)))
+            views = [EventView.of(e) for e in batch]
+        yield from views
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = batch[-1].id

@@ -1,0 +1,214 @@
+"""The spec's three stories as data, for trying handoff out (`handoff demo`).
+
+Fixed tokens (tok-dana, tok-acme-crm, tok-root, tok-ada …) so the printed examples work as they
+are. Loading twice changes nothing: if the demo orgs exist, the demo is already there.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from handoff import commands
+from handoff.db import Database
+from handoff.models import Case, Org
+from handoff.principals import Actor
+
+ROOT = Actor(kind="admin", id="root")
+ORGS = {
+    "acme": ("Acme Store", "merchant"),
+    "firstbank": ("First Bank", "bank"),
+    "vendo": ("Vendo Machines", "vendor"),
+    "forge": ("Forge Manufacturing", "manufacturer"),
+    "dealer": ("Second Chance Appliances", "merchant"),
+    "thermo": ("ThermoCo", "manufacturer"),
+}
+AGENTS = {  # id: (org, name, role)
+    "dana": ("acme", "Dana Reyes", "rep"),
+    "sam": ("acme", "Sam Ortiz", "supervisor"),
+    "ada": ("acme", "Ada Quinn", "auditor"),
+    "ben": ("firstbank", "Ben Okafor", "rep"),
+    "bea": ("firstbank", "Bea Lund", "supervisor"),
+    "vic": ("vendo", "Vic Hale", "rep"),
+    "vera": ("vendo", "Vera Stone", "supervisor"),
+    "mia": ("forge", "Mia Chen", "rep"),
+    "max": ("forge", "Max Brandt", "supervisor"),
+    "dora": ("dealer", "Dora Fox", "rep"),
+    "dirk": ("dealer", "Dirk Vos", "supervisor"),
+    "tom": ("thermo", "Tom Reed", "rep"),
+}
+SYSTEMS = {"acme-crm": "acme", "firstbank-disputes": "firstbank", "vendo-phone": "vendo"}
+STORIES = {
+    "merchant and bank (closed, confirmed)": "Order never arrived; pending charge still on my card",
+    "vendor and manufacturer (mid-handoff)": "Vending machine arrived without its coin mechanism",
+    "dealer and thermostat maker (awaiting customer)": "Second-hand thermostat shows error E4",
+    "unclaimed in Acme's queue": "Refund for order 7781 not received",
+    "unclaimed in Acme's queue, too": "Wrong size delivered; customer wants an exchange",
+}
+
+
+def token_of(principal_id: str) -> str:
+    return f"tok-{principal_id}"
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    token: str
+    kind: str  # agent, system or admin
+    principal_id: str
+    org_id: str | None
+    role: str | None
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    story: str
+    id: str
+    reference: str
+    state: str
+    customer_link: str  # the customer's status page: /c/...
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    created: bool  # False: the demo was already loaded
+    tokens: list[DemoToken]
+    cases: list[DemoCase]
+
+    def case(self, story_start: str) -> DemoCase:
+        return next(c for c in self.cases if c.story.startswith(story_start))
+
+    def curl_examples(self, base_url: str = "http://127.0.0.1:8000") -> list[str]:
+        auth, json = '-H "Authorization: Bearer {}"', '-H "Content-Type: application/json"'
+        queue, vendor, merchant = (
+            self.case("unclaimed"),
+            self.case("vendor"),
+            self.case("merchant"),
+        )
+        return [
+            f'curl {auth.format("tok-dana")} "{base_url}/v1/cases?unclaimed=true"',
+            f"curl -X POST {auth.format('tok-dana')} {json} -d '{{}}' "
+            f"{base_url}/v1/cases/{queue.id}/claim",
+            f"curl {auth.format('tok-mia')} {base_url}/v1/cases/{vendor.id}",
+            f"curl {auth.format('tok-ada')} {base_url}/v1/cases/{merchant.id}/events/verify",
+            f'curl {auth.format("tok-ada")} "{base_url}/v1/audit/events?format=ndjson"',
+        ]
+
+    def lines(self, base_url: str = "http://127.0.0.1:8000") -> list[str]:
+        """What `handoff demo` prints."""
+        found = "Loaded the demo." if self.created else "The demo was already loaded."
+        out = [found, "", "Tokens:"]
+        for t in self.tokens:
+            org = f" of {t.org_id}" if t.org_id else ""
+            out.append(f"  {t.token:24} {t.principal_id} ({t.role or t.kind}{org})")
+        out += ["", "Cases (and each customer's status page):"]
+        for c in self.cases:
+            out += [
+                f"  {c.reference}  {c.state:20} {c.story}",
+                f"             {base_url}{c.customer_link}",
+            ]
+        out += [
+            "",
+            f"Web UI: {base_url}/ui/sign-in (paste a token: tok-dana for a rep, tok-ada for the",
+            "auditor). API docs: " + f"{base_url}/docs",
+        ]
+        return [*out, "", "Try:", *(f"  {line}" for line in self.curl_examples(base_url))]
+
+
+TOKENS = [
+    *(DemoToken(token_of(a), "agent", a, org, role) for a, (org, _n, role) in AGENTS.items()),
+    *(DemoToken(token_of(s), "system", s, org, None) for s, org in SYSTEMS.items()),
+    DemoToken(token_of("root"), "admin", "root", None, None),
+]
+
+
+def load_demo(db: Database) -> DemoInfo:
+    with db.reading() as session:
+        loaded = session.get(Org, "acme") is not None
+    if not loaded:
+        _set_up_people(db)
+        _tell_the_stories(db)
+    return DemoInfo(created=not loaded, tokens=TOKENS, cases=_demo_cases(db))
+
+
+def _set_up_people(db: Database) -> None:
+    for org_id, (name, kind) in ORGS.items():
+        commands.create_org(db, ROOT, org_id, name, kind)
+    for agent_id, (org_id, name, role) in AGENTS.items():
+        commands.create_agent(db, ROOT, org_id, agent_id, name, role)
+    for system_id, org_id in SYSTEMS.items():
+        commands.create_system(db, ROOT, org_id, system_id, system_id)
+    for t in TOKENS:
+        commands.issue_credential(db, ROOT, t.kind, t.principal_id, t.token)
+
+
+def _as(db: Database, principal_id: str) -> Actor:
+    actor = commands.authenticate(db, token_of(principal_id))
+    assert actor is not None, principal_id
+    return actor
+
+
+def _tell_the_stories(db: Database) -> None:
+    subjects = list(STORIES.values())
+    crm, dana, ben = _as(db, "acme-crm"), _as(db, "dana"), _as(db, "ben")
+    case = commands.create_case(
+        db,
+        crm,
+        customer={"name": "Carla Diaz", "email": "carla@example.com"},
+        subject=subjects[0],
+        description="Order 5521 was cancelled by the shop, but the card still shows a hold.",
+        participants=["firstbank"],
+    )
+    commands.claim(db, dana, case.id)
+    request = commands.create_request(
+        db, dana, case.id, "firstbank", "Release the authorization hold for order 5521"
+    )
+    commands.acknowledge_request(db, ben, case.id, request.id)
+    commands.complete_request(db, ben, case.id, request.id, note="Authorization released.")
+    summary = "We asked First Bank to release the hold; it is released."
+    commands.propose_resolution(db, dana, case.id, "credited", summary)
+    commands.confirm_resolution(db, dana, case.id)
+
+    vic, mia = _as(db, "vic"), _as(db, "mia")
+    case = commands.create_case(
+        db,
+        vic,
+        customer={"name": "Omar Haddad", "phone": "+1 555 0100"},
+        subject=subjects[1],
+        description="Machine VM-200, delivered last week; the coin mechanism is missing.",
+        participants=["forge"],
+    )
+    summary = "VM-200 shipped without its coin mechanism; Forge makes and ships the part."
+    handoff = commands.propose_handoff(db, vic, case.id, "forge", summary)
+    session = commands.start_session(db, vic, case.id, handoff.id)
+    commands.join_session(db, vic, case.id, session.id, "owner", "vic")
+    commands.join_session(db, mia, case.id, session.id, "receiver", "mia")
+    commands.join_session(db, vic, case.id, session.id, "customer")
+
+    dora = _as(db, "dora")
+    case = commands.create_case(
+        db,
+        dora,
+        customer={"name": "Lena Park"},
+        subject=subjects[2],
+        description="Bought refurbished last month; the display shows E4 after a day.",
+        participants=["thermo"],
+    )
+    commands.await_customer(db, dora, case.id, "a photo of the label on the back of the unit")
+
+    for subject in subjects[3:]:
+        commands.create_case(db, crm, customer={"name": "Ravi Shah"}, subject=subject)
+
+
+def _demo_cases(db: Database) -> list[DemoCase]:
+    with db.reading() as session:
+        cases = session.scalars(
+            select(Case).where(Case.subject.in_(STORIES.values())).order_by(Case.number)
+        ).all()
+        by_subject = {c.subject: c for c in cases}
+    found = []
+    for story, subject in STORIES.items():
+        case = by_subject.get(subject)
+        if case is not None:
+            link = f"/c/{case.customer_link}"
+            found.append(DemoCase(story, case.id, case.reference, case.state, link))
+    return found

@@ -1,0 +1,145 @@
+"""Webhook subscriptions: an org asks for the events of its cases at a URL (SPEC §10), and
+reads back how each delivery went (the worker makes them, see `handoff.webhooks`)."""
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff.commands.flow import now
+from handoff.db import Database
+from handoff.errors import Forbidden, InvalidInput, NotFound
+from handoff.models import Org, WebhookSubscription, new_id
+from handoff.outbox import WebhookDelivery
+from handoff.principals import Actor
+from handoff.queries import Page, check_limit, decode_cursor, encode_cursor
+
+
+@dataclass(frozen=True)
+class WebhookView:
+    id: str
+    org_id: str
+    url: str
+    events: list[str] | None
+    active: bool
+    created_at: datetime
+    secret: str | None = None  # only in the answer to the creation
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: str
+    webhook_id: str
+    case_id: str
+    seq: int
+    event_type: str
+    state: str  # pending (maybe retrying), delivered, dead (tries used up)
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, d: WebhookDelivery) -> "DeliveryView":
+        return cls(
+            id=d.id,
+            webhook_id=d.subscription_id,
+            case_id=d.case_id,
+            seq=d.event_seq,
+            event_type=d.event_type,
+            state=d.state,
+            attempts=d.attempts,
+            response_status=d.response_status,
+            last_error=d.last_error,
+            next_attempt_at=d.next_attempt_at if d.state == "pending" else None,
+            delivered_at=d.delivered_at,
+            created_at=d.created_at,
+        )
+
+
+def new_secret() -> str:
+    """Standard Webhooks secrets are standard base64 (not URL-safe) after the whsec_ prefix."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _subscribing_org(session: Session, actor: Actor, org_id: str | None) -> str:
+    """An admin names the org; an org's supervisor or partner system subscribes its own org."""
+    if actor.kind == "admin":
+        if not org_id:
+            raise InvalidInput("org_id", "an admin names the org that subscribes: org_id")
+        if session.get(Org, org_id) is None:
+            raise InvalidInput("org_id", f"unknown org: {org_id}")
+        return org_id
+    if not (actor.is_supervisor or actor.kind == "system") or actor.org_id is None:
+        raise Forbidden("webhooks are set up by an admin, a supervisor or a partner system")
+    if org_id not in (None, actor.org_id):
+        raise Forbidden(f"{actor.kind} {actor.id} subscribes its own org only")
+    return actor.org_id
+
+
+def create_webhook(
+    db: Database,
+    actor: Actor,
+    url: str,
+    org_id: str | None = None,
+    events: list[str] | None = None,
+) -> WebhookView:
+    with db.session() as session:
+        subscriber = _subscribing_org(session, actor, org_id)
+        webhook = WebhookSubscription(
+            id=new_id(),
+            org_id=subscriber,
+            url=url,
+            events=sorted(set(events)) if events else None,
+            secret=new_secret(),
+            created_by=f"{actor.kind}:{actor.id}",
+            active=True,
+            created_at=now(),
+        )
+        session.add(webhook)
+        session.commit()
+        return WebhookView(
+            id=webhook.id,
+            org_id=webhook.org_id,
+            url=webhook.url,
+            events=webhook.events,
+            active=webhook.active,
+            created_at=webhook.created_at,
+            secret=webhook.secret,
+        )
+
+
+def webhook_deliveries(
+    db: Database, actor: Actor, webhook_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[DeliveryView]:
+    """A subscription's deliveries, oldest first, for an admin or the subscribing org's
+    supervisors and partner systems; to anyone else the subscription does not exist."""
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "skip")
+    skip = position["skip"] if position else 0
+    with db.reading() as session:
+        webhook = session.get(WebhookSubscription, webhook_id)
+        may_see = webhook is not None and (
+            actor.kind == "admin"
+            or ((actor.is_supervisor or actor.kind == "system") and actor.org_id == webhook.org_id)
+        )
+        if not may_see:
+            raise NotFound("webhook not found")
+        # Deliveries are only added, at the end in time order: an offset is a good enough position.
+        deliveries = list(
+            session.scalars(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.subscription_id == webhook_id)
+                .order_by(WebhookDelivery.created_at, WebhookDelivery.event_seq, WebhookDelivery.id)
+                .offset(skip)
+                .limit(limit + 1)
+            )
+        )
+    more = len(deliveries) > limit
+    next_cursor = encode_cursor({"skip": skip + limit}) if more else None
+    return Page([DeliveryView.of(d) for d in deliveries[:limit]], next_cursor)

@@ -1,0 +1,124 @@
+"""Delivering the outbox: Standard Webhooks signatures, in order per case, with backoff.
+
+A delivery is leased (its next attempt pushed past the POST's time limit) and committed before
+the POST, so no transaction stays open over the network; a worker killed mid-POST leaves the
+lease to run out and the delivery is tried again with the same `webhook-id`.
+"""
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
+from standardwebhooks import Webhook
+
+from handoff.commands.flow import now
+from handoff.db import Database
+from handoff.models import WebhookSubscription
+from handoff.outbox import WebhookDelivery
+
+log = logging.getLogger("handoff.webhooks")
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Leased:
+    id: str
+    url: str
+    secret: str
+    body: str
+
+
+def signed_headers(secret: str, message_id: str, at: datetime, body: str) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+    }
+
+
+def deliver_due(db: Database, client: httpx.Client, at: datetime | None = None) -> Counter[str]:
+    """Try every delivery due at `at`, each case's events in order; counts by outcome."""
+    at = at or now()
+    outcomes: Counter[str] = Counter()
+    while (leased := _lease_next(db, at)) is not None:
+        outcomes[_send(db, client, leased)] += 1
+    return +outcomes
+
+
+def _lease_next(db: Database, at: datetime) -> Leased | None:
+    earlier = aliased(WebhookDelivery)
+    an_earlier_one_is_pending = exists().where(
+        and_(
+            earlier.subscription_id == WebhookDelivery.subscription_id,
+            earlier.case_id == WebhookDelivery.case_id,
+            earlier.state == "pending",
+            earlier.event_seq < WebhookDelivery.event_seq,
+        )
+    )
+    with db.session() as session:
+        row = session.execute(
+            select(WebhookDelivery, WebhookSubscription)
+            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= at)
+            .where(~an_earlier_one_is_pending)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
+            .limit(1)
+            .with_for_update(of=WebhookDelivery, skip_locked=True)
+        ).first()
+        if row is None:
+            return None
+        delivery, subscription = row
+        delivery.next_attempt_at = now() + timedelta(seconds=db.settings.webhook_timeout * 3)
+        leased = Leased(delivery.id, subscription.url, subscription.secret, _body(delivery.payload))
+        session.commit()
+        return leased
+
+
+def _body(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _send(db: Database, client: httpx.Client, leased: Leased) -> str:
+    sent_at = now()
+    status, error = None, None
+    try:
+        response = client.post(
+            leased.url,
+            content=leased.body.encode(),
+            headers=signed_headers(leased.secret, leased.id, sent_at, leased.body),
+            timeout=db.settings.webhook_timeout,
+        )
+        status = response.status_code
+        if not response.is_success:
+            error = f"HTTP {status}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return _record(db, leased.id, status, error)
+
+
+def _record(db: Database, delivery_id: str, status: int | None, error: str | None) -> str:
+    settings = db.settings
+    with db.session() as session:
+        delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.state != "pending":
+            return "gone"
+        delivery.attempts += 1
+        delivery.response_status, delivery.last_error = status, error
+        if error is None:
+            delivery.state, delivery.delivered_at = "delivered", now()
+        elif delivery.attempts >= settings.webhook_max_attempts:
+            delivery.state = "dead"
+            log.warning("webhook %s dead after %d tries: %s", delivery_id, delivery.attempts, error)
+        else:
+            delay = timedelta(seconds=settings.webhook_backoff * 2 ** (delivery.attempts - 1))
+            delivery.next_attempt_at = now() + min(delay, MAX_BACKOFF)
+        outcome = delivery.state if error is None or delivery.state == "dead" else "retrying"
+        session.commit()
+        return outcome

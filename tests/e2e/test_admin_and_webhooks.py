@@ -1,0 +1,93 @@
+"""Set-up over HTTP by an admin, and webhook subscriptions with their delivery log."""
+
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from handoff import worker
+from tests.e2e.conftest import auth
+from tests.integration.world import World
+
+
+def post(client: TestClient, who: str, path: str, body: object, status: int = 201) -> Any:
+    answer = client.post(path, json=body, headers=auth(who))
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_admin_sets_up_an_org_its_people_and_a_partner_system(client: TestClient) -> None:
+    org = post(client, "root", "/v1/orgs", {"id": "parcel", "name": "Parcel Co", "kind": "carrier"})
+    assert (org["id"], org["kind"], org["windows"]) == ("parcel", "carrier", None)
+    agent = post(
+        client, "root", "/v1/orgs/parcel/agents", {"id": "pia", "name": "Pia", "role": "supervisor"}
+    )
+    assert (agent["org_id"], agent["active"]) == ("parcel", True)
+
+    issued = post(client, "root", "/v1/credentials", {"kind": "agent", "id": "pia"})
+    assert issued["token"].startswith("hot_")
+    assert issued["principal_id"] == "pia"
+    system = post(
+        client,
+        "root",
+        "/v1/credentials",
+        {"kind": "system", "id": "parcel-crm", "org_id": "parcel"},
+    )
+    new = {"customer": {"name": "Ann"}, "subject": "Lost parcel"}
+    case = client.post("/v1/cases", json=new, headers=bearer(system["token"])).json()
+    assert (case["state"], case["owner"]["org_id"]) == ("unclaimed", "parcel")
+    claimed = client.post(f"/v1/cases/{case['id']}/claim", json={}, headers=bearer(issued["token"]))
+    assert claimed.json()["owner"]["agent_id"] == "pia"
+
+    again = post(client, "root", "/v1/orgs", {"id": "parcel", "name": "P", "kind": "carrier"}, 409)
+    assert again["code"] == "already_exists"
+    wrong_org = {"kind": "system", "id": "parcel-crm", "org_id": "acme"}
+    assert post(client, "root", "/v1/credentials", wrong_org, 422)["errors"][0]["field"] == "org_id"
+    unknown = post(client, "root", "/v1/credentials", {"kind": "agent", "id": "nobody"}, 404)
+    assert unknown["code"] == "not_found"
+
+
+def test_deactivating_an_agent_hands_their_cases_to_the_supervisor(client: TestClient) -> None:
+    case = post(client, "dana", "/v1/cases", {"customer": {"name": "A"}, "subject": "S"})
+    agent = post(client, "root", "/v1/orgs/acme/agents/dana/deactivate", {}, 200)
+    assert agent["active"] is False
+    assert agent["deactivated_at"]
+    assert client.get("/v1/cases", headers=auth("dana")).status_code == 401
+    moved = client.get(f"/v1/cases/{case['id']}", headers=auth("sam")).json()
+    assert moved["owner"] == {"org_id": "acme", "agent_id": "sam"}
+    elsewhere = post(client, "root", "/v1/orgs/vendo/agents/dave/deactivate", {}, 404)
+    assert elsewhere["code"] == "not_found"
+
+
+def test_a_webhook_secret_is_shown_once_and_deliveries_are_listed(
+    client: TestClient, world: World
+) -> None:
+    hook = post(client, "acme-crm", "/v1/webhooks", {"url": "https://acme.example/hooks"})
+    assert hook["secret"].startswith("whsec_")
+    assert hook["org_id"] == "acme"
+    deliveries = f"/v1/webhooks/{hook['id']}/deliveries"
+    assert client.get(deliveries, headers=auth("sam")).json() == {"items": [], "next_cursor": None}
+
+    post(client, "dana", "/v1/cases", {"customer": {"name": "A"}, "subject": "S"})
+    received = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        received.append(request.headers["webhook-id"])
+        return httpx.Response(204)
+
+    with httpx.Client(transport=httpx.MockTransport(receiver)) as http:
+        worker.tick(world.db, client=http)
+    first = client.get(deliveries, params={"limit": 1}, headers=auth("root")).json()
+    assert [d["event_type"] for d in first["items"]] == ["case_created"]
+    assert first["items"][0]["state"] == "delivered"
+    assert first["items"][0]["id"] == received[0]
+    rest = client.get(
+        deliveries, params={"cursor": first["next_cursor"]}, headers=auth("acme-crm")
+    ).json()
+    assert [d["event_type"] for d in rest["items"]] == ["claimed"]
+    assert rest["next_cursor"] is None
+    assert client.get(deliveries, headers=auth("bea")).status_code == 404

@@ -1,0 +1,157 @@
+"""Webhook delivery to a real receiver on 127.0.0.1, verified the Standard Webhooks way."""
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from handoff import commands
+from handoff.commands.flow import now
+from handoff.config import Settings
+from handoff.db import Database
+from handoff.outbox import WebhookDelivery
+from handoff.subscriptions import create_webhook
+from handoff.webhooks import deliver_due
+from tests.integration.world import ADMIN, World
+
+
+class Receiver:
+    """A partner's endpoint: records what it accepts; while `down`, answers 503."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], str]] = []
+        self.down = False
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"])).decode()
+                if receiver.down:
+                    self.send_response(503)
+                else:
+                    receiver.received.append((dict(self.headers), body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self, secret: str) -> list[dict[str, Any]]:
+        """Every body received, each checked against its signature as a receiver would."""
+        return [Webhook(secret).verify(body, headers) for headers, body in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture
+def fast_retries(world: World) -> Database:
+    settings = Settings(
+        database_url=world.db.settings.database_url, webhook_backoff=0.01, webhook_max_attempts=3
+    )
+    return Database(settings, engine=world.db.engine)
+
+
+def open_case(world: World) -> str:
+    dana = world.agent("dana")
+    case = commands.create_case(
+        world.db, dana, customer={"name": "Carla"}, subject="Hold", participants=["firstbank"]
+    )
+    commands.add_note(world.db, dana, case.id, "Called the bank's dispute desk.")
+    return case.id
+
+
+def test_every_delivery_carries_a_standard_webhooks_signature_the_receiver_verifies(
+    world: World, receiver: Receiver
+) -> None:
+    webhook = create_webhook(world.db, ADMIN, receiver.url, org_id="firstbank")
+    case_id = open_case(world)
+    with httpx.Client() as client:
+        assert deliver_due(world.db, client) == {"delivered": 3}
+    assert webhook.secret is not None
+    events = receiver.events(webhook.secret)
+    assert [(e["type"], e["data"]["seq"]) for e in events] == [
+        ("case_created", 1),
+        ("claimed", 2),
+        ("note_added", 3),
+    ]
+    assert {e["data"]["case_id"] for e in events} == {case_id}
+    headers = receiver.received[0][0]
+    assert headers["webhook-id"].startswith("msg_")
+    with pytest.raises(Exception, match="signature"):
+        Webhook("whsec_" + "A" * 43).verify(receiver.received[0][1], headers)
+
+
+def test_a_receiver_that_was_down_gets_every_event_in_order_once_it_is_back(
+    world: World, receiver: Receiver, fast_retries: Database
+) -> None:
+    webhook = create_webhook(world.db, ADMIN, receiver.url, org_id="acme")
+    cases = [open_case(world) for _ in range(3)]
+    receiver.down = True
+    with httpx.Client() as client:
+        first = deliver_due(fast_retries, client)
+        assert first == {"retrying": 3}  # one per case: later events wait for the earlier one
+        receiver.down = False
+        with freeze_time(now() + timedelta(seconds=1)):
+            while deliver_due(fast_retries, client):
+                pass
+    assert webhook.secret is not None
+    events = receiver.events(webhook.secret)
+    assert len(events) == 9
+    for case_id in cases:
+        seqs = [e["data"]["seq"] for e in events if e["data"]["case_id"] == case_id]
+        assert seqs == [1, 2, 3]
+
+
+def test_a_delivery_that_keeps_failing_is_marked_dead_after_its_last_try(
+    world: World, receiver: Receiver, fast_retries: Database
+) -> None:
+    create_webhook(world.db, ADMIN, receiver.url, org_id="acme", events=["case_created"])
+    open_case(world)
+    receiver.down = True
+    with httpx.Client() as client:
+        for second in range(1, 4):
+            with freeze_time(now() + timedelta(seconds=second)):
+                deliver_due(fast_retries, client)
+    with world.db.session() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+    assert (delivery.state, delivery.attempts, delivery.response_status) == ("dead", 3, 503)
+
+
+def test_an_org_receives_nothing_of_cases_it_does_not_take_part_in(
+    world: World, receiver: Receiver
+) -> None:
+    create_webhook(world.db, ADMIN, receiver.url, org_id="forge")
+    open_case(world)
+    with httpx.Client() as client:
+        assert deliver_due(world.db, client) == {}
+    assert receiver.received == []
+
+
+def test_an_org_added_to_a_case_receives_its_events_from_then_on(
+    world: World, receiver: Receiver
+) -> None:
+    webhook = create_webhook(world.db, ADMIN, receiver.url, org_id="forge")
+    case_id = open_case(world)
+    commands.add_participant(world.db, world.agent("dana"), case_id, "forge", "They made the part")
+    with httpx.Client() as client:
+        deliver_due(world.db, client)
+    assert webhook.secret is not None
+    assert [e["type"] for e in receiver.events(webhook.secret)] == ["participant_added"]
+    assert json.loads(receiver.received[0][1])["data"]["data"]["org_id"] == "forge"
