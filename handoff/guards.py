@@ -177,10 +177,11 @@ def acceptor_in_target_org(a: Attempt) -> None:
 def no_open_requests(a: Attempt) -> None:
     still_open = a.case.open_requests
     if still_open:
-        orgs = ", ".join(sorted({r.to_org_id for r in still_open}))
+        owing = sorted({r.to_org_id for r in still_open})
+        verb = "owes" if len(owing) == 1 else "owe"
         raise Refusal(
             "open_requests",
-            f"The case cannot be resolved while {orgs} still owe work on it.",
+            f"The case cannot be resolved while {', '.join(owing)} still {verb} work on it.",
             requests=[
                 {"id": r.id, "to_org": r.to_org_id, "action": r.action, "state": r.state}
                 for r in still_open
