@@ -1,16 +1,18 @@
 """Databases for the tests: SQLite always; PostgreSQL where HANDOFF_TEST_POSTGRES_URL is set."""
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from handoff.config import Settings
 from handoff.db import Database, make_engine
-from handoff.migrate import downgrade, upgrade
+from handoff.migrate import upgrade
 from handoff.models import Base
 from tests.integration.world import World, build_world
 
@@ -28,14 +30,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_migrated() -> str:
+def postgres_migrated() -> Iterator[str]:
+    """A migrated PostgreSQL database of this test session's own, created on the server that
+    HANDOFF_TEST_POSTGRES_URL names and dropped afterwards, so test runs never share tables."""
     if not POSTGRES_URL:
         if IN_CI:
             pytest.fail("CI needs PostgreSQL: HANDOFF_TEST_POSTGRES_URL is not set")
         pytest.skip("HANDOFF_TEST_POSTGRES_URL is not set")
-    downgrade(POSTGRES_URL)
-    upgrade(POSTGRES_URL)
-    return POSTGRES_URL
+    name = f"handoff_test_{os.getpid()}_{secrets.token_hex(3)}"
+    server = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 def database_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
