@@ -113,9 +113,9 @@ def test_an_orgs_own_claim_window_overrides_the_deployments(world: World) -> Non
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SKIP LOCKED is PostgreSQL's
 def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: World) -> None:
-    if not world.db.is_postgres:
-        pytest.skip("SKIP LOCKED across workers is a PostgreSQL matter")
+    assert world.db.is_postgres
     with freeze_time(T0):
         ids = [
             commands.create_case(
