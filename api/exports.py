@@ -1,26 +1,33 @@
 """Events written out as NDJSON or CSV, one line at a time (the export streams)."""
 
 import csv
-import dataclasses
 import io
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
-from api.schemas.outputs import Event
+from pydantic import TypeAdapter
+
 from handoff.views import EventView
 
+CHUNK = 64 * 1024
 CSV_COLUMNS = (
     "case_id", "seq", "type", "actor_kind", "actor_id", "org_id", "at", "data", "prev_hash", "hash",
 )  # fmt: skip
 
 
-def _plain(view: EventView) -> dict[str, object]:
-    return Event.model_validate(dataclasses.asdict(view)).model_dump(mode="json")
+# Events render as the API's JSON answers render them (the same pydantic serializer, in Rust).
+EVENTS = TypeAdapter(EventView)
+
+
+def _plain(view: EventView) -> dict[str, Any]:
+    plain: dict[str, Any] = EVENTS.dump_python(view, mode="json")
+    return plain
 
 
 def ndjson_lines(events: Iterable[EventView]) -> Iterator[str]:
     for view in events:
-        yield json.dumps(_plain(view), ensure_ascii=False, separators=(",", ":")) + "\n"
+        yield EVENTS.dump_json(view).decode() + "\n"
 
 
 def csv_lines(events: Iterable[EventView]) -> Iterator[str]:
@@ -44,3 +51,18 @@ def csv_lines(events: Iterable[EventView]) -> Iterator[str]:
                 event["prev_hash"], event["hash"],
             ]
         )  # fmt: skip
+
+
+def in_chunks(lines: Iterable[str], size: int = CHUNK) -> Iterator[str]:
+    """Whole lines gathered into pieces of about `size` characters: a stream of many short
+    lines costs one write (and one hop off the event loop) per piece rather than per line."""
+    pending: list[str] = []
+    length = 0
+    for line in lines:
+        pending.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending)

@@ -1,14 +1,17 @@
 """What auditors read (SPEC §6): a case's history page by page, a case as it stood at a time,
-and events searched or exported across cases."""
+events searched or exported across cases, and every chain verified."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
 
 from sqlalchemy import Select, select
 
+from handoff import history
 from handoff.db import Database
 from handoff.errors import Forbidden
+from handoff.history import Verification
 from handoff.models import Case, Event
 from handoff.principals import Actor
 from handoff.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
@@ -16,7 +19,8 @@ from handoff.replay import Standing, standings
 from handoff.views import EventView, Owner
 from handoff.visibility import visible_cases
 
-EXPORT_BATCH = 500
+EXPORT_BATCH = 1000  # events per query of an export
+CASE_BATCH = 200  # cases per statement when every chain is walked
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,29 @@ class CaseAsOf:
     events: list[EventView]
 
 
+@dataclass(frozen=True)
+class Head:
+    """Where a case's row says its chain ends."""
+
+    case_id: str
+    last_seq: int
+    last_hash: str
+
+
+@dataclass(frozen=True)
+class BrokenChain:
+    case_id: str
+    first_broken_seq: int
+
+
+@dataclass(frozen=True)
+class ChainsVerification:
+    valid: bool
+    chains: int
+    events: int
+    broken: list[BrokenChain]
+
+
 def require_auditor(actor: Actor) -> None:
     if not actor.is_auditor:
         raise Forbidden("only an auditor may search and export events")
@@ -66,6 +93,7 @@ def case_history(
 
 
 def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAsOf:
+    """The case after every event at or before `at` (an event at exactly `at` has happened)."""
     get_case(db, actor, case_id)
     query = select(Event).where(Event.case_id == case_id, Event.at <= at).order_by(Event.seq)
     with db.reading() as session:
@@ -128,6 +156,8 @@ def export_events(db: Database, actor: Actor, f: EventFilter) -> Iterator[EventV
 
 
 def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
+    # Keyset pages on the event id: each query reads at most one batch, on every database, and
+    # no session stays open while the caller writes a batch out.
     after = 0
     while True:
         with db.reading() as session:
@@ -137,3 +167,48 @@ def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
         if len(batch) < EXPORT_BATCH:
             return
         after = batch[-1].id
+
+
+def case_histories(db: Database, cases: Select[str]) -> Iterator[tuple[Head, Iterator[Event]]]:
+    """Each chosen case's head with its events in `seq` order, one case at a time.
+
+    `cases` selects case ids. They are taken CASE_BATCH at a time, and each batch's heads and
+    events are read by one streamed statement: memory stays flat, and a head is always read in
+    the same snapshot as its events (a case written to meanwhile is not mistaken for a broken one).
+    """
+    after = None
+    while True:
+        with db.reading() as session:
+            page = cases.order_by(Case.number).limit(CASE_BATCH)
+            if after is not None:
+                page = page.where(Case.number > after)
+            numbers = dict(session.execute(page.with_only_columns(Case.id, Case.number)).all())
+            if not numbers:
+                return
+            rows = session.execute(
+                select(Case.id, Case.last_seq, Case.last_hash, Event)
+                .outerjoin(Event, Event.case_id == Case.id)
+                .where(Case.id.in_(list(numbers)))
+                .order_by(Case.number, Event.seq)
+                .execution_options(yield_per=EXPORT_BATCH)
+            )
+            for (case_id, last_seq, last_hash), group in groupby(rows, key=lambda r: r[:3]):
+                events = (event for *_, event in group if event is not None)
+                yield Head(case_id, last_seq, last_hash), events
+        if len(numbers) < CASE_BATCH:
+            return
+        after = max(numbers.values())
+
+
+def verify_chains(db: Database, actor: Actor) -> ChainsVerification:
+    """Walk the chain of every case the auditor may see; name each broken one and where."""
+    require_auditor(actor)
+    chains = events = 0
+    broken = []
+    cases = visible_cases(actor).with_only_columns(Case.id)
+    for head, case_events in case_histories(db, cases):
+        verification: Verification = history.verify(case_events, (head.last_seq, head.last_hash))
+        chains, events = chains + 1, events + verification.events
+        if verification.first_broken_seq is not None:
+            broken.append(BrokenChain(head.case_id, verification.first_broken_seq))
+    return ChainsVerification(not broken, chains, events, broken)

@@ -1,12 +1,13 @@
-"""Auditors: search and export events across cases; metrics per org and period."""
+"""Auditors: search and export events across cases; verify every chain; metrics per org."""
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from api.deps import ActorDep, Cursor, DbDep, Limit
-from api.exports import csv_lines, ndjson_lines
+from api.exports import csv_lines, in_chunks, ndjson_lines
 from api.schemas import outputs
 from api.schemas.fields import EventType, Id, Instant
 from handoff import audit, org_metrics
@@ -23,8 +24,26 @@ EXPORT_CONTENT = {
     "application/x-ndjson": {"schema": {"type": "string"}},
     "text/csv": {"schema": {"type": "string"}},
 }
-From = Annotated[Instant | None, Query(alias="from", description="From this time (inclusive).")]
-To = Annotated[Instant | None, Query(alias="to", description="Up to this time (exclusive).")]
+From = Annotated[
+    Instant | None,
+    Query(alias="from", description="From this time, inclusive (RFC 3339 with offset)."),
+]
+To = Annotated[
+    Instant | None,
+    Query(alias="to", description="Up to this time, exclusive (RFC 3339 with offset)."),
+]
+
+
+class BrokenChain(BaseModel):
+    case_id: str
+    first_broken_seq: int
+
+
+class ChainsVerification(BaseModel):
+    valid: bool
+    chains: int
+    events: int
+    broken: list[BrokenChain]
 
 
 @router.get(
@@ -53,7 +72,10 @@ def search_events(
 ) -> Page[EventView] | Response:
     """Search (`format=json`, a page at a time) or export every match, streamed (`ndjson`, `csv`).
 
-    `case` and `type` may be given several times; an export ignores `limit` and `cursor`.
+    Every filter given must hold; `case` and `type` may be given several times and then match
+    any of their values. `from` is inclusive, `to` exclusive; a time that is not RFC 3339 with an
+    offset answers 422. Events come in the order they were written. An export ignores `limit`
+    and `cursor` and streams however many events match, in constant memory.
     """
     f = audit.EventFilter(org, type or [], actor_id, case or [], start, end)
     if format == "json":
@@ -62,10 +84,17 @@ def search_events(
     events = audit.export_events(db, actor, f)
     filename = f"handoff-events.{format}"
     return StreamingResponse(
-        lines(events),
+        in_chunks(lines(events)),
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get("/verify", response_model=ChainsVerification)
+def verify_chains(db: DbDep, actor: ActorDep) -> audit.ChainsVerification:
+    """Walk the hash chain of every case the auditor may see; `broken` names each case whose
+    chain does not hold, with its first broken `seq`."""
+    return audit.verify_chains(db, actor)
 
 
 @router.get("/metrics", response_model=list[outputs.OrgMetrics])
@@ -76,6 +105,9 @@ def metrics(
     start: From = None,
     end: To = None,
 ) -> list[org_metrics.OrgMetrics]:
-    """Per org, over the cases created in the period: owner changes, bounces, reopens, refused
-    send-away attempts by code, time to claim, time without a named owner, time to resolution."""
+    """Per org, over the cases created in the period (`from` inclusive, `to` exclusive) that the
+    org took part in: owner changes (people, orgs), bounces, reopens and time to first resolution
+    count for every org in the case; refused send-away attempts by code count for the org that
+    tried; time to claim (cases that arrived unclaimed) and time without a named owner count for
+    the org that owned the case meanwhile. Durations are in seconds."""
     return org_metrics.org_metrics(db, actor, org=org, start=start, end=end)

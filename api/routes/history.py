@@ -35,5 +35,10 @@ def case_as_of(
     actor: ActorDep,
     at: Annotated[Instant, Query(description="RFC 3339 time with offset")],
 ) -> audit.CaseAsOf:
-    """State, owner and participants as they stood at `at`, with the events up to then."""
+    """State, owner and participants as they stood at `at`, with the events up to then.
+
+    An event whose `at` is exactly the time asked for has happened. Before the case was created
+    the answer is still 200, with `state` and `owner` null and no events; from its last event on,
+    it is the case as it stands now. A time that is not RFC 3339 with an offset answers 422.
+    """
     return audit.case_as_of(db, actor, case_id, at)

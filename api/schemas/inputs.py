@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas.fields import (
     EventType,
@@ -119,7 +119,7 @@ class NewOrg(Body):
     windows: (
         dict[
             Annotated[str, Field(pattern=r"^(claim|handoff|request|auto_close|reopen)_window$")],
-            Annotated[int, Field(gt=0, le=10 * 365 * 24 * 3600)],
+            Annotated[StrictInt, Field(gt=0, le=10 * 365 * 24 * 3600)],
         ]
         | None
     ) = Field(None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.')

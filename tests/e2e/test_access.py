@@ -188,6 +188,7 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/audit/events", active, allowed("ada"), others=403),
     Endpoint("GET", "/v1/audit/events?format=csv", active, allowed("ada"), others=403),
     Endpoint("GET", "/v1/audit/metrics", active, allowed("ada"), others=403),
+    Endpoint("GET", "/v1/audit/verify", active, allowed("ada"), others=403),
     Endpoint("POST", "/v1/orgs", nothing, allowed("root"), 201,
              {"id": "newco", "name": "New Co", "kind": "other"}, others=403),
     Endpoint("POST", "/v1/orgs/acme/agents", nothing, allowed("root"), 201,
