@@ -56,6 +56,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     openapi.install(app)
     # The last added runs first: metrics see every answer, replays included.
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(problems.DatabaseUnavailableMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, observability=app.state.observability)
     return app

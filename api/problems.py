@@ -13,11 +13,18 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
 
 MEDIA_TYPE = "application/problem+json"
+# The database is away or too slow (refused connection, connect/pool/lock/statement timeout):
+# the client may retry the same request, with the same Idempotency-Key, shortly.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER = "5"
 RESERVED = frozenset({"type", "title", "status", "detail", "code"})
 log = logging.getLogger(__name__)
 
@@ -98,10 +105,55 @@ async def render(request: Request, exc: Exception) -> JSONResponse:
         response = problem(exc.status_code, _code_of(exc.status_code), str(exc.detail))
         response.headers.update(exc.headers or {})
         return response
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return database_unavailable()
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
 
 
+def database_unavailable() -> JSONResponse:
+    detail = "The database is not available right now; retry shortly."
+    response = problem(503, "database_unavailable", detail)
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
 def install(app: FastAPI) -> None:
-    for kind in (DomainError, RequestValidationError, HTTPException, Exception):
+    for kind in (DomainError, RequestValidationError, HTTPException, *DATABASE_UNAVAILABLE):
         app.add_exception_handler(kind, render)
+    app.add_exception_handler(Exception, render)
+
+
+class DatabaseUnavailableMiddleware:
+    """503 for the database being away where no route is running to answer it: in middleware
+    that touches the database (idempotency keys) before or after the route. Once an answer has
+    been sent whole, a later failure (forgetting an idempotency key) is only logged; an answer
+    cut off halfway cannot be mended, so the connection is dropped."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        progress = {"started": False, "finished": False}
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                progress["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                progress["finished"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except DATABASE_UNAVAILABLE as error:
+            if progress["finished"]:
+                log.warning("database unavailable after answering %s: %s", scope["path"], error)
+            elif progress["started"]:
+                raise
+            else:
+                log.warning("database unavailable on %s: %s", scope["path"], error)
+                await database_unavailable()(scope, receive, send)

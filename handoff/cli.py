@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from handoff import check as checker
 from handoff import demo, migrate, queries, worker
 from handoff import seed as seeding
 from handoff.config import Settings
@@ -241,6 +242,29 @@ def verify_command(database_url: DatabaseUrl = None) -> None:
         typer.echo(f"{counted}: all valid")
         return
     typer.echo(f"{counted}: {len(broken)} broken: {', '.join(broken)}")
+    raise typer.Exit(1)
+
+
+@app.command("check")
+def check_command(database_url: DatabaseUrl = None) -> None:
+    """Check every case's invariants (owners, seq, chain, lifecycle table); exit 1 listing any
+    violation."""
+    settings = load_settings(database_url)
+    cases, broken = 0, list[checker.Violation]()
+    with reported(settings), database(settings) as db:
+        for _case_id, found in checker.checked_cases(db):
+            cases += 1
+            broken.extend(found)
+    if not broken:
+        typer.echo(f"{_count(cases, 'case')} checked: every invariant holds")
+        return
+    in_cases = len({v.case_id for v in broken})
+    typer.echo(
+        f"{_count(cases, 'case')} checked: {_count(len(broken), 'violation')} "
+        f"in {_count(in_cases, 'case')}"
+    )
+    for violation in broken:
+        typer.echo(f"  {violation}")
     raise typer.Exit(1)
 
 

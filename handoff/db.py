@@ -1,6 +1,6 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -12,6 +12,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from handoff.config import Settings
 from handoff.send_away import PhraseRules, load_rules
 
+# Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
+# statement, and a server that went silent (TCP keepalives) each give up within a stated time,
+# so a request fails fast (503 over HTTP) instead of hanging, and a stuck client's transaction
+# cannot hold its row locks for ever. A URL that names any of these keeps its own value.
+CONNECT_TIMEOUT = 5  # seconds to open a connection
+POOL_TIMEOUT = 5  # seconds to wait for a pooled connection
+SERVER_TIMEOUTS = {  # milliseconds, as the server's settings for each of our sessions
+    "lock_timeout": 5_000,
+    "statement_timeout": 30_000,
+    "idle_in_transaction_session_timeout": 60_000,
+}
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
@@ -21,7 +39,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _make_sqlite_serialize_writers(engine)
         return engine
+    kwargs["connect_args"] = _postgres_connect_args(parsed.query) | kwargs.get("connect_args", {})
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _postgres_connect_args(query: Mapping[str, Any]) -> dict[str, Any]:
+    options = " ".join(f"-c {name}={ms}" for name, ms in SERVER_TIMEOUTS.items())
+    defaults = {"connect_timeout": CONNECT_TIMEOUT, "options": options, **KEEPALIVES}
+    return {name: value for name, value in defaults.items() if name not in query}
 
 
 def _make_sqlite_serialize_writers(engine: Engine) -> None:

@@ -86,7 +86,8 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    org: Mapped[Org] = relationship(lazy="joined")
+    # Loaded only when asked for: authenticating (every request) needs the agent, not its org.
+    org: Mapped[Org] = relationship(lazy="select")
 
 
 class PartnerSystem(Base):

@@ -4,10 +4,27 @@ transaction as the change (SPEC §10), and delivered later by the worker."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, exists, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from handoff.models import Base, Case, Event, UTCDateTime, WebhookSubscription, new_id
+from handoff.models import (
+    Base,
+    Case,
+    Event,
+    Participant,
+    UTCDateTime,
+    WebhookSubscription,
+    new_id,
+)
+
+# Whether any org taking part in the case has an active subscription: a column of the statement
+# that loads the case, so a case nobody subscribed to costs no query per event.
+SUBSCRIBED = exists().where(
+    Participant.case_id == Case.id,
+    WebhookSubscription.org_id == Participant.org_id,
+    WebhookSubscription.active.is_(True),
+)
+_UNSUBSCRIBED = "handoff.outbox.unsubscribed"
 
 
 class WebhookDelivery(Base):
@@ -58,8 +75,29 @@ def payload_of(event: Event) -> dict[str, Any]:
     }
 
 
+def note_subscribers(session: Session, case: Case, subscribed: bool) -> None:
+    """Remember, for this transaction only, that no participant of the case had a subscription
+    when it was loaded (the answer of `SUBSCRIBED`)."""
+    unsubscribed = session.info.setdefault(_UNSUBSCRIBED, {})
+    if subscribed:
+        unsubscribed.pop(case.id, None)
+    else:
+        unsubscribed[case.id] = (session.get_transaction(), frozenset(case.participant_org_ids))
+
+
+def _known_unsubscribed(session: Session, case: Case) -> bool:
+    noted = session.info.get(_UNSUBSCRIBED, {}).get(case.id)
+    return (
+        noted is not None
+        and noted[0] is session.get_transaction()
+        and noted[1].issuperset(case.participant_org_ids)
+    )
+
+
 def enqueue(session: Session, case: Case, event: Event) -> None:
     """Queue the event for every active subscription of an org taking part in the case."""
+    if _known_unsubscribed(session, case):
+        return
     subscriptions = session.scalars(
         select(WebhookSubscription).where(
             WebhookSubscription.org_id.in_(case.participant_org_ids),

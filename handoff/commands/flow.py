@@ -1,20 +1,22 @@
 """The one way a case changes: lock it, check the table and guards, apply, record, commit."""
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from handoff import history, lifecycle
+from handoff import history, lifecycle, outbox
 from handoff.attempt import Attempt
 from handoff.config import Windows
 from handoff.db import Database
 from handoff.errors import NotFound, Refusal
-from handoff.models import Case, Org
+from handoff.models import Case, Handoff, JointSession, Org
 from handoff.principals import Actor
 from handoff.views import CaseView
 from handoff.visibility import can_see
@@ -39,21 +41,94 @@ def unit_of_work(db: Database, within: Session | None = None) -> Iterator[Sessio
     if within is not None:
         yield within
         return
-    with db.session() as session:
+    with _one_writer_at_a_time(db), db.session() as session:
         yield session
+
+
+_writers: dict[str, threading.RLock] = {}
+_writers_guard = threading.Lock()
+
+
+@contextmanager
+def _one_writer_at_a_time(db: Database) -> Iterator[None]:
+    """SQLite has one write lock, and a thread refused it sleeps in the driver's busy handler
+    (1, 2, 5, 10 … 100 ms) rather than being woken when it is free; so this process's writers
+    queue on a lock of their own first. PostgreSQL locks rows and needs none of this."""
+    if db.is_postgres:
+        yield
+        return
+    key = db.engine.url.render_as_string()
+    with _writers_guard:
+        writer = _writers.setdefault(key, threading.RLock())
+    with writer:
+        yield
+
+
+# One statement brings the case, its participants and requests, its owner org's windows and
+# whether it has handoffs and sessions at all: an empty collection is then set without asking the
+# database again. Built once, so SQLAlchemy computes its cache key once.
+OWNER_WINDOWS = select(Org.windows).where(Org.id == Case.owner_org_id).scalar_subquery()
+RARE = (
+    ("handoffs", exists().where(Handoff.case_id == Case.id)),
+    ("sessions", exists().where(JointSession.case_id == Case.id)),
+)
+LOAD_CASE = (
+    select(Case, OWNER_WINDOWS, outbox.SUBSCRIBED, *(has for _name, has in RARE))
+    .where(Case.id == bindparam("case_id"))
+    .options(
+        joinedload(Case.participants),
+        joinedload(Case.requests),
+        *(lazyload(getattr(Case, name)) for name, _has in RARE),
+    )
+    .execution_options(populate_existing=True)
+)
+LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    case: Case
+    windows: dict[str, Any] | None  # the owner org's overrides
+
+
+def load_case(session: Session, case_id: str, *, lock: bool) -> Loaded | None:
+    """The case with every collection loaded, as the relationships' own loaders would leave it;
+    `lock`: also hold its row lock (FOR UPDATE; on SQLite, the write lock) until commit."""
+    # The row lock first, the rest in a statement of its own: under READ COMMITTED a statement
+    # sees what was committed before it began, and one that waited for the lock began before the
+    # holder committed (on SQLite, BEGIN IMMEDIATE already holds the lock).
+    row_locks = lock and session.get_bind().dialect.name != "sqlite"
+    if row_locks and session.execute(LOCK_CASE, {"case_id": case_id}).first() is None:
+        return None
+    # A row per participant and request; the windows (JSON) cannot be hashed, so rows are told
+    # apart by their case.
+    row = session.execute(LOAD_CASE, {"case_id": case_id}).unique(_by_case).one_or_none()
+    if row is None:
+        return None
+    case, windows, subscribed, *present = row
+    for (name, _has), has_rows in zip(RARE, present, strict=True):
+        if has_rows:
+            getattr(case, name)  # loads it, in the relationship's order
+        else:
+            set_committed_value(case, name, [])
+    outbox.note_subscribers(session, case, bool(subscribed))
+    return Loaded(case, windows)
+
+
+def _by_case(row: Any) -> int:
+    return id(row[0])
 
 
 def lock_case(session: Session, case_id: str, actor: Actor) -> Case:
     """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until commit."""
-    case = session.scalars(
-        select(Case)
-        .where(Case.id == case_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if case is None or not can_see(case, actor):
+    return _locked(session, case_id, actor).case
+
+
+def _locked(session: Session, case_id: str, actor: Actor) -> Loaded:
+    loaded = load_case(session, case_id, lock=True)
+    if loaded is None or not can_see(loaded.case, actor):
         raise NotFound("case not found")
-    return case
+    return loaded
 
 
 def windows_of(session: Session, db: Database, org_id: str) -> Windows:
@@ -87,12 +162,13 @@ def act(
     """
     with unit_of_work(db, within) as session:
         at = now()
-        case = lock_case(session, case_id, actor)
+        loaded = _locked(session, case_id, actor)
+        case = loaded.case
         attempt = Attempt(
             case=case,
             actor=actor,
             now=at,
-            windows=windows_of(session, db, case.owner_org_id),
+            windows=Windows.for_org(db.settings, loaded.windows),
             params=dict(params or {}),
             rules=db.rules,
         )

@@ -148,6 +148,10 @@ def withdraw(
 
     def apply(_s: Session, a: Attempt) -> dict[str, Any]:
         case = a.case
+        # Closed before anyone claimed it, the case still names one owner: the one who closed it.
+        claimed_by_withdrawing = case.owner_agent_id is None
+        if claimed_by_withdrawing:
+            case.owner_agent_id = a.actor.id
         for request in case.open_requests:
             lifecycle.fire_request("cancel", request, a)
             request.updated_at = a.now
@@ -158,7 +162,8 @@ def withdraw(
             a.follow_with("handoff_cancelled", handoff_id=handoff.id, reason="case withdrawn")
         case.resolution_code, case.resolution_summary = "withdrawn_by_customer", a.text("reason")
         _close(a, "withdrawn")
-        return {"reason": a.text("reason")}
+        owner = {"owner_agent": a.actor.id} if claimed_by_withdrawing else {}
+        return {"reason": a.text("reason"), **owner}
 
     return act(
         db,

@@ -1,0 +1,108 @@
+"""Cases whose histories hold every kind of event the engine writes, for the invariant checker."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from handoff import commands, queries
+from handoff.errors import Refusal
+from handoff.principals import Actor, customer_of
+from handoff.worker import tick
+from tests.integration.world import ADMIN, World
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def warm_accept(world: World, case_id: str, owner: Actor, receiver: Actor) -> None:
+    """Propose a handoff to the receiver's org and accept it in a full joint session."""
+    db = world.db
+    assert receiver.org_id is not None
+    handoff = commands.propose_handoff(db, owner, case_id, receiver.org_id, "Context for you.")
+    session = commands.start_session(db, owner, case_id, handoff_id=handoff.id)
+    commands.join_session(db, owner, case_id, session.id, "owner", owner.id)
+    commands.join_session(db, receiver, case_id, session.id, "receiver", receiver.id)
+    commands.join_session(db, owner, case_id, session.id, "customer")
+    commands.accept_handoff(db, receiver, case_id, handoff.id)
+
+
+def every_kind_of_event(world: World) -> list[str]:
+    """A handful of cases that, between them, write every event type; returns their ids."""
+    db = world.db
+    crm, dana, sam, ben = (world.system("acme-crm"), *map(world.agent, ("dana", "sam", "ben")))
+    customer = {"name": "Carla Diaz"}
+    with freeze_time(T0):
+        # Claimed from the queue; a request answered three ways; warm handoff there and back.
+        first = commands.create_case(
+            db, crm, customer=customer, subject="Hold", participants=["firstbank"]
+        ).id
+        commands.claim(db, dana, first)
+        commands.add_participant(db, dana, first, "vendo", "They shipped it")
+        commands.add_note(db, dana, first, "Called the customer back", "internal")
+        for answer in ("complete", "decline", "late"):
+            request = commands.create_request(db, dana, first, "firstbank", f"Act ({answer})")
+            commands.acknowledge_request(db, ben, first, request.id)
+            if answer == "complete":
+                commands.complete_request(db, ben, first, request.id, "Done")
+            elif answer == "decline":
+                commands.decline_request(db, ben, first, request.id, "Not ours")
+        with pytest.raises(Refusal, match="cannot be resolved"):  # a recorded refusal
+            commands.propose_resolution(db, dana, first, "fixed", "Done.")
+        commands.assign(db, sam, first, "dave")
+        warm_accept(world, first, world.agent("dave"), ben)
+        session_id = live_session(world, first)
+        commands.leave_session(db, ben, first, session_id, "receiver", "ben")
+        commands.end_session(db, ben, first, session_id)
+        # Declined, cancelled and (below) expired handoffs; waiting on the customer.
+        second = commands.create_case(
+            db, dana, customer=customer, subject="Refund", participants=["firstbank"]
+        ).id
+        for ending in ("decline", "cancel", "expire"):
+            handoff = commands.propose_handoff(db, dana, second, "firstbank", f"Please ({ending})")
+            if ending == "decline":
+                commands.decline_handoff(db, ben, second, handoff.id, "Not ours")
+            elif ending == "cancel":
+                commands.cancel_handoff(db, dana, second, handoff.id)
+        # Withdrawn with a request, a handoff and a session still open.
+        third = commands.create_case(
+            db, dana, customer=customer, subject="Exchange", participants=["firstbank"]
+        ).id
+        commands.create_request(db, dana, third, "firstbank", "Check the charge")
+        handoff = commands.propose_handoff(db, dana, third, "firstbank", "Yours, really")
+        commands.start_session(db, dana, third, handoff_id=handoff.id)
+        commands.withdraw(db, dana, third, "The customer sorted it out")
+        commands.reopen(db, customer_of(third), third, "It came back")
+        # Resolved: rejected, then confirmed by the customer in a live session; later auto-closed.
+        fourth = commands.create_case(db, dana, customer=customer, subject="Broken lid").id
+        commands.await_customer(db, dana, fourth, "A photo")
+        commands.customer_responded(db, dana, fourth, "Photo sent")
+        commands.propose_resolution(db, dana, fourth, "replaced", "We sent a new lid.")
+        commands.reject_resolution(db, customer_of(fourth), fourth, "Wrong colour")
+        commands.start_session(db, dana, fourth)
+        commands.propose_resolution(db, dana, fourth, "replaced", "We sent the right lid.")
+        commands.confirm_resolution(db, customer_of(fourth), fourth)
+        commands.reopen(db, customer_of(fourth), fourth, "Broke again")
+        commands.propose_resolution(db, dana, fourth, "replaced", "Third lid, tested.")
+        # Nobody to escalate to, and a queue case the timer gives to a supervisor.
+        commands.create_org(db, ADMIN, "lonely", "Lonely Ltd", "other")
+        commands.create_system(db, ADMIN, "lonely", "lonely-crm", "CRM")
+        lonely = Actor(kind="system", id="lonely-crm", org_id="lonely")
+        fifth = commands.create_case(db, lonely, customer=customer, subject="Nobody home").id
+        sixth = commands.create_case(db, crm, customer=customer, subject="Queue").id
+        # The owner leaves: their cases move to the supervisor, whatever state they are in.
+        commands.create_agent(db, ADMIN, "acme", "lea", "Lea Leaving", "rep")
+        lea = Actor(kind="agent", id="lea", org_id="acme", role="rep")
+        seventh = commands.create_case(
+            db, lea, customer=customer, subject="Handed over", participants=["firstbank"]
+        ).id
+        commands.propose_handoff(db, lea, seventh, "firstbank", "Over to you")
+        commands.deactivate_agent(db, ADMIN, "acme", "lea")
+    with freeze_time(T0 + timedelta(days=8)):
+        tick(db)  # escalates, expires, marks the late request overdue, auto-closes
+    return [first, second, third, fourth, fifth, sixth, seventh]
+
+
+def live_session(world: World, case_id: str) -> str:
+    session = queries.get_case(world.db, world.agent("ben"), case_id).session
+    assert session is not None
+    return session.id
