@@ -169,7 +169,8 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
     require_admin(actor)
     with db.session() as session:
         at = now()
-        agent = session.get(Agent, agent_id)
+        # Locked first: whoever is making this agent an owner holds a share lock on the row.
+        agent = session.get(Agent, agent_id, with_for_update=True, populate_existing=True)
         if agent is None or agent.org_id != org_id:
             raise NotFound(f"agent {agent_id} not found in {org_id}")
         if not agent.active:

@@ -100,7 +100,13 @@ def claim(
 
 
 def agent_param(session: Session, agent_id: str | None, field: str = "agent_id") -> Agent:
-    agent = session.get(Agent, agent_id) if agent_id else None
+    """The agent, read under a share lock: a deactivation (which locks the agent row for update)
+    then waits for this transaction, or this one sees the agent already inactive."""
+    agent = (
+        session.get(Agent, agent_id, with_for_update={"read": True}, populate_existing=True)
+        if agent_id
+        else None
+    )
     if agent is None:
         raise InvalidInput(field, f"unknown agent: {agent_id}")
     return agent

@@ -105,6 +105,7 @@ def org_fallback_owner(session: Session, org_id: str, excluding: str | None = No
             .where(Agent.id != (excluding or ""))
             .order_by(Agent.name, Agent.id)
             .limit(1)
+            .with_for_update(read=True)
         ).first()
         if agent is not None:
             return agent

@@ -65,16 +65,10 @@ def test_a_request_and_a_resolution_at_the_same_instant_never_both_happen(
 
 
 def test_an_agent_deactivated_while_being_assigned_a_case_never_owns_an_open_one(
-    racing_world: World, request: pytest.FixtureRequest
+    racing_world: World,
 ) -> None:
     world, sam = racing_world, racing_world.agent("sam")
     db = world.db
-    if db.is_postgres:
-        # Known bug: deactivate_agent locks the agent's cases but not the agent, and assign reads
-        # the agent without a lock, so each misses the other's uncommitted change. Fix: lock the
-        # agent row FOR UPDATE in deactivate_agent and read it FOR SHARE wherever an agent is
-        # made owner (assign, claim, accept, reopen, escalation); then drop this marker.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="deactivation race"))
     for n in range(ROUNDS):
         leaving = f"leaving{n:03d}"
         commands.create_agent(db, ADMIN, "acme", leaving, f"Leaving {n}", "rep")
