@@ -15,7 +15,9 @@ from handoff.principals import Actor
 bearer = HTTPBearer(auto_error=False, description="A token issued by POST /v1/credentials")
 
 
-def database(request: Request) -> Database:
+# Dependencies that do no I/O are `async def`: FastAPI runs them on the event loop instead of
+# handing each to a worker thread (a hop per dependency per request).
+async def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -35,7 +37,7 @@ def caller(
 ActorDep = Annotated[Actor, Depends(caller)]
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(

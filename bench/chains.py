@@ -2,14 +2,13 @@
 chain the engine's own `canonical` encoding would verify, so export and verify have real work."""
 
 import hashlib
-import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff.history import GENESIS_HASH, canonical
+from handoff.history import GENESIS_HASH, canonical, canonical_json
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CASE_COLUMNS = (
@@ -61,7 +60,7 @@ def _chain(case_id: str, first: datetime, length: int) -> Iterator[tuple[Any, ..
             "dana",
             "acme",
             stored(at),
-            json.dumps(data),
+            canonical_json(data),  # JSON as the engine stores it
             prev,
             digest,
         )
@@ -86,7 +85,7 @@ def load(path: str, cases: int, length: int) -> int:
             number += 1
             case_rows.append(
                 (case_id, number, "active", length + 1, "Synthetic case", "", "normal",
-                 json.dumps({"name": "Carla Diaz"}), "acme", "dana", "acme", uuid.uuid4().hex,
+                 canonical_json({"name": "Carla Diaz"}), "acme", "dana", "acme", uuid.uuid4().hex,
                  0, length, chain[-1][-1], stored(first), last)
             )  # fmt: skip
             participant_rows.append((case_id, "acme", "", stored(first)))

@@ -21,6 +21,10 @@ from handoff.visibility import visible_cases
 
 EXPORT_BATCH = 1000  # events per query of an export
 CASE_BATCH = 200  # cases per statement when every chain is walked
+EXPORTED = (
+    Event.case_id, Event.seq, Event.type, Event.actor_kind, Event.actor_id, Event.org_id, Event.at,
+    Event.data, Event.prev_hash, Event.hash,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -157,16 +161,28 @@ def export_events(db: Database, actor: Actor, f: EventFilter) -> Iterator[EventV
 
 def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
     # Keyset pages on the event id: each query reads at most one batch, on every database, and
-    # no session stays open while the caller writes a batch out.
+    # no session stays open while the caller writes a batch out. Plain rows, not mapped events:
+    # an export reads each event once, and a model object per event would cost most of its time.
+    rows_query = query.with_only_columns(Event.id, *EXPORTED)
     after = 0
     while True:
         with db.reading() as session:
-            batch = list(session.scalars(query.where(Event.id > after).limit(EXPORT_BATCH)))
-            views = [EventView.of(e) for e in batch]
-        yield from views
+            batch = session.execute(rows_query.where(Event.id > after).limit(EXPORT_BATCH)).all()
+        for _id, case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev, hash in batch:
+            yield EventView(
+                case_id=case_id,
+                seq=seq,
+                type=type,
+                actor={"kind": actor_kind, "id": actor_id},
+                org_id=org_id,
+                at=at,
+                data=data,
+                prev_hash=prev,
+                hash=hash,
+            )
         if len(batch) < EXPORT_BATCH:
             return
-        after = batch[-1].id
+        after = batch[-1][0]
 
 
 def case_histories(db: Database, cases: Select[str]) -> Iterator[tuple[Head, Iterator[Event]]]:

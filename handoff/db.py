@@ -1,5 +1,6 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -32,6 +33,11 @@ KEEPALIVES = {
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # JSON is stored as the hash chain encodes it, so verify hashes an event's `data` text as it
+    # is, without decoding it. (Imported here: history needs the models, which need this module.)
+    from handoff.history import canonical_json
+
+    kwargs.setdefault("json_serializer", canonical_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -71,16 +77,30 @@ def _make_sqlite_serialize_writers(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _pool_of(settings: Settings) -> dict[str, Any]:
+    """The pool sizing settings, for PostgreSQL (SQLite keeps SQLAlchemy's defaults)."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return {}
+    return {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.pool_max_overflow,
+        "pool_timeout": settings.pool_timeout,
+    }
+
+
+_writers: dict[str, threading.RLock] = {}
+_writers_guard = threading.Lock()
+
+
 class Database:
     """One deployment's database, settings and send-away rules: what every command is given."""
 
     def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
         self.settings = settings or Settings()
-        self.engine = engine or make_engine(self.settings.database_url)
+        self.engine = engine or make_engine(self.settings.database_url, **_pool_of(self.settings))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(
-            self.engine.execution_options(handoff_read_only=True), expire_on_commit=False
-        )
+        self._read_engine = self.engine.execution_options(handoff_read_only=True)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @cached_property
     def rules(self) -> PhraseRules:
@@ -93,13 +113,33 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: it rolls back unless the command commits."""
-        with self._sessions() as session:
+        with self._one_writer_at_a_time(), self._sessions() as session:
             yield session
+
+    @contextmanager
+    def _one_writer_at_a_time(self) -> Iterator[None]:
+        """SQLite has one write lock, and a thread refused it sleeps in the driver's busy handler
+        (1, 2, 5, 10 … 100 ms) rather than being woken when it is free; so this process's
+        writers queue on a lock of their own first. PostgreSQL locks rows and needs none of this."""
+        if self.is_postgres:
+            yield
+            return
+        key = self.engine.url.render_as_string()
+        with _writers_guard:
+            writer = _writers.setdefault(key, threading.RLock())
+        with writer:
+            yield
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         with self._read_sessions() as session:
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A plain connection for one or two Core reads (no ORM session), rolled back after."""
+        with self._read_engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

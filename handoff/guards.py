@@ -76,6 +76,21 @@ def _agent_to_own(a: Attempt) -> Agent:
     return agent
 
 
+def _can_own(agent: Agent) -> None:
+    if not agent.active or agent.role not in ("rep", "supervisor"):
+        raise Refusal(
+            "owner_required",
+            f"{agent.id} cannot own cases (inactive or not a rep or supervisor); "
+            "the case would be left without an owner agent.",
+            agent_id=agent.id,
+        )
+
+
+def claimer_can_own(a: Attempt) -> None:
+    """The claiming agent's row as it is now: deactivated since signing in, they cannot own it."""
+    _can_own(_agent_to_own(a))
+
+
 def target_agent_in_owner_org(a: Attempt) -> None:
     agent = _agent_to_own(a)
     if agent.org_id != a.case.owner_org_id:
@@ -87,13 +102,7 @@ def target_agent_in_owner_org(a: Attempt) -> None:
             agent_org=agent.org_id,
             owner_org=a.case.owner_org_id,
         )
-    if not agent.active or agent.role not in ("rep", "supervisor"):
-        raise Refusal(
-            "owner_required",
-            f"{agent.id} cannot own cases (inactive or not a rep or supervisor); "
-            "the case would be left without an owner agent.",
-            agent_id=agent.id,
-        )
+    _can_own(agent)
 
 
 def _target_is_other_participant(a: Attempt, field: str) -> None:
@@ -170,8 +179,7 @@ def acceptor_in_target_org(a: Attempt) -> None:
             "only an agent of the org the handoff is addressed to can take ownership.",
             agent_id=acceptor.id,
         )
-    if not acceptor.active or acceptor.role not in ("rep", "supervisor"):
-        raise Refusal("owner_required", f"{acceptor.id} cannot own cases.", agent_id=acceptor.id)
+    _can_own(acceptor)
 
 
 def no_open_requests(a: Attempt) -> None:

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,28 +51,55 @@ def canonical(
             data=data,
             prev_hash=prev_hash,
         )
-    # The same bytes as _canonical_by_dumps, spelled out: the outer keys in sorted order, each
-    # text escaped as json.dumps escapes it; only `data` needs the general encoder.
+    return spliced(
+        case_id,
+        seq,
+        type,
+        actor_kind,
+        actor_id,
+        org_id,
+        format_time(at),
+        canonical_json(data),
+        prev_hash,
+    )
+
+
+def spliced(
+    case_id: str,
+    seq: int,
+    type: str,
+    actor_kind: str,
+    actor_id: str | None,
+    org_id: str | None,
+    at: str,
+    data: str,
+    prev_hash: str,
+) -> bytes:
+    """The canonical bytes from `at` as format_time spells it and `data` as canonical_json text.
+
+    The same bytes as _canonical_by_dumps, spelled out: the outer keys in sorted order, each text
+    escaped as json.dumps escapes it; `data` goes in as it is given.
+    """
     return "".join(
         (
             '{"actor":{"id":',
-            _text(actor_id),
+            "null" if actor_id is None else _encode_text(actor_id),
             ',"kind":',
-            _text(actor_kind),
+            _encode_text(actor_kind),
             '},"at":',
-            _text(format_time(at)),
+            _encode_text(at),
             ',"case_id":',
-            _text(case_id),
+            _encode_text(case_id),
             ',"data":',
-            _encode_data(data),
+            data,
             ',"org_id":',
-            _text(org_id),
+            "null" if org_id is None else _encode_text(org_id),
             ',"prev_hash":',
-            _text(prev_hash),
+            _encode_text(prev_hash),
             ',"seq":',
             int.__repr__(seq),
             ',"type":',
-            _text(type),
+            _encode_text(type),
             "}",
         )
     ).encode()
@@ -90,12 +117,10 @@ def _plain(*values: object) -> bool:
     )
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else _encode_text(value)
-
-
 _encode_text = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
-_encode_data = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# JSON as the hash takes it: sorted keys, no spaces, UTF-8 kept. The engine stores JSON columns so
+# too (handoff.db), which lets verify take an event's stored `data` text as it is.
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _canonical_by_dumps(
@@ -193,9 +218,65 @@ def verify(events: Iterable[Event], head: tuple[int, str] | None = None) -> Veri
         ):
             broken = expected_seq
         expected_seq, prev_hash = event.seq + 1, event.hash
-    last_seq = expected_seq - 1
-    if broken is None and head is not None and head != (last_seq, prev_hash):
+    return _verification(expected_seq - 1, prev_hash, count, broken, head)
+
+
+def _verification(
+    last_seq: int, last_hash: str, count: int, broken: int | None, head: tuple[int, str] | None
+) -> Verification:
+    if broken is None and head is not None and head != (last_seq, last_hash):
         # Missing at the tail: the first missing seq; beyond the head: the first extra one;
         # same length but another hash: the last event was replaced.
         broken = last_seq + 1 if head[0] > last_seq else min(head[0] + 1, last_seq)
     return Verification(valid=broken is None, events=count, first_broken_seq=broken)
+
+
+# An event as a plain row holds it, in this order: `data` is the stored JSON text and `at` the
+# stored time, which the reader's spell_time spells as format_time does.
+STORED_EVENT = (
+    "case_id", "seq", "type", "actor_kind", "actor_id", "org_id", "at", "data", "prev_hash", "hash",
+)  # fmt: skip
+StoredEvent = tuple[str, int, str, str, str | None, str | None, Any, str, str, str]
+
+
+class StoredHashes:
+    """`verify` for events read as plain rows (STORED_EVENT), with no model and no decoding.
+
+    JSON stored canonically (as the engine stores it now) is hashed as it is; older rows' `data`
+    is decoded and encoded canonically first. Rows come in runs written the same way, so each is
+    tried first the way the row before it held.
+    """
+
+    def __init__(self, spell_time: Callable[[Any], str]) -> None:
+        self.spell_time = spell_time
+        self.as_stored = True
+
+    def verify(
+        self, rows: Iterable[StoredEvent], head: tuple[int, str] | None = None
+    ) -> Verification:
+        expected_seq, prev_hash, count, broken = 1, GENESIS_HASH, 0, None
+        for row in rows:
+            count += 1
+            if broken is None and (
+                row[1] != expected_seq or row[8] != prev_hash or not self.holds(row)
+            ):
+                broken = expected_seq
+            expected_seq, prev_hash = row[1] + 1, row[9]
+        return _verification(expected_seq - 1, prev_hash, count, broken, head)
+
+    def holds(self, row: StoredEvent) -> bool:
+        """Whether the row hashes to its `hash`."""
+        case_id, seq, type, actor_kind, actor_id, org_id, stored_at, stored_data, prev, hash = row
+        at = self.spell_time(stored_at)
+        if self.as_stored:
+            body = spliced(case_id, seq, type, actor_kind, actor_id, org_id, at, stored_data, prev)
+            if hashlib.sha256(body).hexdigest() == hash:
+                return True
+        try:
+            data = canonical_json(json.loads(stored_data))
+        except ValueError:  # not JSON: no event was hashed with it
+            return False
+        already_tried = self.as_stored and data == stored_data
+        self.as_stored = data == stored_data
+        body = spliced(case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev)
+        return not already_tried and hashlib.sha256(body).hexdigest() == hash

@@ -44,7 +44,7 @@ class Row:
 
 # fmt: off
 CASE_TABLE = (
-    Row("claim",               ["unclaimed"],            "active",              who.rep_of_owner_org, [], "claimed"),
+    Row("claim",               ["unclaimed"],            "active",              who.rep_of_owner_org, [g.claimer_can_own], "claimed"),
     Row("escalate_unclaimed",  ["unclaimed"],            "active",              who.timer, [g.claim_window_passed], "escalated_unclaimed"),
     Row("assign",              ["active", "awaiting_customer"], None,           who.owner_agent, [g.target_agent_in_owner_org], "assigned"),
     Row("propose_handoff",     ["active"],               "handoff_pending",     who.owner_agent, [g.handoff_target_is_other_participant, g.summary_given, g.not_ping_pong], "handoff_proposed"),

@@ -5,21 +5,21 @@ import binascii
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff import history
-from handoff.commands.flow import Loaded, load_case, now, view_of, windows_of
+from handoff.casefile import Loaded
+from handoff.commands.flow import load_case, now, view_of, windows_of
 from handoff.config import Windows
 from handoff.db import Database
 from handoff.errors import InvalidInput, NotFound
 from handoff.history import Verification
 from handoff.models import Case, Event
 from handoff.principals import Actor
+from handoff.verification import verify_all as verify_all  # its callers know it from here
 from handoff.views import CaseView, EventView
 from handoff.visibility import can_see, visible_cases
 
@@ -137,51 +137,3 @@ def verify_case(db: Database, actor: Actor, case_id: str) -> Verification:
     with db.reading() as session:
         case = _visible_case(session, actor, case_id)
         return history.verify(_events_of(session, case_id), (case.last_seq, case.last_hash))
-
-
-# Chains are read a slice of cases at a time, each slice one short read transaction, its events
-# streamed in one statement in (case number, seq) order as plain rows: constant memory, no ORM.
-VERIFY_SLICE = 1000
-EVENT_FIELDS = (
-    Event.case_id,
-    Event.seq,
-    Event.type,
-    Event.actor_kind,
-    Event.actor_id,
-    Event.org_id,
-    Event.at,
-    Event.data,
-    Event.prev_hash,
-    Event.hash,
-)
-
-
-def verify_all(db: Database) -> Iterator[tuple[str, Verification]]:
-    """Every case's chain, in case number order, streamed in constant memory."""
-    with db.reading() as session:
-        heads = list(
-            session.execute(select(Case.id, Case.last_seq, Case.last_hash).order_by(Case.number))
-        )
-    for start in range(0, len(heads), VERIFY_SLICE):
-        yield from _verify_slice(db, heads[start : start + VERIFY_SLICE])
-
-
-def _verify_slice(db: Database, heads: list[Any]) -> Iterator[tuple[str, Verification]]:
-    ids = [case_id for case_id, _seq, _hash in heads]
-    query = (
-        select(*EVENT_FIELDS)
-        .join(Case, Case.id == Event.case_id)
-        .where(Event.case_id.in_(ids))
-        .order_by(Case.number, Event.seq)
-    )
-    with db.reading() as session:
-        rows = session.execute(query.execution_options(yield_per=VERIFY_SLICE))
-        by_case = groupby(rows, key=itemgetter(0))
-        current = next(by_case, None)
-        for case_id, last_seq, last_hash in heads:
-            events: Iterator[Any] = iter(())
-            if current is not None and current[0] == case_id:
-                events = current[1]
-            yield case_id, history.verify(events, (last_seq, last_hash))
-            if current is not None and current[0] == case_id:
-                current = next(by_case, None)

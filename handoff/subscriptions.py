@@ -3,8 +3,6 @@ reads back how each delivery went (the worker makes them, see `handoff.webhooks`
 
 import base64
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,50 +14,7 @@ from handoff.models import Org, WebhookSubscription, new_id
 from handoff.outbox import WebhookDelivery
 from handoff.principals import Actor
 from handoff.queries import Page, check_limit, decode_cursor, encode_cursor
-
-
-@dataclass(frozen=True)
-class WebhookView:
-    id: str
-    org_id: str
-    url: str
-    events: list[str] | None
-    active: bool
-    created_at: datetime
-    secret: str | None = None  # only in the answer to the creation
-
-
-@dataclass(frozen=True)
-class DeliveryView:
-    id: str
-    webhook_id: str
-    case_id: str
-    seq: int
-    event_type: str
-    state: str  # pending (maybe retrying), delivered, dead (tries used up)
-    attempts: int
-    response_status: int | None
-    last_error: str | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, d: WebhookDelivery) -> "DeliveryView":
-        return cls(
-            id=d.id,
-            webhook_id=d.subscription_id,
-            case_id=d.case_id,
-            seq=d.event_seq,
-            event_type=d.event_type,
-            state=d.state,
-            attempts=d.attempts,
-            response_status=d.response_status,
-            last_error=d.last_error,
-            next_attempt_at=d.next_attempt_at if d.state == "pending" else None,
-            delivered_at=d.delivered_at,
-            created_at=d.created_at,
-        )
+from handoff.views import DeliveryView, WebhookView
 
 
 def new_secret() -> str:

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from handoff.models import Case, Event, Handoff, JointSession, Request
+from handoff.outbox import WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -200,4 +201,48 @@ class EventView:
             data=e.data,
             prev_hash=e.prev_hash,
             hash=e.hash,
+        )
+
+
+@dataclass(frozen=True)
+class WebhookView:
+    id: str
+    org_id: str
+    url: str
+    events: list[str] | None
+    active: bool
+    created_at: datetime
+    secret: str | None = None  # only in the answer to the creation
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: str
+    webhook_id: str
+    case_id: str
+    seq: int
+    event_type: str
+    state: str  # pending (maybe retrying), delivered, dead (tries used up)
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, d: WebhookDelivery) -> "DeliveryView":
+        return cls(
+            id=d.id,
+            webhook_id=d.subscription_id,
+            case_id=d.case_id,
+            seq=d.event_seq,
+            event_type=d.event_type,
+            state=d.state,
+            attempts=d.attempts,
+            response_status=d.response_status,
+            last_error=d.last_error,
+            next_attempt_at=d.next_attempt_at if d.state == "pending" else None,
+            delivered_at=d.delivered_at,
+            created_at=d.created_at,
         )

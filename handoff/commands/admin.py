@@ -5,7 +5,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from handoff import history
@@ -141,27 +141,47 @@ def add_credential(
     return IssuedCredential(credential.id, principal_kind, principal_id, token)
 
 
+# One statement per request: the credential and, by its kind, the agent or system behind it.
+PRINCIPAL_OF_TOKEN = (
+    select(
+        Credential.principal_kind,
+        Credential.principal_id,
+        Credential.orgs,
+        Agent.org_id,
+        Agent.role,
+        Agent.active,
+        PartnerSystem.org_id,
+    )
+    .outerjoin(
+        Agent, and_(Credential.principal_kind == "agent", Agent.id == Credential.principal_id)
+    )
+    .outerjoin(
+        PartnerSystem,
+        and_(Credential.principal_kind == "system", PartnerSystem.id == Credential.principal_id),
+    )
+    .where(Credential.token_hash == bindparam("token_hash"), Credential.revoked_at.is_(None))
+    .limit(1)
+)
+
+
 def authenticate(db: Database, token: str) -> Actor | None:
     """The principal behind a bearer token, or None (unknown, revoked, or a deactivated agent)."""
-    with db.reading() as session:
-        credential = session.scalars(
-            select(Credential).where(
-                Credential.token_hash == hash_token(token), Credential.revoked_at.is_(None)
-            )
-        ).first()
-        if credential is None:
-            return None
-        kind, pid = credential.principal_kind, credential.principal_id
-        if kind == "admin":
-            return Actor(kind="admin", id=pid)
-        if kind == "system":
-            system = session.get(PartnerSystem, pid)
-            return Actor(kind="system", id=pid, org_id=system.org_id) if system else None
-        agent = session.get(Agent, pid)
-        if agent is None or not agent.active:
-            return None
-        scope = frozenset(credential.orgs) if credential.orgs is not None else None
-        return Actor(kind="agent", id=agent.id, org_id=agent.org_id, role=agent.role, orgs=scope)
+    with db.read_connection() as conn:
+        row = conn.execute(PRINCIPAL_OF_TOKEN, {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None
+    kind, pid, orgs, agent_org, role, active, system_org = row
+    if kind == "admin":
+        return Actor(kind="admin", id=pid)
+    if kind == "system":
+        return Actor(kind="system", id=pid, org_id=system_org) if system_org else None
+    if agent_org is None or not active:
+        return None
+    scope = frozenset(orgs) if orgs is not None else None
+    return Actor(kind="agent", id=pid, org_id=agent_org, role=role, orgs=scope)
+
+
+NO_KEY_UPDATE = {"key_share": True}
 
 
 def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> Agent:
@@ -169,8 +189,13 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
     require_admin(actor)
     with db.session() as session:
         at = now()
-        # Locked first: whoever is making this agent an owner holds a share lock on the row.
-        agent = session.get(Agent, agent_id, with_for_update=True, populate_existing=True)
+        # Deactivations in one org queue on the org's row: each picks a successor among the
+        # others, and two at once would each wait for the other's agent row. FOR NO KEY UPDATE:
+        # the foreign-key checks of ordinary commands (FOR KEY SHARE) do not wait for it.
+        session.get(Org, org_id, with_for_update=NO_KEY_UPDATE)
+        # Then the agent: whoever is making this agent an owner holds a share lock on the row
+        # (taken before the case's), so they finish first or see the agent inactive.
+        agent = session.get(Agent, agent_id, with_for_update=NO_KEY_UPDATE, populate_existing=True)
         if agent is None or agent.org_id != org_id:
             raise NotFound(f"agent {agent_id} not found in {org_id}")
         if not agent.active:

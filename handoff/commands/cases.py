@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from handoff import history, lifecycle
 from handoff.attempt import Attempt
-from handoff.commands.flow import act, now, view_of, windows_of
+from handoff.commands.flow import act, lock_agents, now, view_of, windows_of
 from handoff.db import Database
 from handoff.errors import Forbidden, InvalidInput
 from handoff.models import Agent, Case, CaseNumber, Org, Participant
@@ -71,7 +71,15 @@ def create_case(
         created = {"subject": case.subject, "priority": priority, "participants": orgs}
         history.append(session, case, "case_created", actor, at, created)
         if actor.kind == "agent":
-            attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=db.rules)
+            claimer = lock_agents(session, [actor.id]).get(actor.id)
+            attempt = Attempt(
+                case=case,
+                actor=actor,
+                now=at,
+                windows=windows,
+                params={"agent": claimer},
+                rules=db.rules,
+            )
             lifecycle.fire("claim", attempt)
             history.append(session, case, "claimed", actor, at, _claimed(case, attempt, auto=True))
             case.version += 1
@@ -95,18 +103,16 @@ def claim(
         case_id,
         "claim",
         lambda _s, a: _claimed(a.case, a),
+        resolve=lambda s, _c: {"agent": s.get(Agent, actor.id)},  # the table asks who first
         expected_version=expected_version,
+        owners=[actor.id],
     ).case
 
 
 def agent_param(session: Session, agent_id: str | None, field: str = "agent_id") -> Agent:
-    """The agent, read under a share lock: a deactivation (which locks the agent row for update)
-    then waits for this transaction, or this one sees the agent already inactive."""
-    agent = (
-        session.get(Agent, agent_id, with_for_update={"read": True}, populate_existing=True)
-        if agent_id
-        else None
-    )
+    """The agent named in the input; one who may become owner was locked by `act(owners=…)`
+    already, so this finds it in the session."""
+    agent = session.get(Agent, agent_id) if agent_id else None
     if agent is None:
         raise InvalidInput(field, f"unknown agent: {agent_id}")
     return agent
@@ -127,6 +133,7 @@ def assign(
         apply,
         resolve=lambda s, _c: {"agent": agent_param(s, agent_id)},
         expected_version=expected_version,
+        owners=[agent_id],
     ).case
 
 

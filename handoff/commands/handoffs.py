@@ -121,6 +121,7 @@ def accept_handoff(
         apply,
         resolve=resolve,
         expected_version=expected_version,
+        owners=[actor.id if actor.kind == "agent" else agent_id],
     ).case
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from handoff import lifecycle
 from handoff.attempt import Attempt
-from handoff.commands.flow import act
+from handoff.commands.flow import act, lock_agents
 from handoff.db import Database
 from handoff.errors import Refusal
 from handoff.models import Agent
@@ -117,7 +117,9 @@ def reopen(
 ) -> CaseView:
     def apply(session: Session, a: Attempt) -> dict[str, Any]:
         case = a.case
-        owner = session.get(Agent, case.owner_agent_id) if case.owner_agent_id else None
+        # The case is closed, so a deactivation of its last owner does not wait for it: this
+        # share lock after the case's keeps the one lock order (agent, then open cases).
+        owner = lock_agents(session, [case.owner_agent_id]).get(case.owner_agent_id or "")
         if owner is None or not owner.active:
             owner = org_fallback_owner(session, case.owner_org_id)
         if owner is None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handoff import history
+from handoff import casefile, history
 from handoff.attempt import Attempt
 from handoff.commands.flow import act, lock_case, now, unit_of_work
 from handoff.commands.requests import request_of
@@ -51,12 +51,14 @@ def escalate_unclaimed(
 def _note_nobody_to_escalate_to(db: Database, case_id: str, within: Session | None) -> None:
     with unit_of_work(db, within) as session:
         session.rollback()  # forget the half-made escalation
-        case = lock_case(session, case_id, CLAIM_TIMER)
+        loaded = lock_case(session, case_id, CLAIM_TIMER)
+        case = loaded.case
         if case.unclaimed_escalation_failed or case.state != "unclaimed":
             return
         case.unclaimed_escalation_failed = True
         data = {"reason": f"{case.owner_org_id} has no active agent; the case stays unclaimed"}
         history.append(session, case, "escalation_failed", CLAIM_TIMER, now(), data)
+        casefile.save(session.connection(), loaded)
         session.commit()
 
 

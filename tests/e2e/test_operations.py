@@ -48,4 +48,5 @@ def test_every_endpoint_of_the_spec_is_described_and_browsable(client: TestClien
     claim = paths["/v1/cases/{case_id}/claim"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in claim["parameters"]]
     assert "application/problem+json" in claim["responses"]["409"]["content"]
+    assert "application/problem+json" in claim["responses"]["503"]["content"]
     assert client.get("/docs").status_code == 200

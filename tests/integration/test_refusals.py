@@ -151,16 +151,16 @@ def test_accepting_a_handoff_that_was_cancelled_is_refused_with_what_the_case_al
 def test_deactivating_the_only_agent_who_owns_open_cases_is_refused_and_keeps_them_owned(
     world: World,
 ) -> None:
-    case_id = active_case(world, owner="dora", participants=("thermo",))
+    case_id = active_case(world, owner="tom", participants=("dealer",))
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.deactivate_agent(world.db, ADMIN, "dealer", "dora")
+        commands.deactivate_agent(world.db, ADMIN, "thermo", "tom")
 
     assert refused.value.code == "owner_required"
     assert refused.value.details["cases"] == [case_id]
-    assert agent_is_active(world, "dora")
-    assert before.owner == Owner("dealer", "dora")
+    assert agent_is_active(world, "tom")
+    assert before.owner == Owner("thermo", "tom")
     assert_no_trace(world, case_id, before)
 
 

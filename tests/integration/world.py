@@ -2,36 +2,16 @@
 
 from dataclasses import dataclass
 
-from handoff import commands
+from handoff import commands, demo
 from handoff.db import Database
 from handoff.principals import Actor
 
 ADMIN = Actor(kind="admin", id="root")
 
-ORGS = {
-    "acme": ("Acme Store", "merchant"),
-    "firstbank": ("First Bank", "bank"),
-    "vendo": ("Vendo Machines", "vendor"),
-    "forge": ("Forge Manufacturing", "manufacturer"),
-    "dealer": ("Second Chance Appliances", "merchant"),
-    "thermo": ("ThermoCo", "manufacturer"),
-}
-AGENTS = {
-    # id: (org, name, role)
-    "dana": ("acme", "Dana Reyes", "rep"),
-    "dave": ("acme", "Dave Kim", "rep"),
-    "sam": ("acme", "Sam Ortiz", "supervisor"),
-    "ben": ("firstbank", "Ben Okafor", "rep"),
-    "bea": ("firstbank", "Bea Lund", "supervisor"),
-    "vic": ("vendo", "Vic Hale", "rep"),
-    "vera": ("vendo", "Vera Stone", "supervisor"),
-    "mia": ("forge", "Mia Chen", "rep"),
-    "max": ("forge", "Max Brandt", "supervisor"),
-    "dora": ("dealer", "Dora Fox", "rep"),
-    "tom": ("thermo", "Tom Reed", "rep"),
-    "ada": ("acme", "Ada Quinn", "auditor"),
-}
-SYSTEMS = {"acme-crm": "acme", "firstbank-disputes": "firstbank", "vendo-phone": "vendo"}
+# The demo's orgs, people and systems (handoff/demo.py), and one more Acme rep to hand cases to.
+ORGS = demo.ORGS
+AGENTS = demo.AGENTS | {"dave": ("acme", "Dave Kim", "rep")}  # id: (org, name, role)
+SYSTEMS = demo.SYSTEMS
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,13 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def warm_accept(world: World, case_id: str, owner: Actor, receiver: Actor) -> None:
     """Propose a handoff to the receiver's org and accept it in a full joint session."""
+    handoff_id = warm_session_ready(world, case_id, owner, receiver)
+    commands.accept_handoff(world.db, receiver, case_id, handoff_id)
+
+
+def warm_session_ready(world: World, case_id: str, owner: Actor, receiver: Actor) -> str:
+    """Propose a handoff to the receiver's org and gather everyone in its joint session; returns
+    the handoff's id, ready to be accepted."""
     db = world.db
     assert receiver.org_id is not None
     handoff = commands.propose_handoff(db, owner, case_id, receiver.org_id, "Context for you.")
@@ -23,7 +30,7 @@ def warm_accept(world: World, case_id: str, owner: Actor, receiver: Actor) -> No
     commands.join_session(db, owner, case_id, session.id, "owner", owner.id)
     commands.join_session(db, receiver, case_id, session.id, "receiver", receiver.id)
     commands.join_session(db, owner, case_id, session.id, "customer")
-    commands.accept_handoff(db, receiver, case_id, handoff.id)
+    return handoff.id
 
 
 def every_kind_of_event(world: World) -> list[str]:

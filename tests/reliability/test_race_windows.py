@@ -14,8 +14,10 @@ from handoff.check import check
 from handoff.config import Settings
 from handoff.db import Database, make_engine
 from handoff.errors import Refusal
+from handoff.principals import Actor, customer_of
 from tests.integration.world import ADMIN, World, build_world
 from tests.reliability.conftest import scaled
+from tests.reliability.scenarios import warm_session_ready
 
 ROUNDS = scaled(25, 200)
 
@@ -77,6 +79,98 @@ def test_an_agent_deactivated_while_being_assigned_a_case_never_owns_an_open_one
         at_once(
             partial(commands.deactivate_agent, db, ADMIN, "acme", leaving),
             partial(commands.assign, db, sam, case_id, leaving),
+        )
+
+    assert check(db) == []
+
+
+def test_an_agent_deactivated_while_claiming_a_case_never_owns_an_open_one(
+    racing_world: World,
+) -> None:
+    db, acme_crm = racing_world.db, racing_world.system("acme-crm")
+    for n in range(ROUNDS):
+        leaving = commands.create_agent(db, ADMIN, "acme", f"claimer{n:03d}", f"Claimer {n}", "rep")
+        claimer = Actor(kind="agent", id=leaving.id, org_id="acme", role="rep")
+        case_id = commands.create_case(db, acme_crm, customer={"name": "C"}, subject="S").id
+
+        at_once(
+            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving.id),
+            partial(commands.claim, db, claimer, case_id),
+        )
+
+    assert check(db) == []
+
+
+def test_an_agent_deactivated_while_opening_a_case_never_owns_it(racing_world: World) -> None:
+    db = racing_world.db
+    for n in range(ROUNDS):
+        leaving = commands.create_agent(db, ADMIN, "acme", f"opener{n:03d}", f"Opener {n}", "rep")
+        opener = Actor(kind="agent", id=leaving.id, org_id="acme", role="rep")
+
+        at_once(
+            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving.id),
+            partial(commands.create_case, db, opener, customer={"name": "C"}, subject="S"),
+        )
+
+    assert check(db) == []
+
+
+def test_an_agent_deactivated_while_accepting_a_handoff_never_owns_the_case(
+    racing_world: World,
+) -> None:
+    world = racing_world
+    db, dana = world.db, world.agent("dana")
+    for n in range(ROUNDS):
+        leaving = commands.create_agent(db, ADMIN, "firstbank", f"taker{n:03d}", f"T {n}", "rep")
+        taker = Actor(kind="agent", id=leaving.id, org_id="firstbank", role="rep")
+        case_id = commands.create_case(
+            db, dana, customer={"name": "C"}, subject="S", participants=["firstbank"]
+        ).id
+        handoff_id = warm_session_ready(world, case_id, dana, taker)
+
+        at_once(
+            partial(commands.deactivate_agent, db, ADMIN, "firstbank", leaving.id),
+            partial(commands.accept_handoff, db, taker, case_id, handoff_id),
+        )
+
+    assert check(db) == []
+
+
+def test_two_agents_deactivated_at_once_hand_their_cases_to_someone_active(
+    racing_world: World,
+) -> None:
+    db = racing_world.db
+    for n in range(ROUNDS):
+        first = commands.create_agent(db, ADMIN, "vendo", f"va{n:03d}", "A", "supervisor")
+        second = commands.create_agent(db, ADMIN, "vendo", f"vb{n:03d}", "B", "supervisor")
+        for agent in (first, second):
+            owner = Actor(kind="agent", id=agent.id, org_id="vendo", role="supervisor")
+            commands.create_case(db, owner, customer={"name": "C"}, subject="S")
+
+        results = at_once(
+            partial(commands.deactivate_agent, db, ADMIN, "vendo", first.id),
+            partial(commands.deactivate_agent, db, ADMIN, "vendo", second.id),
+        )
+
+        assert not any(isinstance(r, Exception) and not isinstance(r, Refusal) for r in results)
+
+    assert check(db) == []
+
+
+def test_an_agent_deactivated_while_their_closed_case_is_reopened_never_owns_it(
+    racing_world: World,
+) -> None:
+    db = racing_world.db
+    for n in range(ROUNDS):
+        leaving = commands.create_agent(db, ADMIN, "acme", f"closer{n:03d}", f"Closer {n}", "rep")
+        closer = Actor(kind="agent", id=leaving.id, org_id="acme", role="rep")
+        case_id = commands.create_case(db, closer, customer={"name": "C"}, subject="S").id
+        commands.propose_resolution(db, closer, case_id, "fixed", "We fixed it.")
+        commands.confirm_resolution(db, customer_of(case_id), case_id)
+
+        at_once(
+            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving.id),
+            partial(commands.reopen, db, customer_of(case_id), case_id, "It broke again"),
         )
 
     assert check(db) == []

@@ -4,19 +4,27 @@ import pytest
 
 from handoff import lifecycle
 from handoff.errors import Forbidden, Refusal
-from tests.unit.cases import ACME_CRM, AUDITOR, BEN, DANA, DAVE, SAM, attempt, case
+from tests.unit.cases import ACME_CRM, AUDITOR, BEN, DANA, DAVE, SAM, agent, attempt, case
 
 
 def test_claiming_an_unclaimed_case_makes_it_active() -> None:
     c = case(state="unclaimed")
-    lifecycle.fire("claim", attempt(c, DANA))
+    lifecycle.fire("claim", attempt(c, DANA, agent=agent("dana", "acme")))
     assert c.state == "active"
+
+
+def test_an_agent_deactivated_since_signing_in_cannot_claim() -> None:
+    c = case(state="unclaimed")
+    with pytest.raises(Refusal) as refused:
+        lifecycle.fire("claim", attempt(c, DANA, agent=agent("dana", "acme", active=False)))
+    assert refused.value.code == "owner_required"
+    assert c.state == "unclaimed"
 
 
 def test_a_trigger_from_the_wrong_state_lists_the_triggers_that_are_allowed() -> None:
     c = case(state="closed")
     with pytest.raises(Refusal) as refused:
-        lifecycle.fire("claim", attempt(c, DANA))
+        lifecycle.fire("claim", attempt(c, DANA, agent=agent("dana", "acme")))
     assert refused.value.code == "invalid_transition"
     assert refused.value.details["allowed_triggers"] == ["add_note", "reopen"]
     assert c.state == "closed"

@@ -1,0 +1,201 @@
+"""A case and its collections, read and written with SQLAlchemy Core on the commands' hot path.
+
+The ORM's loading and its unit of work cost most of a command's time (the benchmarks' profile):
+for one case row and a handful of children they are far more machinery than needed. So a command
+reads the case with one Core statement into instances of the mapped classes that belong to no
+session, and the ORM's own attribute instrumentation records what the command changes. `save`
+then writes exactly that: an UPDATE of the changed columns of each loaded row, an INSERT of each
+new child. The rules (lifecycle, guards, views) see the same `Case`, `Request` … objects as ever.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Table, bindparam, exists, insert, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from handoff import outbox
+from handoff.models import (
+    Base,
+    Case,
+    Handoff,
+    JointSession,
+    Org,
+    Participant,
+    Request,
+    SessionParty,
+)
+
+
+def _table(cls: type[Base]) -> Table:
+    table = cls.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+T = TypeVar("T", bound=Base)
+CASES, PARTICIPANTS, REQUESTS = _table(Case), _table(Participant), _table(Request)
+HANDOFFS, SESSIONS, PARTIES = _table(Handoff), _table(JointSession), _table(SessionParty)
+
+# The case row, its owner org's windows, whether anyone subscribed, whether it has handoffs and
+# sessions at all, and a row per participant and request (ordered as the relationships order them).
+_EXTRAS = (
+    select(Org.windows).where(Org.id == CASES.c.owner_org_id).scalar_subquery(),
+    outbox.SUBSCRIBED.correlate(CASES),  # not to the participant row joined below
+    exists().where(HANDOFFS.c.case_id == CASES.c.id),
+    exists().where(SESSIONS.c.case_id == CASES.c.id),
+)
+LOAD_CASE = (
+    select(*CASES.c, *_EXTRAS, *PARTICIPANTS.c, *REQUESTS.c)
+    .select_from(
+        CASES.outerjoin(PARTICIPANTS, PARTICIPANTS.c.case_id == CASES.c.id).outerjoin(
+            REQUESTS, REQUESTS.c.case_id == CASES.c.id
+        )
+    )
+    .where(CASES.c.id == bindparam("case_id"))
+    .order_by(PARTICIPANTS.c.added_at, REQUESTS.c.created_at)
+)
+LOCK_CASE = select(CASES.c.id).where(CASES.c.id == bindparam("case_id")).with_for_update()
+LOAD_HANDOFFS = (
+    select(HANDOFFS)
+    .where(HANDOFFS.c.case_id == bindparam("case_id"))
+    .order_by(HANDOFFS.c.created_at)
+)
+LOAD_SESSIONS = (
+    select(SESSIONS)
+    .where(SESSIONS.c.case_id == bindparam("case_id"))
+    .order_by(SESSIONS.c.started_at)
+)
+LOAD_PARTIES = (
+    select(PARTIES)
+    .where(PARTIES.c.session_id.in_(bindparam("session_ids", expanding=True)))
+    .order_by(PARTIES.c.id)
+)
+
+
+def _attributes(table: Table) -> tuple[str, ...]:
+    return tuple(column.key for column in table.c)
+
+
+def _spans(*tables: Table) -> list[tuple[tuple[str, ...], slice]]:
+    """Where each table's columns sit in a row of LOAD_CASE."""
+    spans, start = [], 0
+    for table in tables:
+        keys = _attributes(table)
+        spans.append((keys, slice(start, start + len(keys))))
+        start += len(keys) + (len(_EXTRAS) if table is CASES else 0)
+    return spans
+
+
+(_CASE_KEYS, _CASE_AT), (_PART_KEYS, _PART_AT), (_REQ_KEYS, _REQ_AT) = _spans(
+    CASES, PARTICIPANTS, REQUESTS
+)
+_EXTRAS_AT = slice(_CASE_AT.stop, _CASE_AT.stop + len(_EXTRAS))
+
+
+@dataclass
+class Loaded:
+    """The case as read, and which of its objects came from the database (the others are new)."""
+
+    case: Case
+    windows: dict[str, Any] | None  # the owner org's overrides
+    subscribed: bool
+    known: set[int] = field(default_factory=set)
+
+
+def _instance(cls: type[T], keys: Sequence[str], values: Sequence[Any], known: set[int]) -> T:
+    """An instance of a mapped class holding a row's values as committed state, as the ORM's own
+    loader leaves them: changes made afterwards show in `inspect(obj).unmodified`."""
+    obj = cast(T, inspect(cls).class_manager.new_instance())
+    obj.__dict__.update(zip(keys, values, strict=True))
+    known.add(id(obj))
+    return obj
+
+
+def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
+    """The case with every collection; `lock`: also hold its row lock (FOR UPDATE; on SQLite,
+    the write lock BEGIN IMMEDIATE took) until the transaction ends."""
+    # The row lock in a statement of its own: under READ COMMITTED a statement sees what was
+    # committed before it began, and one that waited for the lock began before the holder
+    # committed.
+    row_locks = lock and conn.dialect.name != "sqlite"
+    if row_locks and conn.execute(LOCK_CASE, {"case_id": case_id}).first() is None:
+        return None
+    rows = conn.execute(LOAD_CASE, {"case_id": case_id}).all()
+    if not rows:
+        return None
+    known: set[int] = set()
+    first = rows[0]
+    case = _instance(Case, _CASE_KEYS, first[_CASE_AT], known)
+    windows, subscribed, has_handoffs, has_sessions = first[_EXTRAS_AT]
+    participants: dict[Any, Participant] = {}
+    requests: dict[Any, Request] = {}
+    for row in rows:
+        org_id = row[_PART_AT][1]
+        if org_id is not None and org_id not in participants:
+            participants[org_id] = _instance(Participant, _PART_KEYS, row[_PART_AT], known)
+        request_id = row[_REQ_AT][0]
+        if request_id is not None and request_id not in requests:
+            requests[request_id] = _instance(Request, _REQ_KEYS, row[_REQ_AT], known)
+    set_committed_value(case, "participants", list(participants.values()))
+    set_committed_value(case, "requests", list(requests.values()))
+    set_committed_value(
+        case,
+        "handoffs",
+        _rows(conn, Handoff, LOAD_HANDOFFS, case_id, known) if has_handoffs else [],
+    )
+    sessions = _rows(conn, JointSession, LOAD_SESSIONS, case_id, known) if has_sessions else []
+    parties: dict[str, list[SessionParty]] = {s.id: [] for s in sessions}
+    if sessions:
+        keys = _attributes(PARTIES)
+        for row in conn.execute(LOAD_PARTIES, {"session_ids": list(parties)}):
+            parties[row.session_id].append(_instance(SessionParty, keys, row, known))
+    for session in sessions:
+        set_committed_value(session, "parties", parties[session.id])
+    set_committed_value(case, "sessions", sessions)
+    return Loaded(case, windows, bool(subscribed), known)
+
+
+def _rows(conn: Connection, cls: type[T], query: Any, case_id: str, known: set[int]) -> list[T]:
+    keys = _attributes(_table(cls))
+    return [_instance(cls, keys, row, known) for row in conn.execute(query, {"case_id": case_id})]
+
+
+def save(conn: Connection, loaded: Loaded) -> None:
+    """Write what the command changed: the changed columns of each loaded row, each new child.
+    Once per transaction, just before its commit."""
+    case, known = loaded.case, loaded.known
+    _write(conn, CASES, case, known)
+    for child in (*case.participants, *case.requests, *case.handoffs):
+        _write(conn, _table(type(child)), child, known, case_id=case.id)
+    for session in case.sessions:
+        _write(conn, SESSIONS, session, known, case_id=case.id)
+        for party in session.parties:
+            _write(conn, PARTIES, party, known, session_id=session.id)
+
+
+def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent: Any) -> None:
+    values = obj.__dict__
+    if id(obj) in known:
+        changed = set(_attributes(table)).difference(inspect(obj).unmodified)
+        if changed:
+            conn.execute(
+                update(table)
+                .where(*(c == values[c.key] for c in table.primary_key.columns))
+                .values({k: values[k] for k in changed})
+            )
+        return
+    for name, value in parent.items():
+        setattr(obj, name, value)  # the foreign key the relationship would have synchronised
+    for column in table.c:  # the Python-side defaults, so the object holds what the row holds
+        default = column.default
+        if column.key not in values and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+            setattr(obj, column.key, value)
+    row = {c.key: values[c.key] for c in table.c if c.key in values}
+    result = conn.execute(insert(table).values(row))
+    inserted = result.inserted_primary_key or ()
+    for column, value in zip(table.primary_key.columns, inserted, strict=True):
+        if column.key not in values:
+            setattr(obj, column.key, value)

@@ -1,0 +1,162 @@
+"""Every case's chain verified, a slice of cases at a time: in this process, or for a long
+history in worker processes, since hashing (not the database) is what one process waits on."""
+
+import os
+import typing
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from itertools import groupby, islice
+from multiprocessing import get_context
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Dialect, String, Text, cast, select, type_coerce
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
+
+from handoff.config import Settings
+from handoff.db import Database, make_engine
+from handoff.history import STORED_EVENT, StoredHashes, Verification, format_time
+from handoff.models import Case, Event, UTCDateTime
+
+VERIFY_SLICE = 1000  # cases per statement, and per task given to a worker
+PARALLEL_FROM = 100_000  # events; fewer are verified sooner than worker processes start
+IN_FLIGHT = 2  # slices per worker given out ahead: workers never wait, memory stays bounded
+
+Head = tuple[str, int, str]  # a case's id, last_seq and last_hash
+Verified = list[tuple[str, Verification]]
+
+
+def verify_all(
+    db: Database, *, workers: int | None = None, slice_size: int = VERIFY_SLICE
+) -> Iterator[tuple[str, Verification]]:
+    """Every case's chain, in case number order, streamed in constant memory.
+
+    `workers` processes verify the slices (by default one per CPU, if the history is long
+    enough); with 1, or on an in-memory SQLite database, which no other process can open, they
+    are verified in this one.
+    """
+    with db.reading() as session:
+        heads: list[Head] = [
+            (case_id, last_seq, last_hash)
+            for case_id, last_seq, last_hash in session.execute(
+                select(Case.id, Case.last_seq, Case.last_hash).order_by(Case.number)
+            )
+        ]
+    slices = [heads[start : start + slice_size] for start in range(0, len(heads), slice_size)]
+    if workers is None:
+        workers = _cpus() if sum(last_seq for _id, last_seq, _hash in heads) >= PARALLEL_FROM else 1
+    url = _url_for_workers(db.engine.url)
+    if min(workers, len(slices)) < 2 or url is None:
+        for heads_slice in slices:
+            yield from verify_slice(db, heads_slice)
+        return
+    settings = db.settings.model_copy(update={"database_url": url})
+    yield from _in_workers(settings, slices, min(workers, len(slices)))
+
+
+def verify_slice(db: Database, heads: list[Head]) -> Iterator[tuple[str, Verification]]:
+    """The chains of these cases, their events read by one streamed statement as plain rows."""
+    ids = [case_id for case_id, _seq, _hash in heads]
+    dialect = db.engine.dialect
+    query = (
+        select(*_stored_event(dialect))
+        .join(Case, Case.id == Event.case_id)
+        .where(Event.case_id.in_(ids))
+        .order_by(Case.number, Event.seq)
+    )
+    hashes = StoredHashes(_time_spelling(dialect))
+    with db.reading() as session:
+        rows = session.execute(query.execution_options(yield_per=VERIFY_SLICE))
+        by_case = groupby(rows, key=itemgetter(0))
+        current = next(by_case, None)
+        for case_id, last_seq, last_hash in heads:
+            events: Iterator[Any] = iter(())
+            if current is not None and current[0] == case_id:
+                events = current[1]
+            yield case_id, hashes.verify(events, (last_seq, last_hash))
+            if current is not None and current[0] == case_id:
+                current = next(by_case, None)
+
+
+def _stored_event(dialect: Dialect) -> list[Any]:
+    """The columns of STORED_EVENT: `data` as its JSON text (PostgreSQL's json type keeps the
+    text it was given), and on SQLite `at` as its stored text too."""
+    at = type_coerce(Event.at, String) if dialect.name == "sqlite" else Event.at
+    as_stored = {"at": at.label("at"), "data": cast(Event.data, Text).label("data")}
+    return [as_stored.get(name, getattr(Event, name)) for name in STORED_EVENT]
+
+
+def _time_spelling(dialect: Dialect) -> Callable[[Any], str]:
+    """How `at`, as _stored_event reads it, is spelled in the hash (as format_time spells it)."""
+    processor = UTCDateTime().result_processor(dialect, None)
+    if dialect.name != "sqlite" or processor is None:
+        return format_time
+    read = typing.cast(Callable[[str], datetime], processor)  # the column is NOT NULL
+
+    def spell(stored: str) -> str:
+        # SQLAlchemy keeps a UTC time in SQLite as "YYYY-MM-DD HH:MM:SS.ffffff": moving its
+        # pieces spells it as format_time would, without parsing it.
+        if len(stored) == 26 and stored[10] == " " and stored[19] == ".":
+            return f"{stored[:10]}T{stored[11:]}+00:00"
+        return format_time(read(stored))
+
+    return spell
+
+
+def _in_workers(
+    settings: Settings, slices: list[list[Head]], workers: int
+) -> Iterator[tuple[str, Verification]]:
+    """The slices verified by worker processes, yielded in their order; closing the generator
+    early cancels the slices not begun and waits for the workers to end."""
+    pool = ProcessPoolExecutor(
+        workers,
+        # A fresh interpreter: no connection, lock or thread of this process is inherited.
+        mp_context=get_context("spawn"),
+        initializer=_open_database,
+        initargs=(settings,),
+    )
+    try:
+        waiting = iter(slices)
+        pending: deque[Future[Verified]] = deque(
+            pool.submit(_verify_in_worker, heads) for heads in islice(waiting, IN_FLIGHT * workers)
+        )
+        while pending:
+            verified = pending.popleft().result()
+            pending.extend(pool.submit(_verify_in_worker, heads) for heads in islice(waiting, 1))
+            yield from verified
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def _url_for_workers(url: URL) -> str | None:
+    """The URL another process opens the same database by; None for an in-memory SQLite one."""
+    database = url.database or ""
+    in_memory = (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )
+    if url.get_backend_name() == "sqlite" and in_memory:
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_worker_database: list[Database] = []  # the worker process's own, opened once
+
+
+def _open_database(settings: Settings) -> None:
+    # No pool: each slice's connection is closed after it, so none is left open as a worker ends.
+    _worker_database.append(
+        Database(settings, make_engine(settings.database_url, poolclass=NullPool))
+    )
+
+
+def _verify_in_worker(heads: list[Head]) -> Verified:
+    return list(verify_slice(_worker_database[0], heads))
