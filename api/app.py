@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import openapi, problems
@@ -42,6 +43,8 @@ def create_app(db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        threads = database.settings.api_threads or (40 if database.is_postgres else 4)
+        to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         if db is None:
             database.dispose()

@@ -167,7 +167,8 @@ def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
     after = 0
     while True:
         with db.reading() as session:
-            batch = session.execute(rows_query.where(Event.id > after).limit(EXPORT_BATCH)).all()
+            page = rows_query.where(Event.id > after).limit(EXPORT_BATCH)
+            batch = session.connection().execute(page).all()
         for _id, case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev, hash in batch:
             yield EventView(
                 case_id=case_id,

@@ -74,8 +74,14 @@ LOAD_PARTIES = (
 )
 
 
+_ATTRIBUTES = {
+    t: tuple(c.key for c in t.c)
+    for t in (CASES, PARTICIPANTS, REQUESTS, HANDOFFS, SESSIONS, PARTIES)
+}
+
+
 def _attributes(table: Table) -> tuple[str, ...]:
-    return tuple(column.key for column in table.c)
+    return _ATTRIBUTES[table]
 
 
 def _spans(*tables: Table) -> list[tuple[tuple[str, ...], slice]]:
@@ -175,16 +181,24 @@ def save(conn: Connection, loaded: Loaded) -> None:
             _write(conn, PARTIES, party, known, session_id=session.id)
 
 
+# Built once per table: the SET clause of an UPDATE (and the columns of an INSERT) follow the
+# keys of the parameters it is executed with, so SQLAlchemy compiles each shape once.
+_UPDATE = {
+    t: update(t).where(*(c == bindparam(f"pk_{c.key}") for c in t.primary_key.columns))
+    for t in (CASES, PARTICIPANTS, REQUESTS, HANDOFFS, SESSIONS, PARTIES)
+}
+_INSERT = {t: insert(t) for t in _UPDATE}
+
+
 def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent: Any) -> None:
     values = obj.__dict__
     if id(obj) in known:
-        changed = set(_attributes(table)).difference(inspect(obj).unmodified)
-        if changed:
-            conn.execute(
-                update(table)
-                .where(*(c == values[c.key] for c in table.primary_key.columns))
-                .values({k: values[k] for k in changed})
-            )
+        state = inspect(obj)
+        if state.modified:
+            changed = set(_attributes(table)).difference(state.unmodified)
+            if changed:
+                keys = {f"pk_{c.key}": values[c.key] for c in table.primary_key.columns}
+                conn.execute(_UPDATE[table], {k: values[k] for k in changed} | keys)
         return
     for name, value in parent.items():
         setattr(obj, name, value)  # the foreign key the relationship would have synchronised
@@ -194,7 +208,7 @@ def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent:
             value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
             setattr(obj, column.key, value)
     row = {c.key: values[c.key] for c in table.c if c.key in values}
-    result = conn.execute(insert(table).values(row))
+    result = conn.execute(_INSERT[table], row)
     inserted = result.inserted_primary_key or ()
     for column, value in zip(table.primary_key.columns, inserted, strict=True):
         if column.key not in values:

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(5, ge=1)
     pool_max_overflow: int = Field(10, ge=0)
     pool_timeout: float = Field(5.0, gt=0)
+    # Threads each API process runs blocking work in. Unset: 4 on SQLite (writes queue for its one
+    # write lock anyway, and fewer threads fighting for the GIL keep the slowest answers short),
+    # 40 on PostgreSQL (threads waiting on the network let others run).
+    api_threads: int | None = Field(None, ge=1)
 
 
 @dataclass(frozen=True)

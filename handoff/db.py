@@ -1,6 +1,7 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -88,7 +89,41 @@ def _pool_of(settings: Settings) -> dict[str, Any]:
     }
 
 
-_writers: dict[str, threading.RLock] = {}
+class FairLock:
+    """A reentrant lock handed to its waiters in the order they came: a releasing thread cannot
+    take it straight back while others wait (threading.RLock lets it), which keeps every
+    request's wait for the SQLite writer within one queue's length."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiters: deque[tuple[int, threading.Lock]] = deque()
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me or (self._owner is None and not self._waiters):
+                self._owner, self._depth = me, self._depth + 1
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiters.append((me, gate))
+        gate.acquire()  # released by the thread that handed the lock over to this one
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._mutex:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiters:
+                self._owner, gate = self._waiters.popleft()
+                self._depth = 1
+                gate.release()
+
+
+_writers: dict[str, FairLock] = {}
 _writers_guard = threading.Lock()
 
 
@@ -126,7 +161,7 @@ class Database:
             return
         key = self.engine.url.render_as_string()
         with _writers_guard:
-            writer = _writers.setdefault(key, threading.RLock())
+            writer = _writers.setdefault(key, FairLock())
         with writer:
             yield
 

@@ -1,7 +1,10 @@
 """The hash chain, on in-memory events."""
 
 import hashlib
+import json
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from handoff import history
 from handoff.models import Event
@@ -79,3 +82,51 @@ def test_events_beyond_the_chain_head_the_case_keeps_are_broken_from_the_first_e
 def test_a_replaced_last_event_breaks_at_its_seq() -> None:
     events = chain(5)
     assert history.verify(events, (5, "f" * 64)).first_broken_seq == 5
+
+
+def stored(events: list[Event], encode: Callable[[Any], str]) -> list[history.StoredEvent]:
+    """The events as plain rows would hold them, `data` encoded by `encode`."""
+    return [
+        (e.case_id, e.seq, e.type, e.actor_kind, e.actor_id, e.org_id, history.format_time(e.at),
+         encode(e.data), e.prev_hash, e.hash)
+        for e in events
+    ]  # fmt: skip
+
+
+def spelled(at: str) -> str:
+    return at
+
+
+def rehashed(events: list[Event]) -> list[Event]:
+    prev = history.GENESIS_HASH
+    for event in events:
+        event.prev_hash = prev
+        event.hash = prev = history.event_hash(event)
+    return events
+
+
+def test_stored_rows_verify_with_data_stored_canonically_or_by_plain_json_dumps() -> None:
+    events = chain(6)
+    for e in events[1::2]:
+        e.data = {"text": "ünïcode — kept", "visibility": "internal"}
+    events = rehashed(events)
+    canonical_rows = stored(events, history.canonical_json)
+    old_rows = stored(events, json.dumps)
+    assert old_rows[1][7] != canonical_rows[1][7]  # spaces, and \u escapes for the non-ASCII
+    mixed = old_rows[:2] + canonical_rows[2:4] + old_rows[4:]
+    head = (6, events[-1].hash)
+
+    for rows in (canonical_rows, old_rows, mixed):
+        assert history.StoredHashes(spelled).verify(rows, head) == history.Verification(
+            True, 6, None
+        )
+
+
+def test_a_stored_row_with_edited_or_unreadable_data_breaks_the_chain_at_its_seq() -> None:
+    rows = stored(chain(5), history.canonical_json)
+    edited, unreadable = list(rows), list(rows)
+    edited[2] = (*rows[2][:7], '{"text":"rewritten"}', *rows[2][8:])
+    unreadable[3] = (*rows[3][:7], "{not json", *rows[3][8:])
+
+    assert history.StoredHashes(spelled).verify(edited) == history.Verification(False, 5, 3)
+    assert history.StoredHashes(spelled).verify(unreadable) == history.Verification(False, 5, 4)
