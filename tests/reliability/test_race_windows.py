@@ -30,6 +30,12 @@ def racing_world(db_url: str) -> Iterator[World]:
     database.dispose()
 
 
+def hire(db: Database, org_id: str, agent_id: str, role: str = "rep") -> Actor:
+    """A new agent of the org, as the actor their token would give."""
+    commands.create_agent(db, ADMIN, org_id, agent_id, agent_id.title(), role)
+    return Actor(kind="agent", id=agent_id, org_id=org_id, role=role)
+
+
 def at_once(*actions: Callable[[], Any]) -> list[Any]:
     """Run the actions in threads released together; a refusal is returned, not raised."""
     barrier = threading.Barrier(len(actions))
@@ -89,12 +95,11 @@ def test_an_agent_deactivated_while_claiming_a_case_never_owns_an_open_one(
 ) -> None:
     db, acme_crm = racing_world.db, racing_world.system("acme-crm")
     for n in range(ROUNDS):
-        leaving = commands.create_agent(db, ADMIN, "acme", f"claimer{n:03d}", f"Claimer {n}", "rep")
-        claimer = Actor(kind="agent", id=leaving.id, org_id="acme", role="rep")
+        claimer = hire(db, "acme", f"claimer{n:03d}")
         case_id = commands.create_case(db, acme_crm, customer={"name": "C"}, subject="S").id
 
         at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving.id),
+            partial(commands.deactivate_agent, db, ADMIN, "acme", claimer.id),
             partial(commands.claim, db, claimer, case_id),
         )
 
@@ -104,11 +109,10 @@ def test_an_agent_deactivated_while_claiming_a_case_never_owns_an_open_one(
 def test_an_agent_deactivated_while_opening_a_case_never_owns_it(racing_world: World) -> None:
     db = racing_world.db
     for n in range(ROUNDS):
-        leaving = commands.create_agent(db, ADMIN, "acme", f"opener{n:03d}", f"Opener {n}", "rep")
-        opener = Actor(kind="agent", id=leaving.id, org_id="acme", role="rep")
+        opener = hire(db, "acme", f"opener{n:03d}")
 
         at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving.id),
+            partial(commands.deactivate_agent, db, ADMIN, "acme", opener.id),
             partial(commands.create_case, db, opener, customer={"name": "C"}, subject="S"),
         )
 
@@ -121,15 +125,14 @@ def test_an_agent_deactivated_while_accepting_a_handoff_never_owns_the_case(
     world = racing_world
     db, dana = world.db, world.agent("dana")
     for n in range(ROUNDS):
-        leaving = commands.create_agent(db, ADMIN, "firstbank", f"taker{n:03d}", f"T {n}", "rep")
-        taker = Actor(kind="agent", id=leaving.id, org_id="firstbank", role="rep")
+        taker = hire(db, "firstbank", f"taker{n:03d}")
         case_id = commands.create_case(
             db, dana, customer={"name": "C"}, subject="S", participants=["firstbank"]
         ).id
         handoff_id = warm_session_ready(world, case_id, dana, taker)
 
         at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "firstbank", leaving.id),
+            partial(commands.deactivate_agent, db, ADMIN, "firstbank", taker.id),
             partial(commands.accept_handoff, db, taker, case_id, handoff_id),
         )
 
@@ -141,10 +144,9 @@ def test_two_agents_deactivated_at_once_hand_their_cases_to_someone_active(
 ) -> None:
     db = racing_world.db
     for n in range(ROUNDS):
-        first = commands.create_agent(db, ADMIN, "vendo", f"va{n:03d}", "A", "supervisor")
-        second = commands.create_agent(db, ADMIN, "vendo", f"vb{n:03d}", "B", "supervisor")
-        for agent in (first, second):
-            owner = Actor(kind="agent", id=agent.id, org_id="vendo", role="supervisor")
+        first = hire(db, "vendo", f"va{n:03d}", "supervisor")
+        second = hire(db, "vendo", f"vb{n:03d}", "supervisor")
+        for owner in (first, second):
             commands.create_case(db, owner, customer={"name": "C"}, subject="S")
 
         results = at_once(
@@ -162,14 +164,13 @@ def test_an_agent_deactivated_while_their_closed_case_is_reopened_never_owns_it(
 ) -> None:
     db = racing_world.db
     for n in range(ROUNDS):
-        leaving = commands.create_agent(db, ADMIN, "acme", f"closer{n:03d}", f"Closer {n}", "rep")
-        closer = Actor(kind="agent", id=leaving.id, org_id="acme", role="rep")
+        closer = hire(db, "acme", f"closer{n:03d}")
         case_id = commands.create_case(db, closer, customer={"name": "C"}, subject="S").id
         commands.propose_resolution(db, closer, case_id, "fixed", "We fixed it.")
         commands.confirm_resolution(db, customer_of(case_id), case_id)
 
         at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving.id),
+            partial(commands.deactivate_agent, db, ADMIN, "acme", closer.id),
             partial(commands.reopen, db, customer_of(case_id), case_id, "It broke again"),
         )
 
