@@ -1,5 +1,6 @@
-"""Every case's chain verified, a slice of cases at a time: in this process, or for a long
-history in worker processes, since hashing (not the database) is what one process waits on."""
+"""Hash chains verified a slice of cases at a time. Every case's (`handoff verify`): in this
+process, or for a long history in worker processes, since hashing (not the database) is what one
+process waits on. The cases a query chooses (an auditor's, over HTTP): in this process only."""
 
 import os
 import typing
@@ -7,12 +8,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
-from itertools import groupby, islice
+from itertools import chain, groupby, islice
 from multiprocessing import get_context
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, String, Text, cast, select, type_coerce
+from sqlalchemy import Dialect, Select, String, Text, cast, select, type_coerce
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
@@ -25,7 +26,6 @@ VERIFY_SLICE = 1000  # cases per statement, and per task given to a worker
 PARALLEL_FROM = 200_000  # events; fewer are verified about as soon without starting processes
 IN_FLIGHT = 2  # slices per worker given out ahead: workers never wait, memory stays bounded
 
-Head = tuple[str, int, str]  # a case's id, last_seq and last_hash
 Verified = list[tuple[str, Verification]]
 
 
@@ -39,47 +39,71 @@ def verify_all(
     are verified in this one.
     """
     with db.reading() as session:
-        heads: list[Head] = [
-            (case_id, last_seq, last_hash)
-            for case_id, last_seq, last_hash in session.execute(
-                select(Case.id, Case.last_seq, Case.last_hash).order_by(Case.number)
-            )
-        ]
-    slices = [heads[start : start + slice_size] for start in range(0, len(heads), slice_size)]
+        lengths = session.execute(select(Case.id, Case.last_seq).order_by(Case.number)).all()
+    ids = [case_id for case_id, _seq in lengths]
+    slices = [ids[start : start + slice_size] for start in range(0, len(ids), slice_size)]
     if workers is None:
-        workers = _cpus() if sum(last_seq for _id, last_seq, _hash in heads) >= PARALLEL_FROM else 1
+        workers = _cpus() if sum(last_seq for _id, last_seq in lengths) >= PARALLEL_FROM else 1
     url = _url_for_workers(db.engine.url)
     if min(workers, len(slices)) < 2 or url is None:
-        for heads_slice in slices:
-            yield from verify_slice(db, heads_slice)
+        for case_ids in slices:
+            yield from verify_slice(db, case_ids)
         return
     settings = db.settings.model_copy(update={"database_url": url})
     yield from _in_workers(settings, slices, min(workers, len(slices)))
 
 
-def verify_slice(db: Database, heads: list[Head]) -> Iterator[tuple[str, Verification]]:
-    """The chains of these cases, their events read by one streamed statement as plain rows."""
-    ids = [case_id for case_id, _seq, _hash in heads]
+def verify_cases(
+    db: Database, cases: Select[Any], *, slice_size: int = VERIFY_SLICE
+) -> Iterator[tuple[str, Verification]]:
+    """The chains of the cases `cases` selects, in case number order, in this process.
+
+    The ids are read a slice at a time (keyset on the case number), so memory stays flat
+    however many cases there are.
+    """
+    page = cases.with_only_columns(Case.id, Case.number).order_by(Case.number).limit(slice_size)
+    after = None
+    while True:
+        with db.reading() as session:
+            numbered = session.execute(
+                page if after is None else page.where(Case.number > after)
+            ).all()
+        if not numbered:
+            return
+        yield from verify_slice(db, [case_id for case_id, _number in numbered])
+        if len(numbered) < slice_size:
+            return
+        after = numbered[-1][1]
+
+
+# A slice's rows: each case's head, then one of its events as STORED_EVENT holds it, or Nones.
+HEAD = (Case.id, Case.last_seq, Case.last_hash)
+EVENT_FROM = len(HEAD)
+SEQ = EVENT_FROM + STORED_EVENT.index("seq")
+
+
+def verify_slice(db: Database, case_ids: list[str]) -> Iterator[tuple[str, Verification]]:
+    """The chains of these cases, in case number order, read by one streamed statement as plain
+    rows: a case's head comes with its events, so one written to meanwhile is verified as it
+    stood then, not taken for a broken one."""
     dialect = db.engine.dialect
     query = (
-        select(*_stored_event(dialect))
-        .join(Case, Case.id == Event.case_id)
-        .where(Event.case_id.in_(ids))
+        select(*HEAD, *_stored_event(dialect))
+        .select_from(Case)
+        .outerjoin(Event, Event.case_id == Case.id)
+        .where(Case.id.in_(case_ids))
         .order_by(Case.number, Event.seq)
     )
     hashes = StoredHashes(_time_spelling(dialect))
     with db.reading() as session:
         # Through the connection: plain rows, with none of the ORM's work per row.
         rows = session.connection().execute(query.execution_options(yield_per=VERIFY_SLICE))
-        by_case = groupby(rows, key=itemgetter(0))
-        current = next(by_case, None)
-        for case_id, last_seq, last_hash in heads:
+        for case_id, case_rows in groupby(rows, key=itemgetter(0)):
+            first = next(case_rows)
             events: Iterator[Any] = iter(())
-            if current is not None and current[0] == case_id:
-                events = current[1]
-            yield case_id, hashes.verify(events, (last_seq, last_hash))
-            if current is not None and current[0] == case_id:
-                current = next(by_case, None)
+            if first[SEQ] is not None:  # a case with no event has one row, of Nones
+                events = (row[EVENT_FROM:] for row in chain((first,), case_rows))
+            yield case_id, hashes.verify(events, (first[1], first[2]))
 
 
 def _stored_event(dialect: Dialect) -> list[Any]:
@@ -107,7 +131,7 @@ def _time_spelling(dialect: Dialect) -> Callable[[Any], str]:
 
 
 def _in_workers(
-    settings: Settings, slices: list[list[Head]], workers: int
+    settings: Settings, slices: list[list[str]], workers: int
 ) -> Iterator[tuple[str, Verification]]:
     """The slices verified by worker processes, yielded in their order; closing the generator
     early cancels the slices not begun and waits for the workers to end."""
@@ -121,11 +145,11 @@ def _in_workers(
     try:
         waiting = iter(slices)
         pending: deque[Future[Verified]] = deque(
-            pool.submit(_verify_in_worker, heads) for heads in islice(waiting, IN_FLIGHT * workers)
+            pool.submit(_verify_in_worker, ids) for ids in islice(waiting, IN_FLIGHT * workers)
         )
         while pending:
             verified = pending.popleft().result()
-            pending.extend(pool.submit(_verify_in_worker, heads) for heads in islice(waiting, 1))
+            pending.extend(pool.submit(_verify_in_worker, ids) for ids in islice(waiting, 1))
             yield from verified
     finally:
         pool.shutdown(cancel_futures=True)
@@ -158,5 +182,5 @@ def _open_database(settings: Settings) -> None:
     )
 
 
-def _verify_in_worker(heads: list[Head]) -> Verified:
-    return list(verify_slice(_worker_database[0], heads))
+def _verify_in_worker(case_ids: list[str]) -> Verified:
+    return list(verify_slice(_worker_database[0], case_ids))

@@ -15,7 +15,10 @@ from handoff.audit import BrokenChain, verify_chains
 from handoff.cli import app
 from handoff.db import Database, drop_append_only, install_append_only
 from handoff.errors import Forbidden
+from handoff.history import Verification
 from handoff.org_metrics import Durations, OrgMetrics, org_metrics
+from handoff.verification import verify_cases
+from handoff.visibility import visible_cases
 from handoff.worker import tick
 from tests.integration.world import ADMIN, World
 
@@ -153,6 +156,24 @@ def test_an_event_written_while_chains_are_walked_is_not_taken_for_a_break(
     assert (head.case_id, first_seqs) == (first, [1])
     assert (later_head.case_id, later_head.last_seq) == (second, 1)
     assert [e.seq for e in later_events] == [1]
+
+
+@pytest.mark.parametrize(
+    ("slice_size", "second_read"),
+    [(2, Verification(True, 1, None)), (1, Verification(True, 2, None))],
+    ids=["in the slice being read", "in a slice read later"],
+)
+def test_a_case_written_to_while_chains_are_verified_is_not_taken_for_a_broken_one(
+    world: World, slice_size: int, second_read: Verification
+) -> None:
+    with freeze_time(T0):
+        first, second = arrived_unclaimed(world, [None, None])
+    verified = verify_cases(world.db, visible_cases(world.auditor()), slice_size=slice_size)
+
+    assert next(verified) == (first, Verification(True, 1, None))
+    commands.claim(world.db, world.agent("dana"), second)  # its second event, its head moved on
+
+    assert next(verified) == (second, second_read)
 
 
 def test_verify_and_the_verify_command_name_the_same_broken_case_and_seq(

@@ -142,6 +142,18 @@ def test_closing_the_walk_early_ends_the_worker_processes(world: World) -> None:
     assert not multiprocessing.active_children()
 
 
+def test_a_case_written_to_after_the_walk_began_is_not_taken_for_a_broken_one(
+    world: World,
+) -> None:
+    first, second = worked_case(world), worked_case(world)
+    verified = queries.verify_all(world.db, workers=1, slice_size=1)
+
+    assert next(verified) == (first, Verification(True, 5, None))
+    commands.add_note(world.db, world.agent("dana"), second, "Called back", "internal")
+
+    assert next(verified) == (second, Verification(True, 6, None))
+
+
 def test_an_in_memory_database_is_verified_in_this_process() -> None:
     # No other process can open it: workers would find an empty database.
     engine = make_engine("sqlite://", poolclass=StaticPool)
