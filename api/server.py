@@ -15,7 +15,7 @@ def serve(
         os.environ["HANDOFF_DATABASE_URL"] = database_url
     os.environ.setdefault("HANDOFF_SESSION_SECRET", secrets.token_urlsafe(32))
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:serving_app",
         factory=True,
         host=host,
         port=port,

@@ -1,11 +1,14 @@
 """Liveness, readiness and Prometheus metrics; the OpenAPI document and the docs page."""
 
+import gc
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from handoff.config import Settings
 from handoff.db import Database
 from tests.e2e.conftest import auth
+from tests.integration.world import World
 
 
 def test_the_process_is_live_and_ready_while_the_database_answers(client: TestClient) -> None:
@@ -50,3 +53,20 @@ def test_every_endpoint_of_the_spec_is_described_and_browsable(client: TestClien
     assert "application/problem+json" in claim["responses"]["409"]["content"]
     assert "application/problem+json" in claim["responses"]["503"]["content"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_server_process_puts_what_start_up_built_out_of_the_collectors_sight(
+    world: World,
+) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(world.db, serving=True)) as served:
+            assert served.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_an_app_built_for_tests_leaves_the_collector_alone(client: TestClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert gc.get_freeze_count() == 0
