@@ -115,7 +115,7 @@ def act(
     """
     with unit_of_work(db, within) as session:
         at = now()
-        held = lock_agents(session, owners)  # kept: the session holds its objects weakly
+        _held = lock_agents(session, owners)  # kept, so `resolve` finds them in the session
         loaded = lock_case(session, case_id, actor)
         case = loaded.case
         attempt = Attempt(
@@ -151,7 +151,6 @@ def act(
         casefile.save(session.connection(), loaded)
         view = view_of(case, actor, attempt.windows, at, db)
         session.commit()
-        del held
         return Outcome(case=view, created=attempt.created)
 
 
