@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from handoff.models import Case, Event
 from handoff.principals import Actor
 
 GENESIS_HASH = "0" * 64
+T = TypeVar("T")
 # Events are written and never changed, so they skip the unit of work: one plain INSERT, sent at
 # once in the command's transaction (after the case row it belongs to, which is already there).
 INSERT_EVENT = insert(Event.metadata.tables["events"])
@@ -145,7 +146,7 @@ def _canonical_by_dumps(
         "data": data,
         "prev_hash": prev_hash,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(body).encode()
 
 
 def event_hash(event: Event) -> str:
@@ -208,23 +209,25 @@ def verify(events: Iterable[Event], head: tuple[int, str] | None = None) -> Veri
     `head` is the (last_seq, last_hash) the case row holds, so deleting the newest events is
     caught too: the first missing `seq` is reported.
     """
-    expected_seq, prev_hash, count, broken = 1, GENESIS_HASH, 0, None
-    for event in events:
-        count += 1
-        if broken is None and (
-            event.seq != expected_seq
-            or event.prev_hash != prev_hash
-            or event.hash != event_hash(event)
-        ):
-            broken = expected_seq
-        expected_seq, prev_hash = event.seq + 1, event.hash
-    return _verification(expected_seq - 1, prev_hash, count, broken, head)
+    links = ((e.seq, e.prev_hash, e.hash, e) for e in events)
+    return _walk(links, lambda e: e.hash == event_hash(e), head)
 
 
-def _verification(
-    last_seq: int, last_hash: str, count: int, broken: int | None, head: tuple[int, str] | None
+def _walk(
+    links: Iterable[tuple[int, str, str, T]],
+    holds: Callable[[T], bool],
+    head: tuple[int, str] | None,
 ) -> Verification:
-    if broken is None and head is not None and head != (last_seq, last_hash):
+    """The chain walk itself, over (seq, prev_hash, hash, event) in `seq` order; `holds` says
+    whether an event hashes to its `hash`."""
+    expected_seq, prev_hash, count, broken = 1, GENESIS_HASH, 0, None
+    for seq, prev, hash, event in links:
+        count += 1
+        if broken is None and (seq != expected_seq or prev != prev_hash or not holds(event)):
+            broken = expected_seq
+        expected_seq, prev_hash = seq + 1, hash
+    last_seq = expected_seq - 1
+    if broken is None and head is not None and head != (last_seq, prev_hash):
         # Missing at the tail: the first missing seq; beyond the head: the first extra one;
         # same length but another hash: the last event was replaced.
         broken = last_seq + 1 if head[0] > last_seq else min(head[0] + 1, last_seq)
@@ -254,15 +257,7 @@ class StoredHashes:
     def verify(
         self, rows: Iterable[StoredEvent], head: tuple[int, str] | None = None
     ) -> Verification:
-        expected_seq, prev_hash, count, broken = 1, GENESIS_HASH, 0, None
-        for row in rows:
-            count += 1
-            if broken is None and (
-                row[1] != expected_seq or row[8] != prev_hash or not self.holds(row)
-            ):
-                broken = expected_seq
-            expected_seq, prev_hash = row[1] + 1, row[9]
-        return _verification(expected_seq - 1, prev_hash, count, broken, head)
+        return _walk(((r[1], r[8], r[9], r) for r in rows), self.holds, head)
 
     def holds(self, row: StoredEvent) -> bool:
         """Whether the row hashes to its `hash`."""
