@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
+from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from handoff.db import Database
 from handoff.errors import Forbidden
@@ -85,14 +87,8 @@ def case_history(
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
     get_case(db, actor, case_id)  # not visible: not found
-    query = select(Event).where(Event.case_id == case_id).order_by(Event.seq).limit(limit + 1)
-    if position:
-        query = query.where(Event.seq > position["after"])
-    with db.reading() as session:
-        events = list(session.scalars(query))
-    more = len(events) > limit
-    next_cursor = encode_cursor({"after": events[limit - 1].seq}) if more else None
-    return Page([EventView.of(e) for e in events[:limit]], next_cursor)
+    query = select(Event).where(Event.case_id == case_id).order_by(Event.seq)
+    return _page_after(db, query, Event.seq, limit, position)
 
 
 def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAsOf:
@@ -139,13 +135,24 @@ def search_events(
     require_auditor(actor)
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
-    query = _matching(actor, f).limit(limit + 1)
+    return _page_after(db, _matching(actor, f), Event.id, limit, position)
+
+
+def _page_after(
+    db: Database,
+    query: Select[Event],
+    key: InstrumentedAttribute[int],
+    limit: int,
+    position: dict[str, Any] | None,
+) -> Page[EventView]:
+    """Up to `limit` events of `query` (ordered by `key`) after the cursor's position."""
+    query = query.limit(limit + 1)
     if position:
-        query = query.where(Event.id > position["after"])
+        query = query.where(key > position["after"])
     with db.reading() as session:
         events = list(session.scalars(query))
     more = len(events) > limit
-    next_cursor = encode_cursor({"after": events[limit - 1].id}) if more else None
+    next_cursor = encode_cursor({"after": getattr(events[limit - 1], key.key)}) if more else None
     return Page([EventView.of(e) for e in events[:limit]], next_cursor)
 
 
