@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from freezegun import freeze_time
-from sqlalchemy import Connection, event, insert, select, text, update
+from sqlalchemy import event, insert, select, text, update
 
 from api.app import create_app
 from handoff import commands, history, queries
 from handoff.audit import EXPORT_BATCH
-from handoff.db import Database, drop_append_only, install_append_only
+from handoff.db import Database
 from handoff.models import Case, Event
 from handoff.worker import tick
 from tests.e2e.conftest import auth, issue_tokens
-from tests.integration.world import World
+from tests.integration.world import World, tampering
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)  # the bank story starts
 T1 = T0 + timedelta(days=1)  # the vendor story
@@ -454,17 +454,6 @@ def test_only_auditors_search_verify_and_measure(client: TestClient, path: str) 
 
     assert answer.status_code == 403
     assert answer.json()["code"] == "forbidden"
-
-
-@contextmanager
-def tampering(db: Database) -> Iterator[Connection]:
-    """A connection on which events may be changed; the append-only triggers come back after."""
-    with db.engine.begin() as conn:
-        drop_append_only(conn)
-        try:
-            yield conn
-        finally:
-            install_append_only(conn)
 
 
 def test_every_chain_verifies_when_nobody_tampered(client: TestClient) -> None:

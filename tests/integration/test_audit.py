@@ -1,26 +1,23 @@
 """The audit engine on every database: metrics per org from known histories, every chain
 verified a batch of cases at a time, and the export's access check."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from handoff import audit, commands
 from handoff.audit import BrokenChain, verify_chains
 from handoff.cli import app
-from handoff.db import Database, drop_append_only, install_append_only
 from handoff.errors import Forbidden
 from handoff.history import Verification
 from handoff.org_metrics import Durations, OrgMetrics, org_metrics
 from handoff.verification import verify_cases
 from handoff.visibility import visible_cases
 from handoff.worker import tick
-from tests.integration.world import ADMIN, World
+from tests.integration.world import ADMIN, World, tampering
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -45,17 +42,6 @@ def arrived_unclaimed(world: World, claimed_after: list[int | None]) -> list[str
         with freeze_time(T0 + minutes * MINUTE):
             commands.claim(world.db, dana, case)
     return cases
-
-
-@contextmanager
-def tampering(db: Database) -> Iterator[Connection]:
-    """A connection on which events may be changed; the append-only triggers come back after."""
-    with db.engine.begin() as conn:
-        drop_append_only(conn)
-        try:
-            yield conn
-        finally:
-            install_append_only(conn)
 
 
 def test_time_to_claim_counts_only_cases_that_arrived_unclaimed(world: World) -> None:

@@ -4,9 +4,7 @@ PostgreSQL holds the case row with FOR UPDATE; SQLite serializes writers with BE
 Either way one change happens at a time, so the history stays a gapless, verifiable chain.
 """
 
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from handoff.db import Database, make_engine
 from handoff.errors import Refusal
 from handoff.models import Case, Event, Request
 from handoff.principals import Actor
-from tests.integration.world import ADMIN, World, build_world
+from tests.integration.world import ADMIN, World, build_world, race
 
 THREADS = 20
 
@@ -30,22 +28,6 @@ def racing_world(db_url: str) -> Iterator[World]:
     database = Database(Settings(database_url=db_url), engine=engine)
     yield build_world(database)
     database.dispose()
-
-
-def race(actions: list[Callable[[], Any]]) -> list[Any]:
-    """Run every action in its own thread, released together; a refusal is returned, not raised."""
-    barrier = threading.Barrier(len(actions))
-
-    def run(action: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=30)
-        try:
-            return action()
-        except Refusal as refusal:
-            return refusal
-
-    with ThreadPoolExecutor(max_workers=len(actions)) as pool:
-        futures = [pool.submit(run, action) for action in actions]
-        return [future.result(timeout=60) for future in futures]
 
 
 def acme_reps(world: World, count: int) -> list[Actor]:

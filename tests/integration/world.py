@@ -1,9 +1,17 @@
 """The orgs and people of the three stories, and a few shortcuts for tests."""
 
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
 
 from handoff import commands, demo
-from handoff.db import Database
+from handoff.db import Database, drop_append_only, install_append_only
+from handoff.errors import Refusal
 from handoff.principals import Actor
 
 ADMIN = Actor(kind="admin", id="root")
@@ -37,3 +45,30 @@ def build_world(db: Database) -> World:
     for system_id, org_id in SYSTEMS.items():
         commands.create_system(db, ADMIN, org_id, system_id, system_id)
     return World(db)
+
+
+def race(actions: list[Callable[[], Any]]) -> list[Any]:
+    """Run every action in its own thread, released together; a refusal is returned, not raised."""
+    barrier = threading.Barrier(len(actions))
+
+    def run(action: Callable[[], Any]) -> Any:
+        barrier.wait(timeout=30)
+        try:
+            return action()
+        except Refusal as refusal:
+            return refusal
+
+    with ThreadPoolExecutor(max_workers=len(actions)) as pool:
+        futures = [pool.submit(run, action) for action in actions]
+        return [future.result(timeout=60) for future in futures]
+
+
+@contextmanager
+def tampering(db: Database) -> Iterator[Connection]:
+    """A connection on which events may be changed; the append-only triggers come back after."""
+    with db.engine.begin() as conn:
+        drop_append_only(conn)
+        try:
+            yield conn
+        finally:
+            install_append_only(conn)

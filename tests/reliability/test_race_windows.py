@@ -1,11 +1,8 @@
 """Two changes that exclude each other, fired at the same instant many times over: the case row
 lock must make the second see what the first did, on every database."""
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from functools import partial
-from typing import Any
 
 import pytest
 
@@ -15,7 +12,7 @@ from handoff.config import Settings
 from handoff.db import Database, make_engine
 from handoff.errors import Refusal
 from handoff.principals import Actor, customer_of
-from tests.integration.world import ADMIN, World, build_world
+from tests.integration.world import ADMIN, World, build_world, race
 from tests.reliability.conftest import scaled
 from tests.reliability.scenarios import warm_session_ready
 
@@ -36,21 +33,6 @@ def hire(db: Database, org_id: str, agent_id: str, role: str = "rep") -> Actor:
     return Actor(kind="agent", id=agent_id, org_id=org_id, role=role)
 
 
-def at_once(*actions: Callable[[], Any]) -> list[Any]:
-    """Run the actions in threads released together; a refusal is returned, not raised."""
-    barrier = threading.Barrier(len(actions))
-
-    def run(action: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=30)
-        try:
-            return action()
-        except Refusal as refusal:
-            return refusal
-
-    with ThreadPoolExecutor(len(actions)) as pool:
-        return [f.result(timeout=60) for f in [pool.submit(run, a) for a in actions]]
-
-
 def test_a_request_and_a_resolution_at_the_same_instant_never_both_happen(
     racing_world: World,
 ) -> None:
@@ -61,9 +43,13 @@ def test_a_request_and_a_resolution_at_the_same_instant_never_both_happen(
             db, dana, customer={"name": "C"}, subject="S", participants=["firstbank"]
         ).id
 
-        asked, resolved = at_once(
-            partial(commands.create_request, db, dana, case_id, "firstbank", "Release the hold"),
-            partial(commands.propose_resolution, db, dana, case_id, "fixed", "We fixed it."),
+        asked, resolved = race(
+            [
+                partial(
+                    commands.create_request, db, dana, case_id, "firstbank", "Release the hold"
+                ),
+                partial(commands.propose_resolution, db, dana, case_id, "fixed", "We fixed it."),
+            ]
         )
 
         if not isinstance(asked, Refusal) and not isinstance(resolved, Refusal):
@@ -82,9 +68,11 @@ def test_an_agent_deactivated_while_being_assigned_a_case_never_owns_an_open_one
         commands.create_agent(db, ADMIN, "acme", leaving, f"Leaving {n}", "rep")
         case_id = commands.create_case(db, sam, customer={"name": "C"}, subject="S").id
 
-        at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", leaving),
-            partial(commands.assign, db, sam, case_id, leaving),
+        race(
+            [
+                partial(commands.deactivate_agent, db, ADMIN, "acme", leaving),
+                partial(commands.assign, db, sam, case_id, leaving),
+            ]
         )
 
     assert check(db) == []
@@ -98,9 +86,11 @@ def test_an_agent_deactivated_while_claiming_a_case_never_owns_an_open_one(
         claimer = hire(db, "acme", f"claimer{n:03d}")
         case_id = commands.create_case(db, acme_crm, customer={"name": "C"}, subject="S").id
 
-        at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", claimer.id),
-            partial(commands.claim, db, claimer, case_id),
+        race(
+            [
+                partial(commands.deactivate_agent, db, ADMIN, "acme", claimer.id),
+                partial(commands.claim, db, claimer, case_id),
+            ]
         )
 
     assert check(db) == []
@@ -111,9 +101,11 @@ def test_an_agent_deactivated_while_opening_a_case_never_owns_it(racing_world: W
     for n in range(ROUNDS):
         opener = hire(db, "acme", f"opener{n:03d}")
 
-        at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", opener.id),
-            partial(commands.create_case, db, opener, customer={"name": "C"}, subject="S"),
+        race(
+            [
+                partial(commands.deactivate_agent, db, ADMIN, "acme", opener.id),
+                partial(commands.create_case, db, opener, customer={"name": "C"}, subject="S"),
+            ]
         )
 
     assert check(db) == []
@@ -131,9 +123,11 @@ def test_an_agent_deactivated_while_accepting_a_handoff_never_owns_the_case(
         ).id
         handoff_id = warm_session_ready(world, case_id, dana, taker)
 
-        at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "firstbank", taker.id),
-            partial(commands.accept_handoff, db, taker, case_id, handoff_id),
+        race(
+            [
+                partial(commands.deactivate_agent, db, ADMIN, "firstbank", taker.id),
+                partial(commands.accept_handoff, db, taker, case_id, handoff_id),
+            ]
         )
 
     assert check(db) == []
@@ -149,9 +143,11 @@ def test_two_agents_deactivated_at_once_hand_their_cases_to_someone_active(
         for owner in (first, second):
             commands.create_case(db, owner, customer={"name": "C"}, subject="S")
 
-        results = at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "vendo", first.id),
-            partial(commands.deactivate_agent, db, ADMIN, "vendo", second.id),
+        results = race(
+            [
+                partial(commands.deactivate_agent, db, ADMIN, "vendo", first.id),
+                partial(commands.deactivate_agent, db, ADMIN, "vendo", second.id),
+            ]
         )
 
         assert not any(isinstance(r, Exception) and not isinstance(r, Refusal) for r in results)
@@ -169,9 +165,11 @@ def test_an_agent_deactivated_while_their_closed_case_is_reopened_never_owns_it(
         commands.propose_resolution(db, closer, case_id, "fixed", "We fixed it.")
         commands.confirm_resolution(db, customer_of(case_id), case_id)
 
-        at_once(
-            partial(commands.deactivate_agent, db, ADMIN, "acme", closer.id),
-            partial(commands.reopen, db, customer_of(case_id), case_id, "It broke again"),
+        race(
+            [
+                partial(commands.deactivate_agent, db, ADMIN, "acme", closer.id),
+                partial(commands.reopen, db, customer_of(case_id), case_id, "It broke again"),
+            ]
         )
 
     assert check(db) == []
