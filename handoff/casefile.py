@@ -37,6 +37,7 @@ def _table(cls: type[Base]) -> Table:
 T = TypeVar("T", bound=Base)
 CASES, PARTICIPANTS, REQUESTS = _table(Case), _table(Participant), _table(Request)
 HANDOFFS, SESSIONS, PARTIES = _table(Handoff), _table(JointSession), _table(SessionParty)
+TABLES = (CASES, PARTICIPANTS, REQUESTS, HANDOFFS, SESSIONS, PARTIES)
 
 # The case row, its owner org's windows, whether anyone subscribed, whether it has handoffs and
 # sessions at all, and a row per participant and request (ordered as the relationships order them).
@@ -74,21 +75,14 @@ LOAD_PARTIES = (
 )
 
 
-_ATTRIBUTES = {
-    t: tuple(c.key for c in t.c)
-    for t in (CASES, PARTICIPANTS, REQUESTS, HANDOFFS, SESSIONS, PARTIES)
-}
-
-
-def _attributes(table: Table) -> tuple[str, ...]:
-    return _ATTRIBUTES[table]
+_ATTRIBUTES = {t: tuple(c.key for c in t.c) for t in TABLES}
 
 
 def _spans(*tables: Table) -> list[tuple[tuple[str, ...], slice]]:
     """Where each table's columns sit in a row of LOAD_CASE."""
     spans, start = [], 0
     for table in tables:
-        keys = _attributes(table)
+        keys = _ATTRIBUTES[table]
         spans.append((keys, slice(start, start + len(keys))))
         start += len(keys) + (len(_EXTRAS) if table is CASES else 0)
     return spans
@@ -154,7 +148,7 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     sessions = _rows(conn, JointSession, LOAD_SESSIONS, case_id, known) if has_sessions else []
     parties: dict[str, list[SessionParty]] = {s.id: [] for s in sessions}
     if sessions:
-        keys = _attributes(PARTIES)
+        keys = _ATTRIBUTES[PARTIES]
         for row in conn.execute(LOAD_PARTIES, {"session_ids": list(parties)}):
             parties[row.session_id].append(_instance(SessionParty, keys, row, known))
     for session in sessions:
@@ -164,7 +158,7 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
 
 
 def _rows(conn: Connection, cls: type[T], query: Any, case_id: str, known: set[int]) -> list[T]:
-    keys = _attributes(_table(cls))
+    keys = _ATTRIBUTES[_table(cls)]
     return [_instance(cls, keys, row, known) for row in conn.execute(query, {"case_id": case_id})]
 
 
@@ -185,7 +179,7 @@ def save(conn: Connection, loaded: Loaded) -> None:
 # keys of the parameters it is executed with, so SQLAlchemy compiles each shape once.
 _UPDATE = {
     t: update(t).where(*(c == bindparam(f"pk_{c.key}") for c in t.primary_key.columns))
-    for t in (CASES, PARTICIPANTS, REQUESTS, HANDOFFS, SESSIONS, PARTIES)
+    for t in TABLES
 }
 _INSERT = {t: insert(t) for t in _UPDATE}
 
@@ -195,7 +189,7 @@ def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent:
     if id(obj) in known:
         state = inspect(obj)
         if state.modified:
-            changed = set(_attributes(table)).difference(state.unmodified)
+            changed = set(_ATTRIBUTES[table]).difference(state.unmodified)
             if changed:
                 keys = {f"pk_{c.key}": values[c.key] for c in table.primary_key.columns}
                 conn.execute(_UPDATE[table], {k: values[k] for k in changed} | keys)
