@@ -2,7 +2,10 @@
 
 The key is claimed before the request runs (see `handoff.idempotency`). A retry that arrives while
 the first request is still running waits for its answer; one with another body is refused.
-Answers of 5xx are not kept, so the retry runs afresh.
+Answers of 5xx are not kept, so the retry runs afresh. What the API shows only once (a new
+credential's `token`, a new webhook's `secret`) is not kept either: SPEC §7 stores credentials only
+as hashes, so a replay answers `null` there, and the client that lost the first answer revokes that
+credential (or webhook) and makes another.
 """
 
 import hashlib
@@ -24,6 +27,7 @@ KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 REPLAYED_HEADERS = ("content-type", "etag", "location")
 WAIT_FOR_FIRST = 30.0  # seconds a retry waits for the first request's answer
 POLL = 0.05
+SHOWN_ONCE = ("token", "secret")  # top-level answer fields never kept for a replay
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -115,8 +119,19 @@ class IdempotencyMiddleware:
             for k, v in start.get("headers", [])
             if k.decode("latin-1").lower() in REPLAYED_HEADERS
         }
-        answer = idempotency.StoredAnswer(status, kept, b"".join(chunks))
+        answer = idempotency.StoredAnswer(status, kept, _without_secrets(b"".join(chunks)))
         await run_in_threadpool(idempotency.store, db, principal, key, answer)
+
+
+def _without_secrets(body: bytes) -> bytes:
+    """The answer as kept: any field shown only once is null."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(answer, dict) or not any(answer.get(f) for f in SHOWN_ONCE):
+        return body
+    return json.dumps(answer | {f: None for f in SHOWN_ONCE if f in answer}).encode()
 
 
 async def _claim(db: Database, principal: str, key: str, asked: str) -> idempotency.Claim:

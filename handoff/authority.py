@@ -53,6 +53,16 @@ def handoff_target_org(a: Attempt) -> None:
     )
 
 
+def agent_of_handoff_target_org(a: Attempt) -> None:
+    """A person of the org the handoff is addressed to: its partner system may accept for one of
+    them (naming the agent), but saying no is not left to a machine (SPEC §7)."""
+    handoff = a.case.pending_handoff
+    _require(
+        handoff is not None and a.actor.works_cases and a.actor.org_id == handoff.to_org_id,
+        "only a rep or supervisor of the org the handoff is addressed to may decline it",
+    )
+
+
 def request_target_org(a: Attempt) -> None:
     _require(
         any(a.actor.speaks_for(r.to_org_id) for r in a.case.open_requests),

@@ -49,7 +49,7 @@ CASE_TABLE = (
     Row("assign",              ["active", "awaiting_customer"], None,           who.owner_agent, [g.target_agent_in_owner_org], "assigned"),
     Row("propose_handoff",     ["active"],               "handoff_pending",     who.owner_agent, [g.handoff_target_is_other_participant, g.summary_given, g.not_ping_pong], "handoff_proposed"),
     Row("accept_handoff",      ["handoff_pending"],      "active",              who.handoff_target_org, [g.acceptor_in_target_org, g.warm_session_complete], "handoff_accepted"),
-    Row("decline_handoff",     ["handoff_pending"],      "active",              who.handoff_target_org, [g.reason_given], "handoff_declined"),
+    Row("decline_handoff",     ["handoff_pending"],      "active",              who.agent_of_handoff_target_org, [g.reason_given], "handoff_declined"),
     Row("cancel_handoff",      ["handoff_pending"],      "active",              who.owner_agent, [], "handoff_cancelled"),
     Row("expire_handoff",      ["handoff_pending"],      "active",              who.timer, [g.handoff_window_passed], "handoff_expired"),
     Row("await_customer",      ["active"],               "awaiting_customer",   who.owner_agent, [g.needed_given], "awaiting_customer"),
@@ -85,6 +85,14 @@ REFUSED_FROM = {
 
 ROWS = {row.trigger: row for row in CASE_TABLE}
 EVENT_OF = {row.trigger: row.event for row in CASE_TABLE}
+# Every type a case's history can hold: the table's events, and those written beside it (opening
+# a case, a recorded refusal, an escalation with nobody to take it, a request a withdrawal ended).
+EVENT_TYPES = frozenset(EVENT_OF.values()) | {
+    "case_created",
+    "refused",
+    "escalation_failed",
+    "request_cancelled",
+}
 TIMER_TRIGGERS = frozenset(row.trigger for row in CASE_TABLE if row.who is who.timer)
 
 

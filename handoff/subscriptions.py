@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from handoff.commands.flow import now
 from handoff.db import Database
 from handoff.errors import Forbidden, InvalidInput, NotFound
+from handoff.lifecycle import EVENT_TYPES
 from handoff.models import Org, WebhookSubscription, new_id
 from handoff.outbox import WebhookDelivery
 from handoff.principals import Actor
@@ -44,6 +45,11 @@ def create_webhook(
     org_id: str | None = None,
     events: list[str] | None = None,
 ) -> WebhookView:
+    unknown = sorted(set(events or ()) - EVENT_TYPES)
+    if unknown:
+        raise InvalidInput(
+            "events", f"unknown event type: {', '.join(unknown)}", known=sorted(EVENT_TYPES)
+        )
     with db.session() as session:
         subscriber = _subscribing_org(session, actor, org_id)
         webhook = WebhookSubscription(

@@ -1,6 +1,6 @@
 """Set-up by an admin: orgs, agents, credentials."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import ActorDep, DbDep, ItemId
 from api.schemas import inputs, outputs
@@ -35,10 +35,13 @@ def deactivate_agent(
 
 
 @router.post("/credentials", status_code=201, response_model=outputs.IssuedCredential)
-def issue_credential(body: inputs.NewCredential, db: DbDep, actor: ActorDep) -> IssuedCredential:
+def issue_credential(
+    body: inputs.NewCredential, db: DbDep, actor: ActorDep, response: Response
+) -> IssuedCredential:
     """A random token for an agent, partner system or admin, shown once.
 
     `{"kind": "system", "id": "acme-crm", "org_id": "acme"}` also creates the partner system if
     it does not exist yet.
     """
+    response.headers["Cache-Control"] = "no-store"
     return grant_credential(db, actor, body.kind, body.id, org_id=body.org_id, orgs=body.orgs)

@@ -1,6 +1,6 @@
 """Webhook subscriptions and their delivery log."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import ActorDep, Cursor, DbDep, ItemId, Limit
 from api.schemas import inputs, outputs
@@ -11,9 +11,12 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 @router.post("", status_code=201, response_model=outputs.Webhook)
-def create_webhook(body: inputs.NewWebhook, db: DbDep, actor: ActorDep) -> views.WebhookView:
+def create_webhook(
+    body: inputs.NewWebhook, db: DbDep, actor: ActorDep, response: Response
+) -> views.WebhookView:
     """An admin names the org; an org's supervisor or partner system subscribes its own org.
     The answer carries the signing `secret`, shown this once."""
+    response.headers["Cache-Control"] = "no-store"
     return subscriptions.create_webhook(db, actor, body.url, body.org_id, body.events)
 
 

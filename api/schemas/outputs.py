@@ -183,7 +183,10 @@ class IssuedCredential(BaseModel):
     id: str
     principal_kind: str
     principal_id: str
-    token: str = Field(description="Shown this once; only its hash is kept.")
+    token: str | None = Field(
+        description="Shown this once; only its hash is kept (null when an Idempotency-Key "
+        "replays the answer)."
+    )
 
 
 class Webhook(BaseModel):
@@ -193,7 +196,10 @@ class Webhook(BaseModel):
     events: list[str] | None
     active: bool
     created_at: datetime
-    secret: str | None = Field(description="whsec_…, shown once, in the answer to the creation.")
+    secret: str | None = Field(
+        description="whsec_…, shown once, in the answer to the creation (null when an "
+        "Idempotency-Key replays it)."
+    )
 
 
 class Delivery(BaseModel):

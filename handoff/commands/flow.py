@@ -89,7 +89,9 @@ def windows_of(session: Session, db: Database, org_id: str) -> Windows:
 
 def view_of(case: Case, actor: Actor, windows: Windows, at: datetime, db: Database) -> CaseView:
     attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=db.rules)
-    show_link = actor.org_id == case.owner_org_id and actor.kind in ("agent", "system")
+    # The status page lets whoever holds it act as the customer: the owner org's people and
+    # system only, never its auditor, who reads and does nothing (SPEC §7).
+    show_link = actor.org_id == case.owner_org_id and (actor.works_cases or actor.kind == "system")
     return CaseView.of(case, lifecycle.allowed_actions(attempt), at, show_link=show_link)
 
 

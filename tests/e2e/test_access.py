@@ -13,10 +13,13 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.conftest import auth
 
-# rep & owner agent, rep, supervisor, partner system (all Acme); rep of the participant org;
-# auditor; admin; rep of an org not taking part; no token; a token nobody was given.
-PRINCIPALS = ("dana", "dave", "sam", "acme-crm", "ben", "ada", "root", "vic", None, "bad")
-SEES_CASE = frozenset({"dana", "dave", "sam", "acme-crm", "ben", "ada"})
+# rep & owner agent, rep, supervisor, partner system (all Acme); rep and partner system of the
+# participant org; auditor; admin; rep of an org not taking part; no token; an unknown token.
+BANK_SYSTEM = "firstbank-disputes"
+PRINCIPALS = (
+    "dana", "dave", "sam", "acme-crm", "ben", BANK_SYSTEM, "ada", "root", "vic", None, "bad",
+)  # fmt: skip
+SEES_CASE = frozenset({"dana", "dave", "sam", "acme-crm", "ben", BANK_SYSTEM, "ada"})
 
 
 def headers(who: str | None) -> dict[str, str]:
@@ -133,8 +136,8 @@ class Endpoint:
 
     def body_for(self, who: str | None) -> dict[str, Any]:
         # A partner system accepts a handoff for one of its org's agents.
-        if self.path.endswith("/accept") and who == "acme-crm":
-            return {"agent_id": "dana"}
+        if self.path.endswith("/accept") and who in ("acme-crm", BANK_SYSTEM):
+            return {"agent_id": "dana" if who == "acme-crm" else "ben"}
         return self.body
 
 
@@ -142,11 +145,12 @@ def allowed(*who: str) -> frozenset[str]:
     return frozenset(who)
 
 
-EVERYONE = allowed("dana", "dave", "sam", "acme-crm", "ben", "ada", "root", "vic")
+EVERYONE = allowed("dana", "dave", "sam", "acme-crm", "ben", BANK_SYSTEM, "ada", "root", "vic")
 OWNER_AGENT = allowed("dana", "sam")
 OWNER_ORG = allowed("dana", "sam", "acme-crm")
-TARGET_ORG = allowed("ben")
-WORKERS = allowed("dana", "dave", "sam", "acme-crm", "ben")
+TARGET_ORG = allowed("ben", BANK_SYSTEM)
+TARGET_ORG_AGENT = allowed("ben")  # only a person declines a handoff (SPEC §3, §7)
+WORKERS = allowed("dana", "dave", "sam", "acme-crm", "ben", BANK_SYSTEM)
 
 ENDPOINTS = [
     Endpoint("POST", "/v1/cases", nothing, WORKERS | {"vic"}, 201,
@@ -168,7 +172,8 @@ ENDPOINTS = [
     Endpoint("POST", "{case}/handoffs", active, OWNER_AGENT, 201,
              body={"to_org": "firstbank", "summary": "The bank holds the charge."}),
     Endpoint("POST", "{handoff}/accept", warm, TARGET_ORG),
-    Endpoint("POST", "{handoff}/decline", handed_off, TARGET_ORG, body={"reason": "Not ours."}),
+    Endpoint("POST", "{handoff}/decline", handed_off, TARGET_ORG_AGENT,
+             body={"reason": "Not ours."}),
     Endpoint("POST", "{handoff}/cancel", handed_off, OWNER_AGENT),
     Endpoint("POST", "{case}/sessions", active, OWNER_ORG, 201),
     Endpoint("POST", "{session}/join", in_session, allowed("dana", "dave", "sam", "acme-crm"),
@@ -197,7 +202,7 @@ ENDPOINTS = [
              others=403),
     Endpoint("POST", "/v1/credentials", nothing, allowed("root"), 201,
              {"kind": "system", "id": "acme-phone", "org_id": "acme"}, others=403),
-    Endpoint("POST", "/v1/webhooks", nothing, allowed("sam", "acme-crm"), 201,
+    Endpoint("POST", "/v1/webhooks", nothing, allowed("sam", "acme-crm", BANK_SYSTEM), 201,
              {"url": "https://acme.example/hooks"}, others=403, but={"root": 422}),  # names org
     Endpoint("GET", "{webhook}/deliveries", webhook, allowed("root", "sam", "acme-crm"),
              others=404),
@@ -267,3 +272,17 @@ def test_no_foreign_case_leaks_through_lists_searches_or_errors(client: TestClie
     assert client.get("/v1/audit/metrics", headers=as_scoped).json() == []
     everything = client.get(f"/v1/audit/events?case={case_id}", headers=auth("ada")).json()
     assert [e["type"] for e in everything["items"]] == ["case_created", "claimed"]
+
+
+def test_only_the_owner_orgs_people_and_system_are_given_the_customers_status_page(
+    client: TestClient,
+) -> None:
+    """The link lets whoever holds it act as the customer; an auditor only reads (SPEC §7)."""
+    case = active(client)["case"]
+    links = {
+        who: client.get(case, headers=auth(who)).json()["customer_link"]
+        for who in ("dana", "dave", "sam", "acme-crm", "ben", BANK_SYSTEM, "ada")
+    }
+    given = {who for who, link in links.items() if link is not None}
+    assert given == {"dana", "dave", "sam", "acme-crm"}
+    assert links["dana"].startswith("/c/")

@@ -91,3 +91,17 @@ def test_a_webhook_secret_is_shown_once_and_deliveries_are_listed(
     assert [d["event_type"] for d in rest["items"]] == ["claimed"]
     assert rest["next_cursor"] is None
     assert client.get(deliveries, headers=auth("bea")).status_code == 404
+
+
+def test_a_webhook_for_an_event_type_that_does_not_exist_is_refused(client: TestClient) -> None:
+    typo = {"url": "https://acme.example/hooks", "events": ["case_created", "case_closd"]}
+    answer = client.post("/v1/webhooks", json=typo, headers=auth("acme-crm"))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "validation_error"
+    assert "case_closd" in answer.json()["detail"]
+    known = {"url": "https://acme.example/hooks", "events": ["resolution_confirmed", "refused"]}
+    assert post(client, "acme-crm", "/v1/webhooks", known)["events"] == [
+        "refused",
+        "resolution_confirmed",
+    ]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi.testclient import TestClient
 from freezegun import freeze_time
+from sqlalchemy import select
 
 from handoff import idempotency
 from tests.e2e.conftest import auth
@@ -105,3 +106,36 @@ def test_a_key_is_kept_for_a_day_and_then_forgotten(client: TestClient, world: W
         later = create(client, "daily", NEW_CASE | {"subject": "Another charge"})
     assert later.status_code == 201
     assert later.json()["id"] != first.json()["id"]
+
+
+def stored_answers(world: World) -> list[bytes]:
+    with world.db.reading() as session:
+        return [row.body or b"" for row in session.scalars(select(idempotency.IdempotencyKey))]
+
+
+def test_a_new_token_is_shown_once_and_never_kept_for_a_replay(
+    client: TestClient, world: World
+) -> None:
+    ask = {"kind": "agent", "id": "sam"}
+    headers = auth("root") | {"Idempotency-Key": "token-for-sam"}
+    first = client.post("/v1/credentials", json=ask, headers=headers)
+    again = client.post("/v1/credentials", json=ask, headers=headers)
+    token = first.json()["token"]
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.headers["cache-control"] == "no-store"
+    assert again.json() == first.json() | {"token": None}
+    assert not any(token.encode() in body for body in stored_answers(world))
+    assert client.get("/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_a_new_webhook_secret_is_shown_once_and_never_kept_for_a_replay(
+    client: TestClient, world: World
+) -> None:
+    ask = {"url": "https://acme.example/hooks"}
+    headers = auth("acme-crm") | {"Idempotency-Key": "hook"}
+    first = client.post("/v1/webhooks", json=ask, headers=headers)
+    again = client.post("/v1/webhooks", json=ask, headers=headers)
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert again.json() == first.json() | {"secret": None}
+    assert not any(secret.encode() in body for body in stored_answers(world))

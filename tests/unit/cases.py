@@ -16,6 +16,7 @@ DAVE = Actor(kind="agent", id="dave", org_id="acme", role="rep")
 SAM = Actor(kind="agent", id="sam", org_id="acme", role="supervisor")
 BEN = Actor(kind="agent", id="ben", org_id="firstbank", role="rep")
 ACME_CRM = Actor(kind="system", id="acme-crm", org_id="acme")
+BANK_SYSTEM = Actor(kind="system", id="firstbank-disputes", org_id="firstbank")
 AUDITOR = Actor(kind="agent", id="ada", org_id="acme", role="auditor")
 
 

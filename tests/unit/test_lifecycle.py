@@ -2,9 +2,22 @@
 
 import pytest
 
+from api.ui.timeline import EVENT_TYPES as PHRASED
 from handoff import lifecycle
 from handoff.errors import Forbidden, Refusal
-from tests.unit.cases import ACME_CRM, AUDITOR, BEN, DANA, DAVE, SAM, agent, attempt, case
+from tests.unit.cases import (
+    ACME_CRM,
+    AUDITOR,
+    BANK_SYSTEM,
+    BEN,
+    DANA,
+    DAVE,
+    SAM,
+    agent,
+    attempt,
+    case,
+    pending_handoff,
+)
 
 
 def test_claiming_an_unclaimed_case_makes_it_active() -> None:
@@ -34,6 +47,16 @@ def test_a_second_handoff_while_one_is_pending_has_its_own_code() -> None:
     with pytest.raises(Refusal) as refused:
         lifecycle.fire("propose_handoff", attempt(case(state="handoff_pending"), DANA))
     assert refused.value.code == "handoff_pending"
+
+
+def test_the_target_orgs_partner_system_may_not_decline_a_handoff_but_its_rep_may() -> None:
+    c = case(state="handoff_pending")
+    pending_handoff(c)
+    with pytest.raises(Forbidden):
+        lifecycle.fire("decline_handoff", attempt(c, BANK_SYSTEM, reason="Not ours."))
+    assert c.state == "handoff_pending"
+    lifecycle.fire("decline_handoff", attempt(c, BEN, reason="Not ours."))
+    assert c.state == "active"
 
 
 def test_a_rep_who_is_not_the_owner_agent_may_not_act_on_the_case() -> None:
@@ -103,3 +126,8 @@ def test_every_state_is_reachable_and_every_open_state_can_reach_closed() -> Non
     assert reachable == set(lifecycle.STATES)
     withdraw = lifecycle.ROWS["withdraw"]
     assert set(withdraw.source) == set(lifecycle.OPEN)
+
+
+def test_every_event_type_the_engine_writes_has_a_line_in_the_timeline() -> None:
+    """Webhook subscriptions are checked against the engine's list; the pages phrase each one."""
+    assert set(PHRASED) == lifecycle.EVENT_TYPES
