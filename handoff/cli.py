@@ -292,8 +292,12 @@ def serve_command(
 ) -> None:
     """Serve the HTTP API and the web UI (uvicorn)."""
     settings = load_settings(database_url)
-    with reported(settings), database(settings):
-        pass  # fail here, in one line, rather than in every server process
+    # Fail here, in one line, rather than in every server process or at the first request.
+    with reported(settings), database(settings) as db:
+        try:
+            db.rules  # noqa: B018 (read the deployment's send-away rules file now)
+        except ValueError as error:
+            raise Failed(str(error)) from None
     from api.server import serve  # the web stack is loaded only to serve
 
     typer.echo(f"handoff: API and UI on http://{host}:{port}/ (docs: /docs), Ctrl-C to stop")

@@ -4,6 +4,7 @@ reads back how each delivery went (the worker makes them, see `handoff.webhooks`
 import base64
 import secrets
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,18 @@ def _subscribing_org(session: Session, actor: Actor, org_id: str | None) -> str:
     return actor.org_id
 
 
+def _check_deliverable(url: str) -> None:
+    """A URL the worker can send to: http or https, with a host that has a DNS spelling."""
+    try:
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError("an http(s) URL with a host is needed")
+        if ":" not in parsed.host:  # an IPv6 literal was checked by the parser
+            parsed.host.encode("idna")
+    except (httpx.InvalidURL, UnicodeError, ValueError) as error:
+        raise InvalidInput("url", f"not a URL a webhook can be sent to: {url} ({error})") from error
+
+
 def create_webhook(
     db: Database,
     actor: Actor,
@@ -45,6 +58,7 @@ def create_webhook(
     org_id: str | None = None,
     events: list[str] | None = None,
 ) -> WebhookView:
+    _check_deliverable(url)
     unknown = sorted(set(events or ()) - EVENT_TYPES)
     if unknown:
         raise InvalidInput(

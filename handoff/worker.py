@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from handoff.commands.resolution import auto_close
 from handoff.commands.timers import escalate_overdue_request, escalate_unclaimed
 from handoff.db import Database
 from handoff.errors import DomainError
-from handoff.models import Case, Handoff, Request
+from handoff.models import Agent, Case, Handoff, Request
 from handoff.webhooks import deliver_due
 
 log = logging.getLogger("handoff.worker")
@@ -40,11 +40,19 @@ class DueWork:
     act: Callable[[Database, Any, Session], object]
 
 
+# An org with someone who could own a case: an escalation that found nobody is tried again then.
+_SOMEONE_TO_ESCALATE_TO = (
+    exists()
+    .where(Agent.org_id == Case.owner_org_id, Agent.active.is_(True))
+    .where(Agent.role.in_(("supervisor", "rep")))
+)
+
+
 def _unclaimed(at: datetime) -> Select[str, str]:
     return (
         select(Case.id, Case.id)
         .where(Case.state == "unclaimed", Case.claim_due_at <= at)
-        .where(Case.unclaimed_escalation_failed.is_(False))
+        .where(or_(Case.unclaimed_escalation_failed.is_(False), _SOMEONE_TO_ESCALATE_TO))
         .order_by(Case.claim_due_at)
     )
 

@@ -30,6 +30,8 @@ def mount_ui(app: FastAPI, db: Database) -> None:
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     for module in (sign_in, cases, audit, customer):
         app.include_router(module.router)
+    # Last: any other address under /ui is a page that does not exist, answered as a page.
+    app.add_api_route("/ui/{rest:path}", _no_such_page, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
 
@@ -40,6 +42,10 @@ def _to_sign_in(request: Request, _exc: Exception) -> Response:
     if request.method != "GET":
         back = "/ui/"
     return RedirectResponse(f"/ui/sign-in?next={quote(back)}", status_code=303)
+
+
+def _no_such_page(request: Request, rest: str) -> HTMLResponse:
+    return error_page(request, 404, "Not found", "There is no page at this address.")
 
 
 def _csrf_rejected(request: Request, _exc: Exception) -> HTMLResponse:

@@ -2,7 +2,11 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from api.schemas.fields import Id, Line, Text
 from handoff import commands
 from handoff.db import Database
 from handoff.errors import InvalidInput
@@ -10,6 +14,34 @@ from handoff.principals import Actor
 
 Form = dict[str, str]
 Act = Callable[[Database, Actor, str, Form], object]
+
+
+_TEXT: TypeAdapter[Any] = TypeAdapter(Text)
+_LINE: TypeAdapter[Any] = TypeAdapter(Line)
+_ID: TypeAdapter[Any] = TypeAdapter(Id)
+# The pages call the engine directly, so a form is held here to the lengths and characters the
+# API's bodies are held to (api.schemas): texts, one-line fields, and ids; anything else is a line.
+FIELDS = {
+    **dict.fromkeys(
+        ("reason", "summary", "note", "text", "needed", "details", "override_reason"), _TEXT
+    ),
+    **dict.fromkeys(
+        ("agent_id", "org_id", "to_org", "request_id", "handoff_id", "session_id"), _ID
+    ),
+}
+
+
+def checked(form: Form) -> Form:
+    """The form, once every field it carries is one the API would take (empty ones are left to
+    the command, which knows which it needs)."""
+    for name, value in form.items():
+        if value:
+            try:
+                FIELDS.get(name, _LINE).validate_python(value)
+            except ValidationError as error:
+                message = error.errors()[0]["msg"].removeprefix("Value error, ")
+                raise InvalidInput(name, f"{name}: {message}") from None
+    return form
 
 
 def optional(form: Form, name: str) -> str | None:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from api.exports import csv_lines, ndjson_lines
 from api.ui.deps import DbDep, DirectoryDep
-from api.ui.pages import Problem, error_page, not_found, render
+from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
 from api.ui.session import CurrentActor
 from api.ui.timeline import EVENT_TYPES, line, timeline
 from handoff import audit, queries
@@ -165,6 +165,8 @@ def history(
     request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
 ) -> HTMLResponse:
     try:
+        if not CASE_ID.match(case_id):
+            raise NotFound("no such case")
         case = queries.get_case(db, actor, case_id)
         events = queries.case_events(db, actor, case_id)
         verification = queries.verify_case(db, actor, case_id)

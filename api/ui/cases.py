@@ -3,10 +3,10 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.ui.actions import ACTS, DONE
+from api.ui.actions import ACTS, DONE, checked
 from api.ui.choices import choices_for
 from api.ui.deps import DbDep, DirectoryDep
-from api.ui.pages import Problem, error_page, not_found, render
+from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
 from api.ui.session import CheckedForm, CurrentActor, notify
 from api.ui.timeline import timeline
 from handoff import queries
@@ -79,6 +79,8 @@ def case_page(
     submitted: dict[str, str] | None = None,
 ) -> HTMLResponse:
     try:
+        if not CASE_ID.match(case_id):
+            raise NotFound("no such case")
         case = queries.get_case(db, actor, case_id)
         events = queries.case_events(db, actor, case_id)
     except NotFound:
@@ -116,10 +118,10 @@ def act_on_case(
 ) -> Response:
     """Call the action's command; on success show the case afresh, on refusal say why."""
     act = ACTS.get(action)
-    if act is None:
+    if act is None or not CASE_ID.match(case_id):
         return not_found(request, actor=actor, names=names)
     try:
-        act(db, actor, case_id, form)
+        act(db, actor, case_id, checked(form))
     except DomainError as error:
         submitted = {**form, "action": action}
         return case_page(request, db, names, actor, case_id, Problem.of(error), submitted)

@@ -5,8 +5,9 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.ui.actions import checked
 from api.ui.deps import DbDep
-from api.ui.pages import Problem, error_page, render
+from api.ui.pages import LINK, Problem, error_page, render
 from api.ui.session import CheckedForm, notify
 from handoff import commands, queries
 from handoff.db import Database
@@ -45,6 +46,8 @@ def status_page(
     request: Request, db: Database, link: str, problem: Problem | None = None
 ) -> HTMLResponse:
     try:
+        if not LINK.match(link):
+            raise NotFound("no such link")
         status = customer_status(db, link)
     except NotFound:
         return link_not_found(request)
@@ -65,11 +68,11 @@ def show(request: Request, db: DbDep, link: str) -> HTMLResponse:
 
 @router.post("/{link}/{action}")
 def answer(request: Request, db: DbDep, form: CheckedForm, link: str, action: str) -> Response:
-    if action not in ANSWERS:
+    if action not in ANSWERS or not LINK.match(link):
         return link_not_found(request)
     act, thanks = ANSWERS[action]
     try:
-        act(db, queries.case_by_link(db, link).id, form)
+        act(db, queries.case_by_link(db, link).id, checked(form))
     except NotFound:
         return link_not_found(request)
     except DomainError as error:

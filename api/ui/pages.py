@@ -1,5 +1,6 @@
 """Rendering: the templates, their filters, and engine errors as a notice a person reads."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from api.schemas.fields import ID_PATTERN
 from api.ui import words
 from api.ui.session import csrf_token, take_notice
 from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
@@ -73,6 +75,12 @@ def error_page(
     request: Request, status_code: int, title: str, message: str, **context: Any
 ) -> HTMLResponse:
     return render(request, "error.html", status_code, title=title, message=message, **context)
+
+
+# What a case id or a status-page link can look like: anything else names nothing, and is answered
+# "not found" before it reaches a database (PostgreSQL refuses a NUL in a query, say).
+CASE_ID = re.compile(ID_PATTERN)
+LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def not_found(request: Request, **context: Any) -> HTMLResponse:

@@ -169,13 +169,8 @@ def test_every_trigger_a_person_fires_has_a_form() -> None:
 
 
 def test_the_timeline_has_words_for_every_event_the_engine_writes() -> None:
-    written = set(lifecycle.EVENT_OF.values()) | {
-        "case_created",
-        "refused",
-        "escalation_failed",
-        "request_cancelled",
-    }
-    assert written <= set(PHRASES)
+    """Webhook subscriptions are checked against the engine's list; the pages phrase each one."""
+    assert set(PHRASES) == lifecycle.EVENT_TYPES
 
 
 def test_a_deactivated_agent_is_signed_out_at_once(pages: Pages, world: World) -> None:
@@ -244,3 +239,42 @@ def test_the_session_cookie_is_httponly_lax_and_holds_no_token(world: World) -> 
     assert "samesite=lax" in cookie.lower()
     payload = cookie.split("=", 1)[1].split(".", 1)[0]
     assert b"tok-dana" not in base64.b64decode(payload + "==")
+
+
+def test_a_form_is_held_to_the_apis_limits_and_nothing_is_written(
+    pages: Pages, world: World
+) -> None:
+    case_id = bank_case(world)
+    dana = pages("dana")
+    before = queries.get_case(world.db, world.agent("dana"), case_id).version
+    for action, field, value in [
+        ("create_request", "action", "x" * 301),
+        ("create_request", "action", "Release\x00the hold"),
+        ("add_note", "text", "y" * 10_001),
+        ("propose_handoff", "summary", "The bank holds it\x00"),
+        ("withdraw", "reason", "Sorted\x00"),
+        ("assign", "agent_id", "da\x00na"),
+    ]:
+        form = {"to_org": "firstbank", "csrf_token": csrf_of(dana.get("/ui/queue").text)}
+        answer = dana.post(f"/ui/cases/{case_id}/{action}", data=form | {field: value})
+        assert answer.status_code == 422, (action, field)
+        assert "validation_error" in answer.text
+        assert f"{field}:" in answer.text
+    assert queries.get_case(world.db, world.agent("dana"), case_id).version == before
+
+
+def test_odd_addresses_of_cases_and_status_pages_are_not_found(pages: Pages, world: World) -> None:
+    dana, ada, customer = pages("dana"), pages("ada"), pages(None)
+    for odd in ("%00", "a%00b", "x" * 300):
+        assert dana.get(f"/ui/cases/{odd}").status_code == 404
+        assert ada.get(f"/ui/audit/cases/{odd}").status_code == 404
+        assert customer.get(f"/c/{odd}").status_code == 404
+        form = {"csrf_token": csrf_of(customer.get("/ui/sign-in").text), "reason": "r"}
+        assert customer.post(f"/c/{odd}/reopen", data=form).status_code == 404
+
+
+def test_an_address_under_ui_that_is_no_page_answers_a_not_found_page(pages: Pages) -> None:
+    answer = pages("dana").get("/ui/no/such/page")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address." in answer.text

@@ -5,10 +5,10 @@ from pathlib import Path
 from sqlalchemy import JSON, bindparam, func, select, text
 from typer.testing import CliRunner, Result
 
-from handoff import commands
+from handoff import commands, demo
 from handoff.cli import app
 from handoff.db import Database, drop_append_only, install_append_only
-from handoff.models import Credential, Event, Org
+from handoff.models import Case, Credential, Event, Org
 from tests.integration.world import World
 
 # The seed file of SPEC §11, as written there.
@@ -209,3 +209,38 @@ def test_version_is_printed() -> None:
 
     assert result.exit_code == 0
     assert result.stdout.startswith("handoff ")
+
+
+def test_serve_with_an_unreadable_send_away_rules_file_stops_in_one_line(
+    db: Database, tmp_path: Path
+) -> None:
+    broken = tmp_path / "rules.json"
+    broken.write_text("{not json")
+    for rules, fragment in ((tmp_path / "missing.json", "cannot be read"), (broken, "rules.json")):
+        env = {
+            "HANDOFF_DATABASE_URL": db.settings.database_url,
+            "HANDOFF_SEND_AWAY_RULES": str(rules),
+        }
+        # An address nothing can listen on: had the check not stopped it, serving fails at once.
+        serve = ["serve", "--host", "256.0.0.1", "--port", "8999"]
+        result = CliRunner().invoke(app, serve, env=env)
+        assert_one_line_error(result, "send-away rules", fragment)
+
+
+def test_demo_after_seeding_the_spec_example_adds_what_is_missing_and_tells_the_stories(
+    db: Database, tmp_path: Path
+) -> None:
+    url = db.settings.database_url
+    assert handoff("seed", seed_file(tmp_path), url=url).exit_code == 0
+
+    first = handoff("demo", url=url)
+    again = handoff("demo", url=url)
+
+    assert first.exit_code == 0, first.output
+    assert again.exit_code == 0, again.output
+    with db.reading() as session:
+        subjects = set(session.scalars(select(Case.subject)))
+        vendo = session.get(Org, "vendo")
+    assert set(demo.STORIES.values()) <= subjects
+    assert vendo is not None
+    assert again.output.count("/c/") == first.output.count("/c/") == len(demo.STORIES)

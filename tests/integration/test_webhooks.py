@@ -17,6 +17,8 @@ from handoff import commands
 from handoff.commands.flow import now
 from handoff.config import Settings
 from handoff.db import Database
+from handoff.errors import InvalidInput
+from handoff.models import WebhookSubscription
 from handoff.outbox import WebhookDelivery
 from handoff.subscriptions import create_webhook
 from handoff.webhooks import deliver_due
@@ -155,3 +157,36 @@ def test_an_org_added_to_a_case_receives_its_events_from_then_on(
     assert webhook.secret is not None
     assert [e["type"] for e in receiver.events(webhook.secret)] == ["participant_added"]
     assert json.loads(receiver.received[0][1])["data"]["data"]["org_id"] == "forge"
+
+
+@pytest.mark.parametrize("url", ["http://[::1/hooks", "http://a..b/hooks", "https:///hooks"])
+def test_a_webhook_address_nothing_can_be_sent_to_is_refused(world: World, url: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        create_webhook(world.db, ADMIN, url, org_id="acme")
+    assert refused.value.field == "url"
+
+
+@pytest.mark.parametrize("url", ["http://[::1/hooks", "http://a..b/hooks"])
+def test_a_stored_address_nothing_can_be_sent_to_fails_its_delivery_and_the_worker_goes_on(
+    world: World, receiver: Receiver, fast_retries: Database, url: str
+) -> None:
+    bad = create_webhook(world.db, ADMIN, "https://placeholder.example/h", org_id="acme")
+    good = create_webhook(world.db, ADMIN, receiver.url, org_id="acme", events=["case_created"])
+    with world.db.session() as session:  # as a database written before addresses were checked
+        session.get_one(WebhookSubscription, bad.id).url = url
+        session.commit()
+    open_case(world)
+    with httpx.Client() as client:
+        for second in range(1, 4):
+            with freeze_time(now() + timedelta(seconds=second)):
+                deliver_due(fast_retries, client)
+    with world.db.session() as session:
+        first = session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == bad.id)
+            .order_by(WebhookDelivery.event_seq)
+        ).first()
+    assert first is not None
+    assert (first.event_type, first.state, first.attempts) == ("case_created", "dead", 3)
+    assert first.last_error
+    assert [e["type"] for e in receiver.events(good.secret or "")] == ["case_created"]

@@ -59,6 +59,26 @@ def test_with_nobody_to_escalate_to_the_case_stays_unclaimed_and_says_so_once(wo
     assert queries.get_case(world.db, world.auditor(), case.id).state == "unclaimed"
 
 
+def test_a_case_nobody_could_take_is_escalated_once_the_org_has_someone_again(
+    world: World,
+) -> None:
+    for agent in ("dana", "dave", "sam"):
+        commands.deactivate_agent(world.db, ADMIN, "acme", agent)
+    with freeze_time(T0):
+        case = commands.create_case(
+            world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
+        )
+    with freeze_time(T0 + timedelta(minutes=16)):
+        assert tick(world.db) == Counter(escalation_failed=1)
+        commands.create_agent(world.db, ADMIN, "acme", "nia", "Nia Park", "rep")
+        assert tick(world.db) == Counter(escalated_unclaimed=1)
+        assert tick(world.db) == Counter()
+    taken = queries.get_case(world.db, world.auditor(), case.id)
+    assert (taken.state, taken.owner.agent_id) == ("active", "nia")
+    events = queries.case_events(world.db, world.auditor(), case.id)
+    assert [e.type for e in events] == ["case_created", "escalation_failed", "escalated_unclaimed"]
+
+
 def test_a_handoff_nobody_answers_expires_and_the_owner_keeps_the_case(world: World) -> None:
     vic = world.agent("vic")
     with freeze_time(T0):

@@ -2,7 +2,6 @@
 
 import pytest
 
-from api.ui.timeline import EVENT_TYPES as PHRASED
 from handoff import lifecycle
 from handoff.errors import Forbidden, Refusal
 from tests.unit.cases import (
@@ -126,8 +125,3 @@ def test_every_state_is_reachable_and_every_open_state_can_reach_closed() -> Non
     assert reachable == set(lifecycle.STATES)
     withdraw = lifecycle.ROWS["withdraw"]
     assert set(withdraw.source) == set(lifecycle.OPEN)
-
-
-def test_every_event_type_the_engine_writes_has_a_line_in_the_timeline() -> None:
-    """Webhook subscriptions are checked against the engine's list; the pages phrase each one."""
-    assert set(PHRASED) == lifecycle.EVENT_TYPES
