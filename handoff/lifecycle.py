@@ -164,12 +164,21 @@ def _fire(machine: Machine, trigger: str, model: Any, attempt: Attempt, owner: s
         raise _invalid_transition(machine, trigger, model.state, owner) from None
 
 
+# Guards that read only the case and the clock, never the input: `allowed_actions` checks them too,
+# so no button is offered that is sure to be refused (a reopen after its window, say).
+INPUT_FREE_GUARDS = frozenset({g.within_reopen_window, g.no_live_session})
+
+
 def allowed_actions(attempt: Attempt) -> list[str]:
-    """Triggers this actor may fire now: right state, right person (input is checked on firing)."""
+    """Triggers this actor may fire now: right state, right person, and the guards that need no
+    input hold (the others are checked on firing, where the refusal is shown and recorded)."""
     allowed = []
     for row in _ROWS_FROM[attempt.case.state]:
         try:
             row.who(attempt)
+            for guard in row.guards:
+                if guard in INPUT_FREE_GUARDS:
+                    guard(attempt)
         except DomainError:
             continue
         allowed.append(row.trigger)

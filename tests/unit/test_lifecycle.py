@@ -1,5 +1,7 @@
 """The lifecycle table fired on in-memory cases: states, who may act, and refusals."""
 
+from datetime import timedelta
+
 import pytest
 
 from handoff import lifecycle
@@ -11,10 +13,12 @@ from tests.unit.cases import (
     BEN,
     DANA,
     DAVE,
+    NOW,
     SAM,
     agent,
     attempt,
     case,
+    live_session,
     pending_handoff,
 )
 
@@ -125,3 +129,19 @@ def test_every_state_is_reachable_and_every_open_state_can_reach_closed() -> Non
     assert reachable == set(lifecycle.STATES)
     withdraw = lifecycle.ROWS["withdraw"]
     assert set(withdraw.source) == set(lifecycle.OPEN)
+
+
+def test_reopen_is_offered_within_its_window_and_not_after() -> None:
+    c = case(state="closed")
+    c.reopen_until = NOW + timedelta(days=30)
+    assert "reopen" in lifecycle.allowed_actions(attempt(c, DANA))
+    c.reopen_until = NOW - timedelta(seconds=1)
+    assert "reopen" not in lifecycle.allowed_actions(attempt(c, DANA))
+    assert "add_note" in lifecycle.allowed_actions(attempt(c, DANA))
+
+
+def test_a_second_joint_session_is_not_offered_while_one_is_live() -> None:
+    c = case()
+    assert "start_session" in lifecycle.allowed_actions(attempt(c, DANA))
+    live_session(c, None)
+    assert "start_session" not in lifecycle.allowed_actions(attempt(c, DANA))
