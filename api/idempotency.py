@@ -24,7 +24,7 @@ from handoff.db import Database
 
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
-REPLAYED_HEADERS = ("content-type", "etag", "location")
+REPLAYED_HEADERS = ("content-type", "etag", "location", "cache-control")
 WAIT_FOR_FIRST = 30.0  # seconds a retry waits for the first request's answer
 POLL = 0.05
 SHOWN_ONCE = ("token", "secret")  # top-level answer fields never kept for a replay
@@ -131,7 +131,8 @@ def _without_secrets(body: bytes) -> bytes:
         return body
     if not isinstance(answer, dict) or not any(answer.get(f) for f in SHOWN_ONCE):
         return body
-    return json.dumps(answer | {f: None for f in SHOWN_ONCE if f in answer}).encode()
+    kept = answer | {f: None for f in SHOWN_ONCE if f in answer}
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def _claim(db: Database, principal: str, key: str, asked: str) -> idempotency.Claim:
