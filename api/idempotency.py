@@ -4,8 +4,8 @@ The key is claimed before the request runs (see `handoff.idempotency`). A retry 
 the first request is still running waits for its answer; one with another body is refused.
 Answers of 5xx are not kept, so the retry runs afresh. What the API shows only once (a new
 credential's `token`, a new webhook's `secret`) is not kept either: SPEC §7 stores credentials only
-as hashes, so a replay answers `null` there, and the client that lost the first answer revokes that
-credential (or webhook) and makes another.
+as hashes, so a replay answers `null` there, and a client that lost the first answer asks again
+with a new key.
 """
 
 import hashlib

@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     # Threads each API process runs blocking work in. Unset: 4 on SQLite (writes queue for its one
     # write lock anyway, and fewer threads fighting for the GIL keep the slowest answers short),
     # 8 on PostgreSQL (threads waiting on the network let others run, but more of them fight for
-    # the GIL and queue on the pool: measured here, 8 answered note POSTs with p99 99-125 ms where
-    # 40 took 204-231 ms; raise it when the database is far away).
+    # the GIL and queue on the pool: measured here, 8 answered note POSTs with p99 119-131 ms
+    # where 40 took 204-231 ms; raise it when the database is far away).
     api_threads: int | None = Field(None, ge=1)
 
 

@@ -11,9 +11,10 @@ from functools import partial
 from sqlalchemy import select
 
 from handoff import commands
+from handoff.commands.admin import hash_token
 from handoff.db import Database
 from handoff.errors import Refusal
-from handoff.models import Case
+from handoff.models import Agent, Case, Credential, PartnerSystem
 from handoff.principals import Actor
 
 ROOT = Actor(kind="admin", id="root")
@@ -128,9 +129,40 @@ def load_demo(db: Database) -> DemoInfo:
     """The demo's orgs, people and stories, once: a second run only lists them again."""
     created = not _demo_cases(db)
     if created:
+        clash = _clash(db)
+        if clash is not None:
+            raise Refusal(
+                "already_exists",
+                f"this database is not one the demo fits: {clash}; load the demo into an empty "
+                "database (or one seeded with SPEC §11's example)",
+            )
         _set_up_people(db)
         _tell_the_stories(db)
     return DemoInfo(created=created, tokens=TOKENS, cases=_demo_cases(db))
+
+
+def _clash(db: Database) -> str | None:
+    """What already here differs from the demo's people, systems or tokens (None: nothing), so
+    the stories never run as somebody else."""
+    with db.reading() as session:
+        for agent_id, (org_id, _name, role) in AGENTS.items():
+            agent = session.get(Agent, agent_id)
+            wanted = (org_id, role, True)
+            if agent is not None and (agent.org_id, agent.role, agent.active) != wanted:
+                return f"agent {agent_id} is not an active {role} of {org_id}"
+        for system_id, org_id in SYSTEMS.items():
+            system = session.get(PartnerSystem, system_id)
+            if system is not None and system.org_id != org_id:
+                return f"partner system {system_id} is not {org_id}'s"
+        for t in TOKENS:
+            holder = session.execute(
+                select(Credential.principal_kind, Credential.principal_id).where(
+                    Credential.token_hash == hash_token(t.token)
+                )
+            ).first()
+            if holder is not None and tuple(holder) != (t.kind, t.principal_id):
+                return f"{t.token} belongs to someone other than {t.principal_id}"
+    return None
 
 
 def _set_up_people(db: Database) -> None:

@@ -5,11 +5,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from handoff import guards
-from handoff.attempt import Attempt
 from handoff.commands.flow import now, view_of, windows_of
 from handoff.db import Database
-from handoff.errors import NotFound, Refusal
+from handoff.errors import NotFound
 from handoff.models import Agent, Case, Event, Org
 from handoff.principals import customer_of
 
@@ -49,11 +47,6 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
         customer, at = customer_of(case.id), now()
         windows = windows_of(session, db, case.owner_org_id)
         allowed = view_of(case, customer, windows, at, db).allowed_actions
-        if "reopen" in allowed:
-            try:
-                guards.within_reopen_window(Attempt(case, customer, at, windows))
-            except Refusal:
-                allowed.remove("reopen")
         org = session.get(Org, case.owner_org_id)
         agent = session.get(Agent, case.owner_agent_id) if case.owner_agent_id else None
         notes = session.scalars(

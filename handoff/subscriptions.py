@@ -45,10 +45,12 @@ def _check_deliverable(url: str) -> None:
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError("an http(s) URL with a host is needed")
+        if parsed.port is not None and not 1 <= parsed.port <= 65535:
+            raise ValueError(f"port {parsed.port} is not 1 to 65535")
         if ":" not in parsed.host:  # an IPv6 literal was checked by the parser
             parsed.host.encode("idna")
     except (httpx.InvalidURL, UnicodeError, ValueError) as error:
-        raise InvalidInput("url", f"not a URL a webhook can be sent to: {url} ({error})") from error
+        raise InvalidInput("url", f"not a URL a webhook can be sent to: {url} ({error})") from None
 
 
 def create_webhook(
@@ -58,14 +60,14 @@ def create_webhook(
     org_id: str | None = None,
     events: list[str] | None = None,
 ) -> WebhookView:
-    _check_deliverable(url)
-    unknown = sorted(set(events or ()) - EVENT_TYPES)
-    if unknown:
-        raise InvalidInput(
-            "events", f"unknown event type: {', '.join(unknown)}", known=sorted(EVENT_TYPES)
-        )
     with db.session() as session:
         subscriber = _subscribing_org(session, actor, org_id)
+        _check_deliverable(url)
+        unknown = sorted(set(events or ()) - EVENT_TYPES)
+        if unknown:
+            raise InvalidInput(
+                "events", f"unknown event type: {', '.join(unknown)}", known=sorted(EVENT_TYPES)
+            )
         webhook = WebhookSubscription(
             id=new_id(),
             org_id=subscriber,

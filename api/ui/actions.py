@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from api.schemas.fields import Id, Line, Text
+from api.schemas.fields import CaseState, EventType, Id, Line, Text
 from handoff import commands
 from handoff.db import Database
 from handoff.errors import InvalidInput
@@ -19,16 +19,21 @@ Act = Callable[[Database, Actor, str, Form], object]
 _TEXT: TypeAdapter[Any] = TypeAdapter(Text)
 _LINE: TypeAdapter[Any] = TypeAdapter(Line)
 _ID: TypeAdapter[Any] = TypeAdapter(Id)
-# The pages call the engine directly, so a form is held here to the lengths and characters the
-# API's bodies are held to (api.schemas): texts, one-line fields, and ids; anything else is a line.
-FIELDS = {
+# The pages call the engine directly, so what they are sent (forms, and the filters in their
+# addresses) is held here to the lengths and characters the API holds its input to (api.schemas):
+# texts, ids, a case state, an event type; anything else is a one-line field.
+FIELDS: dict[str, TypeAdapter[Any]] = {
     **dict.fromkeys(
         ("reason", "summary", "note", "text", "needed", "details", "override_reason"), _TEXT
     ),
     **dict.fromkeys(
         ("agent_id", "org_id", "to_org", "request_id", "handoff_id", "session_id"), _ID
     ),
+    **dict.fromkeys(("org", "actor", "case"), _ID),  # the auditor's search
+    "state": TypeAdapter(CaseState),
+    "type": TypeAdapter(EventType),
 }
+MAX_CASES_SEARCHED = 100  # as many as GET /v1/audit/events takes
 
 
 def checked(form: Form) -> Form:

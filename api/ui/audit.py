@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from api.exports import csv_lines, ndjson_lines
+from api.ui.actions import MAX_CASES_SEARCHED, checked
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
 from api.ui.session import CurrentActor
@@ -49,11 +50,17 @@ class SearchForm:
     end: str = ""
 
     def event_filter(self) -> audit.EventFilter:
+        cases = self.case.replace(",", " ").split()
+        if len(cases) > MAX_CASES_SEARCHED:
+            raise InvalidInput("case", f"at most {MAX_CASES_SEARCHED} case ids at once")
+        checked({"org": self.org, "type": self.type, "actor": self.actor})
+        for case_id in cases:
+            checked({"case": case_id})
         return audit.EventFilter(
             org=self.org or None,
             types=[self.type] if self.type else [],
             actor=self.actor or None,
-            cases=self.case.replace(",", " ").split(),
+            cases=cases,
             start=utc(self.start, "from"),
             end=utc(self.end, "to"),
         )
@@ -165,7 +172,7 @@ def history(
     request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
 ) -> HTMLResponse:
     try:
-        if not CASE_ID.match(case_id):
+        if not CASE_ID.fullmatch(case_id):
             raise NotFound("no such case")
         case = queries.get_case(db, actor, case_id)
         events = queries.case_events(db, actor, case_id)

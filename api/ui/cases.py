@@ -49,6 +49,7 @@ def all_cases(
     cursor: str | None = None,
 ) -> HTMLResponse:
     try:
+        checked({"state": state or ""})
         page = queries.list_cases(db, actor, state=state or None, cursor=cursor)
     except DomainError as error:
         problem = Problem.of(error)
@@ -79,7 +80,7 @@ def case_page(
     submitted: dict[str, str] | None = None,
 ) -> HTMLResponse:
     try:
-        if not CASE_ID.match(case_id):
+        if not CASE_ID.fullmatch(case_id):
             raise NotFound("no such case")
         case = queries.get_case(db, actor, case_id)
         events = queries.case_events(db, actor, case_id)
@@ -118,7 +119,7 @@ def act_on_case(
 ) -> Response:
     """Call the action's command; on success show the case afresh, on refusal say why."""
     act = ACTS.get(action)
-    if act is None or not CASE_ID.match(case_id):
+    if act is None or not CASE_ID.fullmatch(case_id):
         return not_found(request, actor=actor, names=names)
     try:
         act(db, actor, case_id, checked(form))

@@ -46,7 +46,7 @@ def status_page(
     request: Request, db: Database, link: str, problem: Problem | None = None
 ) -> HTMLResponse:
     try:
-        if not LINK.match(link):
+        if not LINK.fullmatch(link):
             raise NotFound("no such link")
         status = customer_status(db, link)
     except NotFound:
@@ -68,7 +68,7 @@ def show(request: Request, db: DbDep, link: str) -> HTMLResponse:
 
 @router.post("/{link}/{action}")
 def answer(request: Request, db: DbDep, form: CheckedForm, link: str, action: str) -> Response:
-    if action not in ANSWERS or not LINK.match(link):
+    if action not in ANSWERS or not LINK.fullmatch(link):
         return link_not_found(request)
     act, thanks = ANSWERS[action]
     try:

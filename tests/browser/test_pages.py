@@ -278,3 +278,21 @@ def test_an_address_under_ui_that_is_no_page_answers_a_not_found_page(pages: Pag
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
     assert "There is no page at this address." in answer.text
+
+
+def test_filters_in_a_pages_address_are_held_to_the_apis_limits(pages: Pages, world: World) -> None:
+    case_id = bank_case(world)
+    dana, ada = pages("dana"), pages("ada")
+    assert dana.get("/ui/cases", params={"state": "a\x00b"}).status_code == 422
+    assert dana.get("/ui/cases", params={"state": "resting"}).status_code == 422
+    for field in ("org", "type", "actor", "case"):
+        for path in ("/ui/audit", "/ui/audit/export"):
+            answer = ada.get(path, params={field: "x\x00y"})
+            assert answer.status_code == 422, (path, field)
+            assert answer.headers["content-type"].startswith("text/html")
+    too_many = " ".join([case_id] * 101)
+    assert ada.get("/ui/audit", params={"case": too_many}).status_code == 422
+    found = ada.get("/ui/audit", params={"case": case_id, "type": "case_created"})
+    assert found.status_code == 200
+    assert f'href="/ui/audit/cases/{case_id}"' in found.text
+    assert "opened the case" in found.text

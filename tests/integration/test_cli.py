@@ -244,3 +244,18 @@ def test_demo_after_seeding_the_spec_example_adds_what_is_missing_and_tells_the_
     assert set(demo.STORIES.values()) <= subjects
     assert vendo is not None
     assert again.output.count("/c/") == first.output.count("/c/") == len(demo.STORIES)
+
+
+def test_demo_over_people_it_does_not_fit_stops_in_one_line_and_writes_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    url = db.settings.database_url
+    clashing = SPEC_EXAMPLE.replace('"role": "rep", "token": "tok-dana"', '"role": "supervisor"')
+    assert handoff("seed", seed_file(tmp_path, clashing), url=url).exit_code == 0
+
+    result = handoff("demo", url=url)
+
+    assert_one_line_error(result, "agent dana is not an active rep of acme")
+    with db.reading() as session:
+        assert session.scalars(select(Org.id).where(Org.id == "vendo")).first() is None
+        assert session.scalars(select(Case.id)).first() is None

@@ -159,11 +159,21 @@ def test_an_org_added_to_a_case_receives_its_events_from_then_on(
     assert json.loads(receiver.received[0][1])["data"]["data"]["org_id"] == "forge"
 
 
-@pytest.mark.parametrize("url", ["http://[::1/hooks", "http://a..b/hooks", "https:///hooks"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1/hooks", "http://a..b/hooks", "https:///hooks", "http://acme.example:99999/h"],
+)
 def test_a_webhook_address_nothing_can_be_sent_to_is_refused(world: World, url: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         create_webhook(world.db, ADMIN, url, org_id="acme")
     assert refused.value.field == "url"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1]:8080/hooks", "https://bücher.example/hooks", "https://acme.example./h"]
+)
+def test_ipv6_international_and_fully_qualified_addresses_are_taken(world: World, url: str) -> None:
+    assert create_webhook(world.db, ADMIN, url, org_id="acme").url == url
 
 
 @pytest.mark.parametrize("url", ["http://[::1/hooks", "http://a..b/hooks"])
