@@ -119,11 +119,11 @@ def release(db: Database, principal: str, key: str) -> None:
         session.commit()
 
 
-def forget_expired(db: Database) -> int:
-    """Drop keys older than a day (for the worker); returns how many went."""
+def forget_expired(db: Database, at: datetime | None = None) -> int:
+    """Drop keys older than a day (each worker pass does); returns how many went."""
     with db.session() as session:
         result = session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEEP_FOR)
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < (at or utcnow()) - KEEP_FOR)
         )
         session.commit()
         return int(getattr(result, "rowcount", 0) or 0)

@@ -20,6 +20,7 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from handoff import idempotency
 from handoff.commands.flow import now
 from handoff.commands.handoffs import expire_handoff
 from handoff.commands.resolution import auto_close
@@ -112,8 +113,8 @@ DUE_WORK = (
 def tick(
     db: Database, at: datetime | None = None, client: httpx.Client | None = None
 ) -> Counter[str]:
-    """One pass: act once on every timer due at `at` (default: now), then deliver the webhooks
-    due; returns counts per kind of work."""
+    """One pass: act once on every timer due at `at` (default: now), deliver the webhooks due,
+    and forget idempotency keys older than a day; returns counts per kind of work."""
     at = at or now()
     done: Counter[str] = Counter()
     for work in DUE_WORK:
@@ -123,6 +124,7 @@ def tick(
     with httpx.Client() if client is None else nullcontext(client) as http:
         deliveries = deliver_due(db, http, at)
     done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
+    done["idempotency_keys_forgotten"] = idempotency.forget_expired(db, at)
     return +done
 
 

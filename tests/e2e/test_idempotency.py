@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from handoff import idempotency
+from handoff import idempotency, worker
 from tests.e2e.conftest import auth
 from tests.integration.world import World
 
@@ -102,7 +102,8 @@ def test_a_key_is_kept_for_a_day_and_then_forgotten(client: TestClient, world: W
     with freeze_time(datetime.now(UTC) + timedelta(hours=23), real_asyncio=True):
         assert create(client, "daily").content == first.content
     with freeze_time(datetime.now(UTC) + timedelta(hours=25), real_asyncio=True):
-        assert idempotency.forget_expired(world.db) == 1
+        assert worker.tick(world.db)["idempotency_keys_forgotten"] == 1
+        assert stored_answers(world) == []
         later = create(client, "daily", NEW_CASE | {"subject": "Another charge"})
     assert later.status_code == 201
     assert later.json()["id"] != first.json()["id"]
