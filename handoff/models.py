@@ -311,4 +311,4 @@ class WebhookSubscription(Base):
 
 # Tables kept beside the code that owns them share this metadata: importing them here puts every
 # table in Base.metadata, which migrations and tests read.
-from handoff import idempotency, outbox  # noqa: E402, F401
+from handoff import idempotency, outbox, web_sessions  # noqa: E402, F401

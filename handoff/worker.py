@@ -20,7 +20,7 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from handoff import idempotency
+from handoff import idempotency, web_sessions
 from handoff.commands.flow import now
 from handoff.commands.handoffs import expire_handoff
 from handoff.commands.resolution import auto_close
@@ -114,7 +114,8 @@ def tick(
     db: Database, at: datetime | None = None, client: httpx.Client | None = None
 ) -> Counter[str]:
     """One pass: act once on every timer due at `at` (default: now), deliver the webhooks due,
-    and forget idempotency keys older than a day; returns counts per kind of work."""
+    and forget idempotency keys and signed-out sessions that have run out; returns counts per
+    kind of work."""
     at = at or now()
     done: Counter[str] = Counter()
     for work in DUE_WORK:
@@ -125,6 +126,7 @@ def tick(
         deliveries = deliver_due(db, http, at)
     done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
     done["idempotency_keys_forgotten"] = idempotency.forget_expired(db, at)
+    done["ui_sessions_forgotten"] = web_sessions.forget_ended(db, at)
     return +done
 
 

@@ -12,9 +12,9 @@ from api.ui import audit, cases, customer, sign_in
 from api.ui.pages import STATIC, error_page
 from api.ui.session import CsrfRejected, SignInRequired
 from handoff.db import Database
+from handoff.web_sessions import SESSION_HOURS
 
 SESSION_COOKIE = "handoff_session"
-SESSION_HOURS = 12
 
 
 def mount_ui(app: FastAPI, db: Database) -> None:

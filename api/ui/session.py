@@ -1,7 +1,8 @@
 """Who is signed in, the per-session CSRF token and one-shot notices, kept in the session cookie.
 
-The cookie holds who signed in (never their token) and is signed, so it cannot be forged; the
-person is looked up again on every request, so a deactivated agent is signed out at once.
+The cookie holds who signed in (never their token) and a session id, and is signed, so it cannot
+be forged; the person is looked up again on every request, so a deactivated agent is signed out at
+once, and a session signed out is refused even from a copy of its cookie.
 """
 
 import secrets
@@ -9,7 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from api.ui.deps import DirectoryDep
+from api.ui.deps import DbDep, DirectoryDep
+from handoff import web_sessions
+from handoff.db import Database
 from handoff.principals import Actor
 
 
@@ -51,17 +54,25 @@ def sign_in(request: Request, actor: Actor) -> None:
         "id": actor.id,
         "orgs": sorted(actor.orgs) if actor.orgs is not None else None,
     }
+    request.session["sid"] = web_sessions.new_session_id()
     csrf_token(request)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, db: Database) -> None:
+    """End the session here and for any copy of its cookie (see handoff.web_sessions)."""
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str):
+        web_sessions.end(db, session_id)
     request.session.clear()
 
 
-def signed_in_actor(request: Request, names: DirectoryDep) -> Actor | None:
+def signed_in_actor(request: Request, names: DirectoryDep, db: DbDep) -> Actor | None:
     who: dict[str, Any] | None = request.session.get("who")
+    session_id = request.session.get("sid")
     person = names.people.get(who["id"]) if who else None
-    if who is None or person is None or not person.active:
+    if who is None or person is None or not person.active or not isinstance(session_id, str):
+        return None
+    if web_sessions.has_ended(db, session_id):
         return None
     orgs = frozenset(who["orgs"]) if who.get("orgs") is not None else None
     return Actor(kind="agent", id=person.id, org_id=person.org_id, role=person.role, orgs=orgs)

@@ -51,6 +51,6 @@ def sign_in(request: Request, db: DbDep, form: CheckedForm) -> Response:
 
 
 @router.post("/ui/sign-out")
-def sign_out(request: Request, form: CheckedForm) -> RedirectResponse:
-    session.sign_out(request)
+def sign_out(request: Request, db: DbDep, form: CheckedForm) -> RedirectResponse:
+    session.sign_out(request, db)
     return RedirectResponse("/ui/sign-in", status_code=303)

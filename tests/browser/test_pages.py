@@ -296,3 +296,18 @@ def test_filters_in_a_pages_address_are_held_to_the_apis_limits(pages: Pages, wo
     assert found.status_code == 200
     assert f'href="/ui/audit/cases/{case_id}"' in found.text
     assert "opened the case" in found.text
+
+
+def test_a_signed_out_session_is_refused_even_from_a_copy_of_its_cookie(pages: Pages) -> None:
+    dana = pages("dana")
+    copied = dana.cookies.get("handoff_session")
+    assert copied is not None
+    assert dana.get("/ui/queue").url.path == "/ui/queue"
+
+    signed_out = dana.post("/ui/sign-out", data={"csrf_token": csrf_of(dana.get("/ui/queue").text)})
+
+    assert signed_out.url.path == "/ui/sign-in"
+    thief = pages(None)
+    thief.cookies.set("handoff_session", copied)
+    assert thief.get("/ui/queue").url.path == "/ui/sign-in"
+    assert pages("dana").get("/ui/queue").url.path == "/ui/queue"  # signing in again works

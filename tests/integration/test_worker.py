@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from handoff import commands, queries
+from handoff import commands, queries, web_sessions
 from handoff.config import Settings
 from handoff.db import Database, make_engine
 from handoff.worker import tick
@@ -187,3 +187,15 @@ def test_the_worker_loop_acts_on_due_work_and_stops_when_told(world: World) -> N
         loop.join(timeout=5)
     assert not loop.is_alive()
     assert queries.get_case(world.db, world.auditor(), case.id).owner.agent_id == "sam"
+
+
+def test_signed_out_sessions_are_forgotten_once_no_cookie_can_carry_them(world: World) -> None:
+    with freeze_time(T0):
+        web_sessions.end(world.db, "s-1")
+        web_sessions.end(world.db, "s-1")  # twice is once
+    assert web_sessions.has_ended(world.db, "s-1")
+    with freeze_time(T0 + timedelta(hours=web_sessions.SESSION_HOURS) - SECOND):
+        assert tick(world.db)["ui_sessions_forgotten"] == 0
+    with freeze_time(T0 + timedelta(hours=web_sessions.SESSION_HOURS) + SECOND):
+        assert tick(world.db)["ui_sessions_forgotten"] == 1
+    assert not web_sessions.has_ended(world.db, "s-1")
