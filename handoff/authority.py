@@ -64,10 +64,15 @@ def agent_of_handoff_target_org(a: Attempt) -> None:
 
 
 def request_target_org(a: Attempt) -> None:
-    _require(
-        any(a.actor.speaks_for(r.to_org_id) for r in a.case.open_requests),
-        "only an org with an open request on this case may answer it",
-    )
+    """The org the request in hand is addressed to, whatever its state (answering one already
+    answered is then the request's own invalid_transition); with none in hand, as when listing
+    allowed actions, an org with an open request on the case."""
+    request = a.params.get("request")
+    if request is not None:
+        allowed = a.actor.speaks_for(request.to_org_id)
+    else:
+        allowed = any(a.actor.speaks_for(r.to_org_id) for r in a.case.open_requests)
+    _require(allowed, "only the org a request is addressed to may answer it")
 
 
 def participant(a: Attempt) -> None:

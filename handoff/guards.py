@@ -183,7 +183,9 @@ def acceptor_in_target_org(a: Attempt) -> None:
 
 
 def no_open_requests(a: Attempt) -> None:
-    still_open = a.case.open_requests
+    """Requests to other orgs (SPEC §3): one the case's owner org now owes itself (it was asked
+    before a handoff made it the owner) is its own work and does not hold the resolution up."""
+    still_open = [r for r in a.case.open_requests if r.to_org_id != a.case.owner_org_id]
     if still_open:
         owing = sorted({r.to_org_id for r in still_open})
         verb = "owes" if len(owing) == 1 else "owe"

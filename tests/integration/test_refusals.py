@@ -322,6 +322,41 @@ def test_proposing_a_resolution_while_another_org_still_owes_work_is_refused_on_
     assert event.data["requests"] == refused.value.details["requests"]
 
 
+@pytest.mark.parametrize("again", ["complete", "decline", "acknowledge"])
+def test_answering_a_request_that_was_answered_already_is_an_invalid_transition(
+    world: World, again: str
+) -> None:
+    db, ben = world.db, world.agent("ben")
+    case_id = active_case(world)
+    request = commands.create_request(db, world.agent("dana"), case_id, "firstbank", "Release it")
+    commands.complete_request(db, ben, case_id, request.id, note="Released.")
+    before = snapshot(world, case_id)
+
+    answer_again = {
+        "complete": lambda: commands.complete_request(db, ben, case_id, request.id, note="Again."),
+        "decline": lambda: commands.decline_request(db, ben, case_id, request.id, reason="No."),
+        "acknowledge": lambda: commands.acknowledge_request(db, ben, case_id, request.id),
+    }[again]
+    with pytest.raises(Refusal) as refused:
+        answer_again()
+
+    assert refused.value.code == "invalid_transition"
+    assert_no_trace(world, case_id, before)
+
+
+def test_a_request_the_new_owner_org_was_asked_before_the_handoff_does_not_block_it(
+    world: World,
+) -> None:
+    db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
+    case_id = active_case(world)
+    commands.create_request(db, dana, case_id, "firstbank", "Check the hold")
+    warm_handoff(world, case_id, "dana", "ben", "firstbank")
+
+    case = commands.propose_resolution(db, ben, case_id, "explained", "The hold is released.")
+
+    assert case.state == "resolution_proposed"
+
+
 # send_away_language
 
 

@@ -33,6 +33,17 @@ def test_resolution_passes_once_every_request_is_answered() -> None:
     guards.no_open_requests(attempt(c, DANA))
 
 
+def test_a_request_the_owner_org_now_owes_itself_does_not_hold_the_resolution_up() -> None:
+    """Acme asked First Bank, then handed the case to First Bank: the request is its own work."""
+    c = case(owner_org="firstbank", owner_agent="ben")
+    open_request(c, to_org="firstbank")
+    guards.no_open_requests(attempt(c, BEN))
+    open_request(c, to_org="acme")
+    with pytest.raises(Refusal) as refused:
+        guards.no_open_requests(attempt(c, BEN))
+    assert [r["to_org"] for r in refused.value.details["requests"]] == ["acme"]
+
+
 def test_a_summary_that_sends_the_customer_to_their_bank_is_refused_with_the_phrase() -> None:
     a = attempt(case(), DANA, summary="Sorry, please call your bank about it.")
     with pytest.raises(Refusal) as refused:
