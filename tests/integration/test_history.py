@@ -1,8 +1,7 @@
 """The case history (SPEC §6): one event per change, a SHA-256 chain, a database refusing edits."""
 
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,10 +9,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from handoff import commands, history, queries
-from handoff.db import Database, drop_append_only, install_append_only
+from handoff.db import Database
 from handoff.history import GENESIS_HASH, canonical
 from handoff.models import Case, Event, Request
-from tests.integration.world import World
+from tests.integration.world import World, tampering
 
 
 def stored_events(db: Database, case_id: str) -> list[Event]:
@@ -45,16 +44,10 @@ def edit_events(db: Database, sql: str, **params: Any) -> None:
         conn.execute(text(sql), params)
 
 
-@contextmanager
-def append_only_lifted(db: Database) -> Iterator[None]:
-    """Drop the triggers to play a tamperer; put them back even if the test fails."""
-    with db.engine.begin() as conn:
-        drop_append_only(conn)
-    try:
-        yield
-    finally:
-        with db.engine.begin() as conn:
-            install_append_only(conn)
+def tamper(db: Database, sql: str, **params: Any) -> None:
+    """Play a tamperer: `sql` runs with the append-only triggers lifted (world.tampering)."""
+    with tampering(db) as conn:
+        conn.execute(text(sql), params)
 
 
 def unclaimed_case(world: World) -> str:
@@ -155,13 +148,12 @@ def test_the_database_refuses_to_update_or_delete_an_event(world: World, stateme
 def test_verify_finds_the_event_whose_data_was_edited(world: World) -> None:
     case_id = worked_case(world)
 
-    with append_only_lifted(world.db):
-        edit_events(
-            world.db,
-            "UPDATE events SET data = :data WHERE case_id = :case_id AND seq = 3",
-            data='{"action": "Nothing to see here"}',
-            case_id=case_id,
-        )
+    tamper(
+        world.db,
+        "UPDATE events SET data = :data WHERE case_id = :case_id AND seq = 3",
+        data='{"action": "Nothing to see here"}',
+        case_id=case_id,
+    )
 
     verification = queries.verify_case(world.db, world.auditor(), case_id)
     assert (verification.valid, verification.first_broken_seq) == (False, 3)
@@ -176,14 +168,13 @@ def test_a_rewritten_event_with_a_recomputed_hash_breaks_the_link_of_the_next_on
     forged.data = {"action": "Nothing to see here"}
     forged_hash = history.event_hash(forged)
 
-    with append_only_lifted(world.db):
-        edit_events(
-            world.db,
-            "UPDATE events SET data = :data, hash = :hash WHERE case_id = :case_id AND seq = 3",
-            data='{"action": "Nothing to see here"}',
-            hash=forged_hash,
-            case_id=case_id,
-        )
+    tamper(
+        world.db,
+        "UPDATE events SET data = :data, hash = :hash WHERE case_id = :case_id AND seq = 3",
+        data='{"action": "Nothing to see here"}',
+        hash=forged_hash,
+        case_id=case_id,
+    )
 
     assert stored_events(world.db, case_id)[2].hash == forged_hash
     verification = queries.verify_case(world.db, world.auditor(), case_id)
@@ -193,10 +184,7 @@ def test_a_rewritten_event_with_a_recomputed_hash_breaks_the_link_of_the_next_on
 def test_a_deleted_middle_event_is_reported_as_the_gap(world: World) -> None:
     case_id = worked_case(world)
 
-    with append_only_lifted(world.db):
-        edit_events(
-            world.db, "DELETE FROM events WHERE case_id = :case_id AND seq = 3", case_id=case_id
-        )
+    tamper(world.db, "DELETE FROM events WHERE case_id = :case_id AND seq = 3", case_id=case_id)
 
     verification = queries.verify_case(world.db, world.auditor(), case_id)
     assert (verification.valid, verification.events, verification.first_broken_seq) == (
@@ -208,7 +196,7 @@ def test_a_deleted_middle_event_is_reported_as_the_gap(world: World) -> None:
 
 def test_the_triggers_are_back_after_tampering(world: World) -> None:
     case_id = worked_case(world)
-    with append_only_lifted(world.db):
+    with tampering(world.db):
         pass
 
     with pytest.raises(DBAPIError, match="append-only"):

@@ -15,7 +15,7 @@ from handoff.config import Settings
 from handoff.db import Database, make_engine
 from handoff.history import Verification
 from handoff.models import Base, Case, Event
-from tests.integration.test_history import append_only_lifted, edit_events, worked_case
+from tests.integration.test_history import tamper, worked_case
 from tests.integration.world import World, build_world
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -81,13 +81,12 @@ def test_an_old_row_edited_is_reported_at_its_seq(world: World) -> None:
     case_id = worked_case(World(before))
     before.dispose()
 
-    with append_only_lifted(world.db):
-        edit_events(
-            world.db,
-            "UPDATE events SET data = :data WHERE case_id = :case_id AND seq = 3",
-            data='{"action": "Nothing to see here"}',
-            case_id=case_id,
-        )
+    tamper(
+        world.db,
+        "UPDATE events SET data = :data WHERE case_id = :case_id AND seq = 3",
+        data='{"action": "Nothing to see here"}',
+        case_id=case_id,
+    )
 
     assert dict(queries.verify_all(world.db)) == {case_id: Verification(False, 5, 3)}
 
@@ -108,8 +107,7 @@ def test_worker_processes_report_a_tampered_chain_at_its_first_broken_seq(
 ) -> None:
     cases = synthetic_cases(world.db, 40)
     tampered = cases[23]  # number 1024: four events
-    with append_only_lifted(world.db):
-        edit_events(world.db, statement, id=tampered)
+    tamper(world.db, statement, id=tampered)
 
     verified = list(queries.verify_all(world.db, workers=2, slice_size=3))
 
@@ -120,8 +118,7 @@ def test_worker_processes_report_a_tampered_chain_at_its_first_broken_seq(
 def test_worker_processes_verify_every_chain_as_this_process_does(world: World) -> None:
     cases = synthetic_cases(world.db, 3000)
     broken = cases[1233]  # number 2234: four events
-    with append_only_lifted(world.db):
-        edit_events(world.db, "UPDATE events SET hash = prev_hash WHERE case_id = :id", id=broken)
+    tamper(world.db, "UPDATE events SET hash = prev_hash WHERE case_id = :id", id=broken)
 
     here = list(queries.verify_all(world.db, workers=1, slice_size=100))
     in_workers = list(queries.verify_all(world.db, workers=2, slice_size=100))
