@@ -3,9 +3,9 @@
 The key is claimed before the request runs (see `handoff.idempotency`). A retry that arrives while
 the first request is still running waits for its answer; one with another body is refused.
 Answers of 5xx are not kept, so the retry runs afresh. What the API shows only once (a new
-credential's `token`, a new webhook's `secret`) is not kept either: SPEC §7 stores credentials only
-as hashes, so a replay answers `null` there, and a client that lost the first answer asks again
-with a new key.
+credential's `token`, a new webhook's `secret`: the answers marked `Cache-Control: no-store`) is not
+kept either: SPEC §7 stores credentials only as hashes, so a replay answers `null` there, and a
+client that lost the first answer asks again with a new key.
 """
 
 import hashlib
@@ -27,7 +27,7 @@ KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 REPLAYED_HEADERS = ("content-type", "etag", "location", "cache-control")
 WAIT_FOR_FIRST = 30.0  # seconds a retry waits for the first request's answer
 POLL = 0.05
-SHOWN_ONCE = ("token", "secret")  # top-level answer fields never kept for a replay
+SHOWN_ONCE = ("token", "secret")  # what a no-store answer holds that is never kept for a replay
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -119,7 +119,10 @@ class IdempotencyMiddleware:
             for k, v in start.get("headers", [])
             if k.decode("latin-1").lower() in REPLAYED_HEADERS
         }
-        answer = idempotency.StoredAnswer(status, kept, _without_secrets(b"".join(chunks)))
+        answered = b"".join(chunks)
+        if kept.get("cache-control") == "no-store":
+            answered = _without_secrets(answered)
+        answer = idempotency.StoredAnswer(status, kept, answered)
         await run_in_threadpool(idempotency.store, db, principal, key, answer)
 
 

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from handoff import history
 from handoff.db import Database
 from handoff.models import Agent, Case, Event, Handoff, JointSession, Participant, Request
+from handoff.principals import WORKING_ROLES
 from handoff.table_replay import Replay
 
 PAGE = 500
-OWNING_ROLES = ("rep", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _row_violations(
         yield violation(
             "owner_agent", f"owner agent {owner} is of {agent.org_id}, not of {case.owner_org_id}"
         )
-    elif agent.role not in OWNING_ROLES:
+    elif agent.role not in WORKING_ROLES:
         yield violation("owner_agent", f"owner agent {owner} is an {agent.role}")
     elif case.state != "closed" and not agent.active:
         yield violation("owner_agent", f"owner agent {owner} of an open case is deactivated")

@@ -4,12 +4,13 @@ import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from handoff.config import Settings
 from handoff.send_away import PhraseRules, load_rules
@@ -175,6 +176,14 @@ class Database:
         """A plain connection for one or two Core reads (no ORM session), rolled back after."""
         with self._read_engine.connect() as conn:
             yield conn
+
+    def forget_before(self, column: InstrumentedAttribute[datetime], cutoff: datetime) -> int:
+        """Delete the rows of `column`'s table whose `column` is before `cutoff` (the worker's
+        housekeeping); returns how many went."""
+        with self.session() as session:
+            result = session.execute(delete(column.class_).where(column < cutoff))
+            session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def dispose(self) -> None:
         self.engine.dispose()

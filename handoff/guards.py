@@ -3,6 +3,7 @@
 from handoff.attempt import Attempt
 from handoff.errors import Forbidden, InvalidInput, Refusal
 from handoff.models import Agent
+from handoff.principals import WORKING_ROLES
 from handoff.send_away import find_send_away
 
 RESOLUTION_CODES = (
@@ -77,7 +78,7 @@ def _agent_to_own(a: Attempt) -> Agent:
 
 
 def _can_own(agent: Agent) -> None:
-    if not agent.active or agent.role not in ("rep", "supervisor"):
+    if not agent.active or agent.role not in WORKING_ROLES:
         raise Refusal(
             "owner_required",
             f"{agent.id} cannot own cases (inactive or not a rep or supervisor); "

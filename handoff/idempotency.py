@@ -121,9 +121,4 @@ def release(db: Database, principal: str, key: str) -> None:
 
 def forget_expired(db: Database, at: datetime | None = None) -> int:
     """Drop keys older than a day (each worker pass does); returns how many went."""
-    with db.session() as session:
-        result = session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.created_at < (at or utcnow()) - KEEP_FOR)
-        )
-        session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+    return db.forget_before(IdempotencyKey.created_at, (at or utcnow()) - KEEP_FOR)

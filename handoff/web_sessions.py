@@ -5,7 +5,7 @@ and the pages refuse it from then on. The worker forgets ids older than any cook
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,7 +45,4 @@ def has_ended(db: Database, session_id: str) -> bool:
 def forget_ended(db: Database, at: datetime | None = None) -> int:
     """Drop ids no cookie can carry any more (each worker pass does); returns how many went."""
     cutoff = (at or utcnow()) - timedelta(hours=SESSION_HOURS)
-    with db.session() as session:
-        result = session.execute(delete(EndedSession).where(EndedSession.ended_at < cutoff))
-        session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+    return db.forget_before(EndedSession.ended_at, cutoff)

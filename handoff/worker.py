@@ -28,6 +28,7 @@ from handoff.commands.timers import escalate_overdue_request, escalate_unclaimed
 from handoff.db import Database
 from handoff.errors import DomainError
 from handoff.models import Agent, Case, Handoff, Request
+from handoff.principals import WORKING_ROLES
 from handoff.webhooks import deliver_due
 
 log = logging.getLogger("handoff.worker")
@@ -45,7 +46,7 @@ class DueWork:
 _SOMEONE_TO_ESCALATE_TO = (
     exists()
     .where(Agent.org_id == Case.owner_org_id, Agent.active.is_(True))
-    .where(Agent.role.in_(("supervisor", "rep")))
+    .where(Agent.role.in_(WORKING_ROLES))
 )
 
 
