@@ -13,10 +13,10 @@ import json
 import re
 
 import anyio
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import on_database
 from api.limits import replaying
 from api.problems import problem
 from handoff import commands, idempotency
@@ -64,7 +64,7 @@ class IdempotencyMiddleware:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         actor = None
         if scheme.lower() == "bearer" and token.strip():
-            actor = await run_in_threadpool(commands.authenticate, db, token.strip())
+            actor = await on_database(db, commands.authenticate, db, token.strip())
         if actor is None:  # the route itself answers 401
             await self.app(scope, receive, send)
             return
@@ -108,11 +108,11 @@ class IdempotencyMiddleware:
             await self.app(scope, replaying(body, receive), send_and_keep)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await run_in_threadpool(idempotency.release, db, principal, key)
+                await on_database(db, idempotency.release, db, principal, key)
             raise
         status = int(start.get("status", 500))
         if status >= 500:
-            await run_in_threadpool(idempotency.release, db, principal, key)
+            await on_database(db, idempotency.release, db, principal, key)
             return
         kept = {
             k.decode("latin-1"): v.decode("latin-1")
@@ -123,7 +123,7 @@ class IdempotencyMiddleware:
         if kept.get("cache-control") == "no-store":
             answered = _without_secrets(answered)
         answer = idempotency.StoredAnswer(status, kept, answered)
-        await run_in_threadpool(idempotency.store, db, principal, key, answer)
+        await on_database(db, idempotency.store, db, principal, key, answer)
 
 
 def _without_secrets(body: bytes) -> bytes:
@@ -142,7 +142,7 @@ async def _claim(db: Database, principal: str, key: str, asked: str) -> idempote
     """Claim the key, or wait (bounded) while another request holding it is answered."""
     deadline = anyio.current_time() + WAIT_FOR_FIRST
     while True:
-        claim = await run_in_threadpool(idempotency.claim, db, principal, key, asked)
+        claim = await on_database(db, idempotency.claim, db, principal, key, asked)
         if claim.outcome != "in_progress" or anyio.current_time() > deadline:
             return claim
         await anyio.sleep(POLL)

@@ -1,15 +1,15 @@
 """Cases: create, list, read, and work them within the owner org."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, Cursor, DbDep, IfMatch, Limit
+from api.deps import ActorDep, CaseId, CaseRouter, Cursor, DbDep, IfMatch, Limit
 from api.schemas import inputs, outputs
 from api.schemas.fields import CaseState, Id
 from handoff import commands, queries
 from handoff.views import CaseView
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = CaseRouter(prefix="/v1/cases", tags=["cases"])
 
 
 @router.post("", status_code=201, response_model=outputs.Case)

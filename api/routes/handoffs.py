@@ -1,14 +1,14 @@
 """Handoffs: proposed by the owner, accepted warm in a joint session, declined or cancelled."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, DbDep, IfMatch, ItemId
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
 from handoff import commands
 from handoff.views import CaseView, HandoffView
 
-router = APIRouter(prefix="/v1/cases/{case_id}/handoffs", tags=["handoffs"])
+router = CaseRouter(prefix="/v1/cases/{case_id}/handoffs", tags=["handoffs"])
 
 
 @router.post("", status_code=201, response_model=outputs.Handoff)

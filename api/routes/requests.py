@@ -1,14 +1,14 @@
 """Requests: the owner org asks another participant org to act; the case does not move."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, DbDep, IfMatch, ItemId
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
 from handoff import commands
 from handoff.views import CaseView, RequestView
 
-router = APIRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
+router = CaseRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
 
 
 @router.post("", status_code=201, response_model=outputs.Request)

@@ -1,14 +1,14 @@
 """Resolving a case: propose, confirm or reject on the customer's word, reopen, withdraw."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, DbDep, IfMatch
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch
 from api.schemas import inputs, outputs
 from handoff import commands
 from handoff.views import CaseView
 
-router = APIRouter(prefix="/v1/cases/{case_id}", tags=["resolution"])
+router = CaseRouter(prefix="/v1/cases/{case_id}", tags=["resolution"])
 
 
 @router.post("/resolution", response_model=outputs.Case)

@@ -1,14 +1,14 @@
 """Joint sessions: a live conference on a case; conferencing systems report joins and leaves."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, DbDep, IfMatch, ItemId
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
 from handoff import commands
 from handoff.views import CaseView, SessionView
 
-router = APIRouter(prefix="/v1/cases/{case_id}/sessions", tags=["joint sessions"])
+router = CaseRouter(prefix="/v1/cases/{case_id}/sessions", tags=["joint sessions"])
 
 
 @router.post("", status_code=201, response_model=outputs.JointSession)

@@ -1,0 +1,88 @@
+"""Where a request's database work runs: on the event loop for SQLite, in a worker thread for
+PostgreSQL (no database is opened)."""
+
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+from anyio.from_thread import start_blocking_portal
+from fastapi.routing import APIRoute
+
+from api.deps import on_database, per_case
+from api.routes import audit, cases, handoffs, history, requests, resolution, sessions
+from handoff.config import Settings
+from handoff.db import Database
+
+POSTGRES = "postgresql+psycopg://handoff@db.example:5432/handoff"
+T = TypeVar("T")
+
+
+def on_an_event_loop(main: Callable[[], Awaitable[T]]) -> T:
+    """`main` run on an event loop of its own thread, as uvicorn runs a request (the browser
+    tests' Playwright keeps a loop running in this thread)."""
+    with start_blocking_portal() as portal:
+        return portal.call(main)
+
+
+def thread_of_work(db: Database) -> tuple[int, int]:
+    """The event loop's thread and the thread `on_database` ran the work in."""
+
+    async def main() -> tuple[int, int]:
+        return threading.get_ident(), await on_database(db, threading.get_ident)
+
+    return on_an_event_loop(main)
+
+
+def test_sqlite_work_runs_on_the_event_loop_without_a_thread_hop() -> None:
+    db = Database(Settings(database_url="sqlite:///:memory:"))
+    loop, work = thread_of_work(db)
+    assert work == loop
+    db.dispose()
+
+
+def test_postgres_work_runs_in_a_worker_thread_so_round_trips_do_not_stall_the_loop() -> None:
+    db = Database(Settings(database_url=POSTGRES))
+    loop, work = thread_of_work(db)
+    assert work != loop
+    db.dispose()
+
+
+def test_a_per_case_endpoint_keeps_its_signature_for_fastapi_and_awaits_the_work() -> None:
+    def endpoint(case_id: str, db: Database) -> str:
+        return f"{case_id} on {db.engine.dialect.name}"
+
+    wrapped = per_case(endpoint)
+    db = Database(Settings(database_url="sqlite:///:memory:"))
+
+    async def main() -> str:
+        result: str = await wrapped(case_id="c-1", db=db)
+        return result
+
+    assert on_an_event_loop(main) == "c-1 on sqlite"
+    assert wrapped.__wrapped__ is endpoint  # type: ignore[attr-defined]
+    db.dispose()
+
+
+def runs_per_case(route: APIRoute) -> bool:
+    return getattr(route.endpoint, "__wrapped__", None) is not None
+
+
+def test_every_endpoint_of_case_work_runs_per_case() -> None:
+    routes = [r for m in (cases, requests, handoffs, sessions, resolution) for r in m.router.routes]
+    assert len(routes) >= 20
+    assert [r.path for r in routes if not isinstance(r, APIRoute) or not runs_per_case(r)] == []
+
+
+def test_long_reads_stay_in_worker_threads() -> None:
+    routes = [r for m in (audit, history) for r in m.router.routes if isinstance(r, APIRoute)]
+    assert routes
+    assert [r.path for r in routes if runs_per_case(r)] == []
+
+
+def test_an_endpoint_without_a_database_cannot_be_made_per_case() -> None:
+    def endpoint(case_id: str) -> str:
+        return case_id
+
+    with pytest.raises(TypeError, match="endpoint takes no db"):
+        per_case(endpoint)
