@@ -15,7 +15,7 @@ from handoff.errors import Forbidden
 from handoff.models import Case, Event
 from handoff.principals import Actor
 from handoff.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
-from handoff.replay import Standing, standings
+from handoff.replay import HandoffStanding, RequestStanding, SessionStanding, Standing, standings
 from handoff.verification import verify_cases
 from handoff.views import EventView, Owner
 from handoff.visibility import visible_cases
@@ -49,6 +49,9 @@ class CaseAsOf:
     state: str | None
     owner: Owner | None
     participants: list[str]
+    requests: list[RequestStanding]
+    handoff: HandoffStanding | None  # pending then
+    session: SessionStanding | None  # live then
     events: list[EventView]
 
 
@@ -104,6 +107,9 @@ def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAs
         state=standing.state if standing else None,
         owner=Owner(standing.owner_org, standing.owner_agent) if standing else None,
         participants=list(standing.participants) if standing else [],
+        requests=list(standing.requests) if standing else [],
+        handoff=standing.handoff if standing else None,
+        session=standing.session if standing else None,
         events=[EventView.of(e) for e, _ in walked],
     )
 

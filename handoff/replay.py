@@ -1,4 +1,5 @@
-"""How a case stood after some of its events: state, owner and participants, from history alone."""
+"""How a case stood after some of its events, from history alone: state, owner, participants,
+requests, the pending handoff and the live joint session."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,12 +21,49 @@ NEW_OWNER_AGENT = {
 }
 
 
+# The state each request event leaves its request in.
+REQUEST_STATE_AFTER = {
+    "request_created": "open",
+    "request_acknowledged": "acknowledged",
+    "request_completed": "done",
+    "request_declined": "declined",
+    "request_cancelled": "cancelled",
+}
+HANDOFF_DECIDED = frozenset(
+    {"handoff_accepted", "handoff_declined", "handoff_cancelled", "handoff_expired"}
+)
+
+
+@dataclass(frozen=True)
+class RequestStanding:
+    id: str
+    to_org: str
+    action: str
+    state: str
+
+
+@dataclass(frozen=True)
+class HandoffStanding:
+    id: str
+    to_org: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SessionStanding:
+    id: str
+    present: tuple[str, ...] = ()  # the parties in the session, in the order they joined
+
+
 @dataclass(frozen=True)
 class Standing:
     state: str
     owner_org: str
     owner_agent: str | None
     participants: tuple[str, ...] = field(default=())
+    requests: tuple[RequestStanding, ...] = field(default=())
+    handoff: HandoffStanding | None = None
+    session: SessionStanding | None = None
 
 
 def after(standing: Standing | None, event: Event) -> Standing | None:
@@ -43,7 +81,39 @@ def after(standing: Standing | None, event: Event) -> Standing | None:
         standing = replace(standing, owner_org=data["to_org"])
     if event.type == "participant_added":
         standing = replace(standing, participants=(*standing.participants, data["org_id"]))
-    return standing
+    if event.type in REQUEST_STATE_AFTER:
+        standing = replace(standing, requests=_requests_after(standing.requests, event))
+    if event.type == "handoff_proposed":
+        handoff = HandoffStanding(data["handoff_id"], data["to_org"], data.get("summary") or "")
+        standing = replace(standing, handoff=handoff)
+    if event.type in HANDOFF_DECIDED:
+        standing = replace(standing, handoff=None)
+    return replace(standing, session=_session_after(standing.session, event))
+
+
+def _requests_after(
+    requests: tuple[RequestStanding, ...], event: Event
+) -> tuple[RequestStanding, ...]:
+    data, state = event.data, REQUEST_STATE_AFTER[event.type]
+    if event.type == "request_created":
+        created = RequestStanding(data["request_id"], data["to_org"], data["action"], state)
+        return (*requests, created)
+    return tuple(replace(r, state=state) if r.id == data["request_id"] else r for r in requests)
+
+
+def _session_after(session: SessionStanding | None, event: Event) -> SessionStanding | None:
+    data = event.data
+    if event.type == "session_started":
+        return SessionStanding(data["session_id"])
+    if session is None or data.get("session_id") != session.id:
+        return session
+    if event.type == "session_ended":
+        return None
+    if event.type == "session_joined":
+        return replace(session, present=(*session.present, data["party"]))
+    if event.type == "session_left":
+        return replace(session, present=tuple(p for p in session.present if p != data["party"]))
+    return session
 
 
 def standings(events: Iterable[Event]) -> Iterator[tuple[Event, Standing | None]]:

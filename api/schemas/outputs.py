@@ -130,12 +130,33 @@ class Verification(BaseModel):
     first_broken_seq: int | None
 
 
+class RequestAsOf(BaseModel):
+    id: str
+    to_org: str
+    action: str
+    state: str
+
+
+class HandoffAsOf(BaseModel):
+    id: str
+    to_org: str
+    summary: str
+
+
+class SessionAsOf(BaseModel):
+    id: str
+    present: list[str] = Field(description="The parties in the session then.")
+
+
 class CaseAsOf(BaseModel):
     case_id: str
     at: datetime
     state: CaseState | None = Field(description="null: the case did not exist yet")
     owner: Owner | None
     participants: list[str]
+    requests: list[RequestAsOf] = Field(description="Every request made by then, as it stood.")
+    handoff: HandoffAsOf | None = Field(description="The handoff pending then, if any.")
+    session: SessionAsOf | None = Field(description="The joint session live then, if any.")
     events: list[Event]
 
 

@@ -315,6 +315,26 @@ def test_as_of_an_events_own_time_includes_it_and_a_microsecond_earlier_does_not
         {"org_id": "vendo", "agent_id": "vic"},
     )
     assert just_before["events"][-1]["seq"] == 8
+    assert (at_accept["handoff"], at_accept["session"]) == (None, None)
+    assert (just_before["handoff"]["to_org"], just_before["handoff"]["summary"]) == (
+        "forge",
+        "Needs a part",
+    )
+    assert just_before["session"]["present"] == ["owner", "receiver", "customer"]
+
+
+def test_as_of_shows_each_request_in_the_state_it_was_in_then(client: TestClient) -> None:
+    case = bank_story(client)
+    release = {"to_org": "firstbank", "action": "Release the hold"}
+
+    states = [
+        [r["state"] for r in as_of(client, case, T0 + minutes * MINUTE)["requests"]]
+        for minutes in (9, 10, 20, 30, 40)
+    ]
+    made = as_of(client, case, T0 + 10 * MINUTE)["requests"]
+
+    assert states == [[], ["open"], ["acknowledged"], ["done"], ["done"]]
+    assert [{k: r[k] for k in release} for r in made] == [release]
 
 
 def test_as_of_before_the_case_existed_answers_with_no_state_and_no_events(
@@ -331,6 +351,9 @@ def test_as_of_before_the_case_existed_answers_with_no_state_and_no_events(
         "state": None,
         "owner": None,
         "participants": [],
+        "requests": [],
+        "handoff": None,
+        "session": None,
         "events": [],
     }
     assert (created["state"], created["owner"], created["participants"]) == (
@@ -348,6 +371,11 @@ def test_as_of_after_the_last_event_is_the_case_as_it_stands_now(client: TestCli
 
         assert (later["state"], later["owner"]) == (now["state"], now["owner"])
         assert sorted(later["participants"]) == sorted(p["org_id"] for p in now["participants"])
+        assert later["requests"] == [
+            {k: r[k] for k in ("id", "to_org", "action", "state")} for r in now["requests"]
+        ]
+        closed = (None, None)  # all three stories end closed: nothing pending, nothing live
+        assert (later["handoff"], later["session"]) == (now["handoff"], now["session"]) == closed
         assert later["events"] == history_of(client, case)
 
 
