@@ -196,18 +196,27 @@ APPEND_ONLY_SQLITE = [
     """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END""",
 ]
+# Row triggers do not see TRUNCATE (emptying the table, or a cascade from `cases`): a statement
+# trigger refuses it (migration 0005). SQLite has no TRUNCATE; its DELETE trigger covers it.
+NO_TRUNCATE_POSTGRES = [
+    "DROP TRIGGER IF EXISTS events_no_truncate ON events",
+    """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+       FOR EACH STATEMENT EXECUTE FUNCTION handoff_events_append_only()""",
+]
 APPEND_ONLY_POSTGRES = [
     """CREATE OR REPLACE FUNCTION handoff_events_append_only() RETURNS trigger AS $$
        BEGIN RAISE EXCEPTION 'events are append-only: % refused', TG_OP; END;
        $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
        FOR EACH ROW EXECUTE FUNCTION handoff_events_append_only()""",
+    *NO_TRUNCATE_POSTGRES,
 ]
 DROP_APPEND_ONLY_SQLITE = [
     "DROP TRIGGER IF EXISTS events_no_update",
     "DROP TRIGGER IF EXISTS events_no_delete",
 ]
 DROP_APPEND_ONLY_POSTGRES = [
+    "DROP TRIGGER IF EXISTS events_no_truncate ON events",
     "DROP TRIGGER IF EXISTS events_append_only ON events",
     "DROP FUNCTION IF EXISTS handoff_events_append_only()",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from handoff.config import Settings
-from handoff.db import Database, make_engine
+from handoff.db import Database, drop_append_only, install_append_only, make_engine
 from handoff.migrate import upgrade
 from handoff.models import Base
 from tests.integration.world import World, build_world
@@ -58,9 +58,10 @@ def database_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_migrated")
     engine = make_engine(url)
-    with engine.begin() as conn:
-        # TRUNCATE does not fire the row triggers that keep events append-only.
+    with engine.begin() as conn:  # emptied for the next test: the triggers refuse it otherwise
+        drop_append_only(conn)
         conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        install_append_only(conn)
     engine.dispose()
     return url
 

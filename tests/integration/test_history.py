@@ -145,6 +145,22 @@ def test_the_database_refuses_to_update_or_delete_an_event(world: World, stateme
     assert queries.verify_case(world.db, world.auditor(), case_id).valid
 
 
+def test_the_database_refuses_to_empty_the_events_even_by_truncating(world: World) -> None:
+    case_id = worked_case(world)
+    emptyings = (
+        ["TRUNCATE events", "TRUNCATE cases CASCADE"]  # a cascade from cases reaches events
+        if world.db.is_postgres
+        else ["DELETE FROM events"]  # SQLite has no TRUNCATE
+    )
+
+    for emptying in emptyings:
+        with pytest.raises(DBAPIError, match="append-only"):
+            edit_events(world.db, emptying)
+
+    assert len(stored_events(world.db, case_id)) == 5
+    assert queries.verify_case(world.db, world.auditor(), case_id).valid
+
+
 def test_verify_finds_the_event_whose_data_was_edited(world: World) -> None:
     case_id = worked_case(world)
 

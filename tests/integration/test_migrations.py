@@ -91,7 +91,7 @@ def append_only_guards(engine: Engine) -> set[str]:
 def expected_guards(engine: Engine) -> set[str]:
     if engine.dialect.name == "sqlite":
         return {"events_no_update", "events_no_delete"}
-    return {"events_append_only", "handoff_events_append_only"}
+    return {"events_append_only", "events_no_truncate", "handoff_events_append_only"}
 
 
 def test_upgrade_builds_the_whole_schema_on_an_empty_database(
