@@ -16,6 +16,7 @@ from rich.progress import track
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's own click (0.29+)
 
 from handoff import check as checker
 from handoff import demo, migrate, queries, worker
@@ -329,7 +330,22 @@ def worker_command(
 
 
 def main() -> None:
-    app(prog_name="handoff")
+    """`handoff` itself. A usage mistake is one line on stderr and exit status 2, like every
+    other failure (click's own report spans four lines: usage, a hint, a blank, the error)."""
+    try:
+        status = app(prog_name="handoff", standalone_mode=False)
+    except NoArgsIsHelpError as bare:
+        bare.show()  # `handoff` or `handoff db` alone: the help, as before
+        raise SystemExit(bare.exit_code) from None
+    except UsageError as mistake:
+        where = mistake.ctx.command_path if mistake.ctx else "handoff"
+        message = " ".join(mistake.format_message().split())
+        typer.echo(f"error: {message} (see `{where} --help`)", err=True)
+        raise SystemExit(mistake.exit_code) from None
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":
