@@ -59,6 +59,11 @@ def summary_not_send_away(a: Attempt) -> None:
     _no_send_away(a, "summary")
 
 
+def needed_not_send_away(a: Attempt) -> None:
+    """What the customer is asked for is shown to them on their status page."""
+    _no_send_away(a, "needed")
+
+
 def customer_text_not_send_away(a: Attempt) -> None:
     if a.params.get("visibility") == "customer":
         _no_send_away(a, "text")
@@ -103,6 +108,8 @@ def target_agent_in_owner_org(a: Attempt) -> None:
             agent_org=agent.org_id,
             owner_org=a.case.owner_org_id,
         )
+    if agent.id == a.case.owner_agent_id:
+        raise InvalidInput("agent_id", f"{agent.id} already owns this case")
     _can_own(agent)
 
 
@@ -143,7 +150,8 @@ def not_ping_pong(a: Attempt) -> None:
 
 
 def warm_session_complete(a: Attempt) -> None:
-    """Owner agent, accepting agent and customer are all present in this handoff's live session."""
+    """This handoff's live session has the owner agent present as `owner`, the agent taking the
+    case as `receiver` and the customer: as collaborator, either agent does not count."""
     case, handoff = a.case, a.case.pending_handoff
     acceptor = _agent_to_own(a)
     session = case.live_session
@@ -154,7 +162,7 @@ def warm_session_complete(a: Attempt) -> None:
     missing: list[dict[str, str | None]] = []
     if not any(p.party == "owner" and p.agent_id == case.owner_agent_id for p in present):
         missing.append({"party": "owner", "agent_id": case.owner_agent_id})
-    if not any(p.party != "customer" and p.agent_id == acceptor.id for p in present):
+    if not any(p.party == "receiver" and p.agent_id == acceptor.id for p in present):
         missing.append({"party": "receiver", "agent_id": acceptor.id})
     if not any(p.party == "customer" for p in present):
         missing.append({"party": "customer"})

@@ -52,7 +52,7 @@ CASE_TABLE = (
     Row("decline_handoff",     ["handoff_pending"],      "active",              who.agent_of_handoff_target_org, [g.reason_given], "handoff_declined"),
     Row("cancel_handoff",      ["handoff_pending"],      "active",              who.owner_agent, [], "handoff_cancelled"),
     Row("expire_handoff",      ["handoff_pending"],      "active",              who.timer, [g.handoff_window_passed], "handoff_expired"),
-    Row("await_customer",      ["active"],               "awaiting_customer",   who.owner_agent, [g.needed_given], "awaiting_customer"),
+    Row("await_customer",      ["active"],               "awaiting_customer",   who.owner_agent, [g.needed_given, g.needed_not_send_away], "awaiting_customer"),
     Row("customer_responded",  ["awaiting_customer"],    "active",              who.owner_org, [], "customer_responded"),
     Row("propose_resolution",  ["active"],               "resolution_proposed", who.owner_agent, [g.resolution_code_valid, g.summary_given, g.no_open_requests, g.summary_not_send_away], "resolution_proposed"),
     Row("confirm_resolution",  ["resolution_proposed"],  "closed",              who.customer_or_owner_org, [], "resolution_confirmed"),

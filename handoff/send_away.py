@@ -3,6 +3,11 @@
 The wordings live in ``send_away_rules.json`` (package data) so they can grow without code changes;
 a deployment may add its own file of the same shape. This module only turns those word lists into
 regular expressions, once, and runs them.
+
+The rules read the text as a person sees it: invisible characters (zero-width spaces, soft
+hyphens, joiners) are dropped and look-alike letters (full-width, Cyrillic, ligatures, accents)
+read as their ASCII twins (`anyascii`), so "Plea\u200bse c\u0430ll your bank" is caught too. The
+quoted phrase is still the text as written.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from anyascii import anyascii
 
 _WORD_LISTS = ("contact_verbs", "lead_ins", "sentence_openers", "our_side", "negations")
 IMPERATIVE_RULE = "imperative_contact"
@@ -36,7 +43,7 @@ _NOT_A_PARTY = (
     "out", "up", "over", "down", "off", "back", "around", "round",
 )  # fmt: skip
 # Where a bare imperative may begin: start of text or after sentence punctuation / a bullet.
-_START = r"(?:^|(?<=[.!?;:\n\u2022]))[\s\"\u201c\u2018(*\u2022\u2013\u2014-]*"
+_START = r"(?:^|(?<=[.!?;:\n*\u2022]))[\s\"\u201c\u2018(*\u2022\u2013\u2014-]*"
 
 
 @dataclass(frozen=True)
@@ -181,15 +188,32 @@ def find_send_away(text: str, rules: PhraseRules | None = None) -> SendAwayMatch
     """The first wording in ``text`` that sends the customer elsewhere, or None if it is honest."""
     if rules is None:
         rules = default_rules()
+    seen, origin = as_seen(text)
     for rule_id, pattern in rules.rules:
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(seen):
             start, end = m.span("phrase") if "phrase" in pattern.groupindex else m.span()
             # Leading sentence punctuation/bullets were only context for "start of sentence".
-            while start < end and not text[start].isalnum():
+            while start < end and not seen[start].isalnum():
                 start += 1
             # "No need to ... you have to call the bank" is reassurance, not an instruction.
-            clause = max(text.rfind(c, 0, start) for c in ".!?;:,\n") + 1
-            if rules.negations and rules.negations.search(text, clause, start):
+            clause = max(seen.rfind(c, 0, start) for c in ".!?;:,\n") + 1
+            if rules.negations and rules.negations.search(seen, clause, start):
                 continue
-            return SendAwayMatch(phrase=text[start:end], rule=rule_id)
+            if start == end:
+                continue
+            return SendAwayMatch(phrase=text[origin[start] : origin[end - 1] + 1], rule=rule_id)
     return None
+
+
+def as_seen(text: str) -> tuple[str, list[int]]:
+    """The text as a reader sees it, in ASCII, and for each of its characters the index of the
+    character of `text` it came from."""
+    if text.isascii():
+        return text, list(range(len(text)))
+    seen: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        twin = char if char.isascii() else anyascii(char)
+        seen.append(twin)
+        origin.extend([i] * len(twin))
+    return "".join(seen), origin

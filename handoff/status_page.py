@@ -34,6 +34,7 @@ class CustomerStatus:
     closed_how: str | None
     closed_at: datetime | None
     reopen_until: datetime | None
+    needed: str | None  # what the customer is asked for, while the case awaits them
     notes: list[CustomerNote]
     allowed_actions: list[str]
 
@@ -55,6 +56,14 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
             .order_by(Event.seq)
         )
         shows_resolution = case.state == "resolution_proposed" or case.closed_how in RESOLVED
+        asked = None
+        if case.state == "awaiting_customer":
+            asked = session.scalars(
+                select(Event.data)
+                .where(Event.case_id == case.id, Event.type == "awaiting_customer")
+                .order_by(Event.seq.desc())
+                .limit(1)
+            ).first()
         return CustomerStatus(
             case_id=case.id,
             reference=case.reference,
@@ -67,6 +76,7 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
             closed_how=case.closed_how,
             closed_at=case.closed_at,
             reopen_until=case.reopen_until,
+            needed=str(asked["needed"]) if asked and asked.get("needed") else None,
             notes=[
                 CustomerNote(e.data["text"], e.at)
                 for e in notes

@@ -100,6 +100,23 @@ def test_the_customer_page_shows_no_internal_note(pages: Pages, world: World) ->
         assert internal not in page.text
 
 
+def test_the_customer_page_says_what_the_customer_is_asked_for_while_the_case_awaits_them(
+    pages: Pages, world: World
+) -> None:
+    db, dana = world.db, world.agent("dana")
+    case_id = bank_case(world)
+    commands.await_customer(db, dana, case_id, "a photo of the receipt")
+    link = queries.get_case(db, dana, case_id).customer_link
+    assert link is not None
+
+    waiting = pages(None).get(link).text
+    commands.customer_responded(db, dana, case_id)
+    answered = pages(None).get(link).text
+
+    assert "What we need from you:</strong> a photo of the receipt" in waiting
+    assert "a photo of the receipt" not in answered
+
+
 def test_a_customer_answer_without_the_csrf_token_is_refused(pages: Pages, world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = bank_case(world)

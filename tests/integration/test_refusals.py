@@ -402,6 +402,23 @@ def test_a_customer_note_sending_the_customer_elsewhere_is_refused_quoting_the_p
     assert event.data["field"] == "text"
 
 
+def test_asking_the_customer_to_go_to_another_party_while_awaiting_them_is_refused(
+    world: World,
+) -> None:
+    case_id = active_case(world)
+    before = snapshot(world, case_id)
+
+    with pytest.raises(Refusal) as refused:
+        commands.await_customer(
+            world.db, world.agent("dana"), case_id, "Please call your bank for a statement."
+        )
+
+    assert refused.value.code == "send_away_language"
+    event = assert_refusal_on_record(world, case_id, before, "send_away_language", "dana")
+    assert (event.data["phrase"], event.data["field"]) == ("Please call your bank", "needed")
+    assert queries.get_case(world.db, world.auditor(), case_id).state == "active"
+
+
 def test_an_internal_note_with_the_same_words_is_accepted(world: World) -> None:
     case_id = active_case(world)
     before = snapshot(world, case_id)

@@ -71,6 +71,13 @@ def test_assigning_to_an_inactive_agent_would_leave_the_case_without_an_owner() 
     assert refused.value.code == "owner_required"
 
 
+def test_assigning_a_case_to_the_agent_who_owns_it_already_is_refused_as_no_change() -> None:
+    c = case()
+    a = attempt(c, SAM, agent=agent(str(c.owner_agent_id), "acme"))
+    with pytest.raises(InvalidInput, match="already owns this case"):
+        guards.target_agent_in_owner_org(a)
+
+
 def test_handing_back_to_an_org_that_handed_the_case_off_is_ping_pong() -> None:
     c = case(owner_org="firstbank", owner_agent="ben")
     c.handoffs.append(Handoff(id="h0", from_org_id="acme", to_org_id="firstbank", state="accepted"))
@@ -101,6 +108,9 @@ def test_a_handoff_to_an_org_not_on_the_case_is_refused() -> None:
         ([("owner", "dana"), ("receiver", "ben")], ["customer"]),
         ([("owner", "dana"), ("customer", None)], ["receiver"]),
         ([("receiver", "ben"), ("customer", None)], ["owner"]),
+        # As collaborators, the agents are in the session but not as the handoff's two sides.
+        ([("owner", "dana"), ("collaborator", "ben"), ("customer", None)], ["receiver"]),
+        ([("collaborator", "dana"), ("receiver", "ben"), ("customer", None)], ["owner"]),
     ],
 )
 def test_acceptance_names_every_party_missing_from_the_joint_session(

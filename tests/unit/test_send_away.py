@@ -147,6 +147,34 @@ def test_the_match_quotes_the_phrase_as_written(text: str, phrase: str) -> None:
     assert find_send_away(text) == SendAwayMatch(phrase=phrase, rule="imperative_contact")
 
 
+# The same wordings with characters that change nothing a reader sees.
+HIDDEN_OR_LOOK_ALIKE = [
+    ("Plea\u200bse call your bank.", "Plea\u200bse call your bank"),  # zero-width space
+    ("Please c\u00adall your bank.", "Please c\u00adall your bank"),  # soft hyphen
+    ("Please call\u2060 your bank.", "Please call\u2060 your bank"),  # word joiner
+    ("\uff30lease call your bank.", "\uff30lease call your bank"),  # full-width P
+    ("Please c\u0430ll your bank.", "Please c\u0430ll your bank"),  # Cyrillic a
+    ("Please cal\u0301l your bank.", "Please cal\u0301l your bank"),  # combining accent
+    ("Please call\u00a0your bank.", "Please call\u00a0your bank"),  # no-break space
+    ("Done.\n\u2022 Call your bank.", "Call your bank"),  # a bullet
+]
+
+
+@pytest.mark.parametrize(("text", "phrase"), HIDDEN_OR_LOOK_ALIKE)
+def test_hidden_or_look_alike_characters_do_not_get_a_wording_past_the_check(
+    text: str, phrase: str
+) -> None:
+    assert find_send_away(text) == SendAwayMatch(phrase=phrase, rule="imperative_contact")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Caf\u00e9 voucher sent.", "Le remboursement est en cours.", "\u9000\u6b3e\u5df2\u5904\u7406"],
+)
+def test_honest_text_in_other_letters_stays_honest(text: str) -> None:
+    assert find_send_away(text) is None
+
+
 def test_a_match_names_the_pattern_that_caught_it() -> None:
     match = find_send_away("If it breaks again, call the manufacturer.")
     assert match == SendAwayMatch(phrase="call the manufacturer", rule="conditional_imperative")
