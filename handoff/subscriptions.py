@@ -63,6 +63,8 @@ def create_webhook(
     with db.session() as session:
         subscriber = _subscribing_org(session, actor, org_id)
         _check_deliverable(url)
+        if events is not None and not events:
+            raise InvalidInput("events", "name at least one event type, or leave it out for all")
         unknown = sorted(set(events or ()) - EVENT_TYPES)
         if unknown:
             raise InvalidInput(

@@ -8,6 +8,7 @@ lease to run out and the delivery is tried again with the same `webhook-id`.
 import json
 import logging
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ MAX_BACKOFF = timedelta(hours=1)
 @dataclass(frozen=True)
 class Leased:
     id: str
+    subscription_id: str
     url: str
     secret: str
     body: str
@@ -44,15 +46,18 @@ def signed_headers(secret: str, message_id: str, at: datetime, body: str) -> dic
 
 
 def deliver_due(db: Database, client: httpx.Client, at: datetime | None = None) -> Counter[str]:
-    """Try every delivery due at `at`, each case's events in order; counts by outcome."""
+    """Try every delivery due at `at`, one after the other, each case's events in order; counts
+    by outcome. (The worker's own loop sends several at once: `handoff.worker`.)"""
     at = at or now()
     outcomes: Counter[str] = Counter()
-    while (leased := _lease_next(db, at)) is not None:
-        outcomes[_send(db, client, leased)] += 1
+    while (leased := lease_next(db, at)) is not None:
+        outcomes[send(db, client, leased)] += 1
     return +outcomes
 
 
-def _lease_next(db: Database, at: datetime) -> Leased | None:
+def lease_next(db: Database, at: datetime, busy: Collection[str] = ()) -> Leased | None:
+    """Lease the next delivery due at `at` (its case's earlier ones delivered or dead), of a
+    subscription not in `busy`; None when there is none."""
     earlier = aliased(WebhookDelivery)
     an_earlier_one_is_pending = exists().where(
         and_(
@@ -62,21 +67,27 @@ def _lease_next(db: Database, at: datetime) -> Leased | None:
             earlier.event_seq < WebhookDelivery.event_seq,
         )
     )
+    due = (
+        select(WebhookDelivery, WebhookSubscription)
+        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= at)
+        .where(~an_earlier_one_is_pending)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
+        .limit(1)
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    if busy:
+        due = due.where(WebhookDelivery.subscription_id.not_in(list(busy)))
     with db.session() as session:
-        row = session.execute(
-            select(WebhookDelivery, WebhookSubscription)
-            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= at)
-            .where(~an_earlier_one_is_pending)
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
-            .limit(1)
-            .with_for_update(of=WebhookDelivery, skip_locked=True)
-        ).first()
+        row = session.execute(due).first()
         if row is None:
             return None
         delivery, subscription = row
         delivery.next_attempt_at = now() + timedelta(seconds=db.settings.webhook_timeout * 3)
-        leased = Leased(delivery.id, subscription.url, subscription.secret, _body(delivery.payload))
+        leased = Leased(
+            delivery.id, subscription.id, subscription.url, subscription.secret,
+            _body(delivery.payload),
+        )  # fmt: skip
         session.commit()
         return leased
 
@@ -85,17 +96,21 @@ def _body(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def _send(db: Database, client: httpx.Client, leased: Leased) -> str:
+def send(db: Database, client: httpx.Client, leased: Leased) -> str:
+    """POST a leased delivery and record how it went: delivered, retrying or dead."""
     sent_at = now()
     status, error = None, None
     try:
-        response = client.post(
+        # Only the status counts: the answer's body is never read, so a receiver that trickles
+        # it out cannot hold the sender past the timeout.
+        with client.stream(
+            "POST",
             leased.url,
             content=leased.body.encode(),
             headers=signed_headers(leased.secret, leased.id, sent_at, leased.body),
             timeout=db.settings.webhook_timeout,
-        )
-        status = response.status_code
+        ) as response:
+            status = response.status_code
         if not response.is_success:
             error = f"HTTP {status}"
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:

@@ -10,6 +10,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +30,10 @@ from handoff.db import Database
 from handoff.errors import DomainError
 from handoff.models import Agent, Case, Handoff, Request
 from handoff.principals import WORKING_ROLES
-from handoff.webhooks import deliver_due
+from handoff.webhooks import Leased, deliver_due, lease_next, send
 
 log = logging.getLogger("handoff.worker")
+SENDERS = 8  # webhook deliveries in flight at once, each to a different subscription
 
 
 @dataclass(frozen=True)
@@ -112,20 +114,26 @@ DUE_WORK = (
 
 
 def tick(
-    db: Database, at: datetime | None = None, client: httpx.Client | None = None
+    db: Database,
+    at: datetime | None = None,
+    client: httpx.Client | None = None,
+    *,
+    deliver: bool = True,
 ) -> Counter[str]:
-    """One pass: act once on every timer due at `at` (default: now), deliver the webhooks due,
-    and forget idempotency keys and signed-out sessions that have run out; returns counts per
-    kind of work."""
+    """One pass: act once on every timer due at `at` (default: now), deliver the webhooks due
+    (unless `deliver` is false: `run` sends them in threads of their own), and forget
+    idempotency keys and signed-out sessions that have run out; returns counts per kind of
+    work."""
     at = at or now()
     done: Counter[str] = Counter()
     for work in DUE_WORK:
         skipped: list[Any] = []
         while (outcome := _one(db, work, at, skipped)) is not None:
             done[outcome] += 1
-    with httpx.Client() if client is None else nullcontext(client) as http:
-        deliveries = deliver_due(db, http, at)
-    done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
+    if deliver:
+        with httpx.Client() if client is None else nullcontext(client) as http:
+            deliveries = deliver_due(db, http, at)
+        done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
     done["idempotency_keys_forgotten"] = idempotency.forget_expired(db, at)
     done["ui_sessions_forgotten"] = web_sessions.forget_ended(db, at)
     return +done
@@ -152,20 +160,77 @@ def _one(db: Database, work: DueWork, at: datetime, skipped: list[Any]) -> str |
         return work.name if acted is not None else "escalation_failed"
 
 
-def run(db: Database, interval: float = 5.0, stop: threading.Event | None = None) -> None:
-    """Pass after pass until SIGTERM or SIGINT (or `stop` is set); a pass is never cut in half,
-    since each item commits on its own, and the database being away only delays the next pass."""
+def run(
+    db: Database,
+    interval: float = 5.0,
+    stop: threading.Event | None = None,
+    senders: int = SENDERS,
+) -> None:
+    """Until SIGTERM or SIGINT (or `stop` is set): a pass over the timers every `interval`, and
+    webhook deliveries sent beside it by `senders` threads. A pass is never cut in half, since
+    each item commits on its own, and the database being away only delays the next pass.
+
+    A partner's endpoint that hangs holds one sender for at most the webhook timeout, and only
+    its own deliveries wait meanwhile: the timers and the other subscriptions go on."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    log.info("worker started (pass every %.1f s)", interval)
+    log.info("worker started (pass every %.1f s, %d webhook senders)", interval, senders)
+    sending = threading.Thread(
+        target=_deliver_until, args=(db, stop, interval, senders), name="webhooks"
+    )
+    sending.start()
     while not stop.is_set():
-        try:
-            done = tick(db)
-            if done:
-                log.info("pass: %s", dict(done))
-        except OperationalError as error:
-            log.warning("database unavailable, retrying: %s", error.orig)
+        _safely(lambda: tick(db, deliver=False), "pass")
         stop.wait(interval)
+    sending.join()
     log.info("worker stopped")
+
+
+def _safely(work: Callable[[], Counter[str] | None], what: str) -> None:
+    try:
+        done = work()
+        if done:
+            log.info("%s: %s", what, dict(done))
+    except OperationalError as error:
+        log.warning("database unavailable, retrying: %s", error.orig)
+
+
+def _deliver_until(db: Database, stop: threading.Event, interval: float, senders: int) -> None:
+    """Lease due deliveries while a sender is free, never two of one subscription at once, and
+    hand each to a sender; wait `interval` when nothing is due."""
+    busy: set[str] = set()
+    guard = threading.Lock()
+    free = threading.Semaphore(senders)
+
+    def send_one(client: httpx.Client, leased: Leased) -> None:
+        try:
+            _safely(lambda: Counter([f"webhooks_{send(db, client, leased)}"]), "webhook")
+        except Exception:  # the lease runs out and the delivery is tried again
+            log.exception("webhook %s could not be sent", leased.id)
+        finally:
+            with guard:
+                busy.discard(leased.subscription_id)
+            free.release()
+
+    with httpx.Client() as client, ThreadPoolExecutor(senders, "webhook-sender") as pool:
+        while not stop.is_set():
+            if not free.acquire(timeout=interval):
+                continue
+            with guard:
+                skip = set(busy)
+            leased = None
+            try:
+                leased = lease_next(db, now(), skip)
+            except OperationalError as error:
+                log.warning("database unavailable, retrying: %s", error.orig)
+            except Exception:  # the timers go on; the next try may succeed
+                log.exception("webhook deliveries could not be leased")
+            if leased is None:
+                free.release()
+                stop.wait(interval)
+                continue
+            with guard:
+                busy.add(leased.subscription_id)
+            pool.submit(send_one, client, leased)

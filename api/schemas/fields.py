@@ -37,7 +37,7 @@ Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storabl
 Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_storable)]
 Url = Annotated[
     str,
-    StringConstraints(pattern=r"^https?://[^\s\x00]+$", max_length=2000),
+    StringConstraints(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00]+$", max_length=2000),
     AfterValidator(_storable),
 ]
 # A moment with its offset (RFC 3339), held in UTC.

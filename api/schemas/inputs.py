@@ -147,6 +147,6 @@ class NewWebhook(Body):
     org_id: Id | None = Field(
         None, description="Named by an admin; others subscribe their own org."
     )
-    events: Annotated[list[EventType], Field(max_length=100)] | None = Field(
-        None, description="Event types to deliver; left out, every type."
+    events: Annotated[list[EventType], Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Event types to deliver (at least one); left out, every type."
     )

@@ -105,3 +105,18 @@ def test_a_webhook_for_an_event_type_that_does_not_exist_is_refused(client: Test
         "refused",
         "resolution_confirmed",
     ]
+
+
+def test_a_webhook_for_no_event_types_at_all_is_refused_rather_than_sent_everything(
+    client: TestClient,
+) -> None:
+    nothing = {"url": "https://acme.example/hooks", "events": []}
+    answer = client.post("/v1/webhooks", json=nothing, headers=auth("acme-crm"))
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "validation_error"
+    assert [e["field"] for e in answer.json()["errors"]] == ["events"]
+
+
+def test_a_webhook_address_may_spell_its_scheme_in_capitals(client: TestClient) -> None:
+    hook = post(client, "acme-crm", "/v1/webhooks", {"url": "HTTPS://acme.example/hooks"})
+    assert hook["url"] == "HTTPS://acme.example/hooks"

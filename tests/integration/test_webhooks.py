@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from handoff import commands
+from handoff import commands, queries, worker
 from handoff.commands.flow import now
 from handoff.config import Settings
 from handoff.db import Database
@@ -121,6 +121,99 @@ def test_a_receiver_that_was_down_gets_every_event_in_order_once_it_is_back(
         assert seqs == [1, 2, 3]
 
 
+class Hanging:
+    """A partner's endpoint that takes each POST and answers only once released."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.holding = threading.Event()
+        hanging = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                hanging.holding.set()
+                hanging.released.wait(60)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_an_endpoint_that_hangs_holds_up_neither_other_subscribers_nor_the_timers(
+    world: World, receiver: Receiver
+) -> None:
+    hanging = Hanging()
+    settings = Settings(
+        database_url=world.db.settings.database_url, webhook_timeout=60, claim_window=1
+    )
+    db = Database(settings, engine=world.db.engine)
+    create_webhook(db, ADMIN, hanging.url, org_id="acme")
+    create_webhook(db, ADMIN, receiver.url, org_id="firstbank")
+    case_id = open_case(world)
+    unclaimed = commands.create_case(
+        db, world.system("acme-crm"), customer={"name": "Omar"}, subject="Refund"
+    ).id
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(db, 0.05, stop))
+    running.start()
+    try:
+        deadline = now() + timedelta(seconds=20)
+        while now() < deadline and not (
+            len(receiver.received) == 3
+            and queries.get_case(db, world.auditor(), unclaimed).state == "active"
+        ):
+            stop.wait(0.05)
+        held = hanging.holding.is_set() and not hanging.released.is_set()
+    finally:
+        hanging.released.set()
+        stop.set()
+        running.join(30)
+        hanging.server.shutdown()
+
+    assert held  # Acme's endpoint was still holding its first delivery throughout
+    assert [json.loads(body)["data"]["seq"] for _h, body in receiver.received] == [1, 2, 3]
+    assert {json.loads(body)["data"]["case_id"] for _h, body in receiver.received} == {case_id}
+    assert queries.get_case(db, world.auditor(), unclaimed).state == "active"  # escalated
+
+
+def test_an_answer_whose_body_trickles_in_counts_by_its_status_alone(world: World) -> None:
+    released = threading.Event()
+
+    class Trickling(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            self.wfile.write(b"o")
+            self.wfile.flush()
+            released.wait(30)  # the other 19 bytes never come while the sender waits
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = Settings(database_url=world.db.settings.database_url, webhook_timeout=1)
+    db = Database(settings, engine=world.db.engine)
+    url = f"http://127.0.0.1:{server.server_port}/hooks"
+    create_webhook(db, ADMIN, url, org_id="acme", events=["case_created"])
+    open_case(world)
+    try:
+        with httpx.Client() as client:
+            outcomes = deliver_due(db, client)
+    finally:
+        released.set()
+        server.shutdown()
+
+    assert outcomes == {"delivered": 1}
+
+
 def test_a_delivery_that_keeps_failing_is_marked_dead_after_its_last_try(
     world: World, receiver: Receiver, fast_retries: Database
 ) -> None:
@@ -200,3 +293,9 @@ def test_a_stored_address_nothing_can_be_sent_to_fails_its_delivery_and_the_work
     assert (first.event_type, first.state, first.attempts) == ("case_created", "dead", 3)
     assert first.last_error
     assert [e["type"] for e in receiver.events(good.secret or "")] == ["case_created"]
+
+
+def test_a_subscription_to_no_event_types_is_refused(world: World) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        create_webhook(world.db, ADMIN, "https://acme.example/h", org_id="acme", events=[])
+    assert refused.value.field == "events"
