@@ -25,6 +25,15 @@ class Choices:
 def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
     taking_part = {p.org_id for p in case.participants}
     present = case.session.present if case.session else []
+    owner_side = actor.org_id == case.owner.org_id
+    # Who may be which party (the guards party_fits_case and party_speaks_for_itself): the owner
+    # org's people join as owner and bring the customer; the other orgs' as receiver.
+    fits = {
+        "owner": owner_side,
+        "customer": owner_side,
+        "receiver": not owner_side,
+        "collaborator": True,
+    }
     return Choices(
         others=[
             (p.org_id, names.org_name(p.org_id)) for p in case.participants if p.role != "owner"
@@ -38,12 +47,13 @@ def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
         join_parties=[
             (party, "The customer" if party == "customer" else f"Me, as {party}")
             for party in PARTIES
+            if fits[party]
         ],
         join_as=_likely_party(case, actor),
         leave_parties=[
             (p.party, "The customer" if p.party == "customer" else f"Me, as {p.party}")
             for p in present
-            if p.party == "customer" or p.agent_id == actor.id
+            if (p.party == "customer" and owner_side) or p.agent_id == actor.id
         ],
     )
 

@@ -76,6 +76,6 @@ def answer(request: Request, db: DbDep, form: CheckedForm, link: str, action: st
     except NotFound:
         return link_not_found(request)
     except DomainError as error:
-        return status_page(request, db, link, Problem.of(error))
+        return status_page(request, db, link, Problem.for_customer(error))
     notify(request, thanks)
     return RedirectResponse(f"/c/{link}", status_code=303)

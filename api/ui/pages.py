@@ -36,13 +36,15 @@ class Problem:
     code: str
     status: int
     phrase: str | None = None
+    show_code: bool = True  # not to customers: the code is for the people who work cases
 
     @classmethod
     def of(cls, error: DomainError) -> "Problem":
         phrase = error.details.get("phrase")
         if isinstance(error, Refusal):
             status = 412 if error.code == "version_conflict" else 409
-            return cls("Refused", error.message, error.code, status, phrase)
+            message = _too_late(error) if error.code == "invalid_transition" else error.message
+            return cls("Refused", message, error.code, status, phrase)
         if isinstance(error, InvalidInput):
             return cls("Please check the form", error.message, error.code, 422)
         if isinstance(error, Forbidden):
@@ -50,6 +52,27 @@ class Problem:
         if isinstance(error, NotFound):
             return cls("Not found", error.message, error.code, 404)
         return cls("Not possible", error.message, error.code, 400)
+
+    @classmethod
+    def for_customer(cls, error: DomainError) -> "Problem":
+        """The same, in the customer's words: what happened, never how the engine calls it."""
+        problem = cls.of(error)
+        if error.code == "invalid_transition":
+            message = "That is no longer possible: below is your case as it stands now."
+            return cls("Not possible now", message, problem.code, problem.status, show_code=False)
+        return cls(problem.title, problem.message, problem.code, problem.status, show_code=False)
+
+
+def _too_late(error: Refusal) -> str:
+    """An action the case (or request) is past: say which and where things stand, in words."""
+    trigger, state = error.details.get("trigger"), error.details.get("state")
+    now = "Someone may have acted on it a moment ago; the page shows it as it is now."
+    if trigger in words.ACTIONS and state in words.STATES:
+        action, where = words.ACTIONS[trigger], words.STATES[state].lower()
+        return f"“{action}” is not possible now: the case is {where}. {now}"
+    if state in words.REQUEST_STATES:
+        return f"Not possible now: the request is {words.REQUEST_STATES[state].lower()}. {now}"
+    return error.message
 
 
 # Pages load only this site's own files, cannot be framed (clickjacking) and never tell another

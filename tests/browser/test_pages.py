@@ -172,6 +172,70 @@ def test_a_refused_action_shows_its_message_and_code(pages: Pages, world: World)
     assert "Traceback" not in answer.text
 
 
+def test_an_action_someone_else_took_first_is_explained_in_words(
+    pages: Pages, world: World
+) -> None:
+    case_id = commands.create_case(
+        world.db, world.system("acme-crm"), customer={"name": "Omar"}, subject="Refund"
+    ).id
+    sam = pages("sam")
+    csrf = csrf_of(sam.get(f"/ui/cases/{case_id}").text)
+    commands.claim(world.db, world.agent("dana"), case_id)
+
+    answer = sam.post(f"/ui/cases/{case_id}/claim", data={"csrf_token": csrf})
+
+    assert answer.status_code == 409
+    assert "“Claim” is not possible now: the case is active." in answer.text
+    assert "claim is not possible while" not in answer.text
+
+
+def test_the_customer_is_told_in_words_and_without_codes_when_an_answer_came_too_late(
+    pages: Pages, world: World
+) -> None:
+    db, dana = world.db, world.agent("dana")
+    case = commands.propose_resolution(db, dana, bank_case(world), "fixed", "Hold released.")
+    customer = pages(None)
+    csrf = csrf_of(customer.get(str(case.customer_link)).text)
+    commands.confirm_resolution(db, customer_of(case.id), case.id)
+
+    answer = customer.post(
+        f"{case.customer_link}/reject_resolution", data={"csrf_token": csrf, "reason": "No."}
+    )
+
+    assert answer.status_code == 409
+    assert "That is no longer possible" in answer.text
+    assert "invalid_transition" not in answer.text
+    assert "reject_resolution" not in answer.text
+
+
+def test_a_case_with_no_other_org_offers_no_handoff_or_request_form_but_says_why(
+    pages: Pages, world: World
+) -> None:
+    case_id = commands.create_case(
+        world.db, world.agent("dana"), customer={"name": "Omar"}, subject="Refund"
+    ).id
+
+    html = pages("dana").get(f"/ui/cases/{case_id}").text
+
+    assert not {"propose_handoff", "create_request"} & forms_on(html, case_id)
+    assert "first add that org to the case" in html
+
+
+def test_the_join_menu_offers_only_the_parties_a_person_may_be(pages: Pages, world: World) -> None:
+    db, dana = world.db, world.agent("dana")
+    case_id = bank_case(world)
+    handoff = commands.propose_handoff(db, dana, case_id, "firstbank", "Hold still on the card.")
+    commands.start_session(db, dana, case_id, handoff.id)
+
+    def offered(agent_id: str) -> set[str]:
+        html = pages(agent_id).get(f"/ui/cases/{case_id}").text
+        menu = html[html.index('id="join_session-party"') :].split("</select>")[0]
+        return set(re.findall(r'<option value="(\w+)"', menu))
+
+    assert offered("dana") == {"owner", "customer", "collaborator"}
+    assert offered("ben") == {"receiver", "collaborator"}
+
+
 def test_a_supervisor_may_override_ping_pong_with_a_reason(pages: Pages, world: World) -> None:
     case_id = bank_case(world)
     html = pages("sam").get(f"/ui/cases/{case_id}").text
