@@ -31,8 +31,8 @@ async def on_database(
     50 ms, 1,100/s here with p99 near 20 ms; README, Performance). On PostgreSQL it runs in a
     worker thread: network round trips and row-lock waits must not stall the loop.
     """
-    if db.is_postgres:
-        return await run_in_threadpool(work, *args, **kwargs)
+    if db.is_postgres or db.writer_is_busy:  # busy: a thread (web UI, admin) writes, so wait
+        return await run_in_threadpool(work, *args, **kwargs)  # in a thread, not on the loop
     return work(*args, **kwargs)
 
 
@@ -41,6 +41,8 @@ def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
     one case or one page: long reads (audit search, exports, metrics) stay in worker threads."""
     if "db" not in inspect.signature(endpoint).parameters:
         raise TypeError(f"{endpoint.__name__} takes no db, so it cannot run per case")
+    if inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"{endpoint.__name__} is async already: it would never be awaited")
 
     @functools.wraps(endpoint)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:

@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 
 from handoff import history
 from handoff.db import Database
-from handoff.models import Agent, Case, Event, Handoff, JointSession, Participant, Request
+from handoff.models import (
+    OPEN_REQUEST_STATES,
+    Agent,
+    Case,
+    Event,
+    Handoff,
+    JointSession,
+    Participant,
+    Request,
+)
 from handoff.principals import WORKING_ROLES
 from handoff.table_replay import Replay
 
@@ -108,7 +117,7 @@ def _page_parts(session: Session, case_ids: list[str]) -> dict[str, tuple[set[st
     ):
         parts[case_id][0].add(org_id)
     still_open = (
-        ("request", Request, Request.state.in_(("open", "acknowledged"))),
+        ("request", Request, Request.state.in_(OPEN_REQUEST_STATES)),
         ("handoff", Handoff, Handoff.state == "proposed"),
         ("session", JointSession, JointSession.state == "live"),
     )

@@ -16,7 +16,11 @@ from rich.progress import track
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer's own click (0.29+)
+from typer._click.exceptions import (  # Typer's own click (0.29+)
+    ClickException,
+    NoArgsIsHelpError,
+    UsageError,
+)
 
 from handoff import check as checker
 from handoff import demo, migrate, queries, worker
@@ -342,6 +346,9 @@ def main() -> None:
         message = " ".join(mistake.format_message().split())
         typer.echo(f"error: {message} (see `{where} --help`)", err=True)
         raise SystemExit(mistake.exit_code) from None
+    except ClickException as failure:  # e.g. a file option that cannot be opened
+        typer.echo(f"error: {' '.join(failure.format_message().split())}", err=True)
+        raise SystemExit(failure.exit_code) from None
     except typer.Abort:
         typer.echo("error: aborted", err=True)
         raise SystemExit(1) from None

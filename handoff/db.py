@@ -112,6 +112,11 @@ class FairLock:
             self._waiters.append((me, gate))
         gate.acquire()  # released by the thread that handed the lock over to this one
 
+    @property
+    def is_free(self) -> bool:
+        """Nobody holds it or waits for it (a glance: it may be taken the moment after)."""
+        return self._owner is None and not self._waiters
+
     def __exit__(self, *_exc: object) -> None:
         with self._mutex:
             self._depth -= 1
@@ -160,11 +165,19 @@ class Database:
         if self.is_postgres:
             yield
             return
+        with self._writer:
+            yield
+
+    @cached_property
+    def _writer(self) -> FairLock:
         key = self.engine.url.render_as_string()
         with _writers_guard:
-            writer = _writers.setdefault(key, FairLock())
-        with writer:
-            yield
+            return _writers.setdefault(key, FairLock())
+
+    @property
+    def writer_is_busy(self) -> bool:
+        """On SQLite: another thread of this process writes, or waits to."""
+        return not self.is_postgres and not self._writer.is_free
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -124,6 +124,9 @@ class CaseNumber(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
 
 
+OPEN_REQUEST_STATES = ("open", "acknowledged")  # a request still owed
+
+
 class Case(Base):
     __tablename__ = "cases"
 
@@ -177,7 +180,7 @@ class Case(Base):
 
     @property
     def open_requests(self) -> list["Request"]:
-        return [r for r in self.requests if r.state in ("open", "acknowledged")]
+        return [r for r in self.requests if r.state in OPEN_REQUEST_STATES]
 
     @property
     def pending_handoff(self) -> "Handoff | None":
@@ -216,7 +219,7 @@ class Request(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.state in ("open", "acknowledged")
+        return self.state in OPEN_REQUEST_STATES
 
 
 class Handoff(Base):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from handoff import history
@@ -17,7 +17,7 @@ from handoff.config import Windows
 from handoff.db import Database
 from handoff.errors import InvalidInput, NotFound
 from handoff.history import Verification
-from handoff.models import Case, Event
+from handoff.models import OPEN_REQUEST_STATES, Case, Event, Handoff, Request
 from handoff.principals import Actor
 from handoff.verification import verify_all as verify_all  # its callers know it from here
 from handoff.views import CaseView, EventView
@@ -95,13 +95,17 @@ def list_cases(
     owner_org: str | None = None,
     mine: bool = False,
     unclaimed: bool = False,
+    waiting_on: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[CaseView]:
-    """Visible cases, oldest first (a queue is worked from its oldest case)."""
+    """Visible cases, oldest first (a queue is worked from its oldest case). `waiting_on`: only
+    those with an open request or a pending handoff addressed to that org."""
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
     query = visible_cases(actor).order_by(Case.number).limit(limit + 1)
+    if waiting_on:
+        query = query.where(addressed_to(waiting_on))
     if state:
         query = query.where(Case.state == state)
     if owner_org:
@@ -121,6 +125,21 @@ def list_cases(
         ]
         more = len(cases) > limit
         return Page(items, encode_cursor({"after": cases[limit - 1].number}) if more else None)
+
+
+def addressed_to(org_id: str) -> ColumnElement[bool]:
+    """The case has an open request to `org_id`, or a handoff to it waiting for its answer."""
+    # Driven from the few open requests and pending handoffs, not from every case.
+    return or_(
+        Case.id.in_(
+            select(Request.case_id).where(
+                Request.to_org_id == org_id, Request.state.in_(OPEN_REQUEST_STATES)
+            )
+        ),
+        Case.id.in_(
+            select(Handoff.case_id).where(Handoff.to_org_id == org_id, Handoff.state == "proposed")
+        ),
+    )
 
 
 def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:

@@ -50,9 +50,16 @@ class HandoffStanding:
 
 
 @dataclass(frozen=True)
+class Presence:
+    party: str
+    agent_id: str | None  # None for the customer
+
+
+@dataclass(frozen=True)
 class SessionStanding:
     id: str
-    present: tuple[str, ...] = ()  # the parties in the session, in the order they joined
+    handoff_id: str | None
+    present: tuple[Presence, ...] = ()  # in the order they joined
 
 
 @dataclass(frozen=True)
@@ -104,15 +111,17 @@ def _requests_after(
 def _session_after(session: SessionStanding | None, event: Event) -> SessionStanding | None:
     data = event.data
     if event.type == "session_started":
-        return SessionStanding(data["session_id"])
+        return SessionStanding(data["session_id"], data.get("handoff_id"))
     if session is None or data.get("session_id") != session.id:
         return session
     if event.type == "session_ended":
         return None
     if event.type == "session_joined":
-        return replace(session, present=(*session.present, data["party"]))
+        who = Presence(data["party"], data.get("agent_id"))
+        return replace(session, present=(*session.present, who))
     if event.type == "session_left":
-        return replace(session, present=tuple(p for p in session.present if p != data["party"]))
+        who = Presence(data["party"], data.get("agent_id"))
+        return replace(session, present=tuple(p for p in session.present if p != who))
     return session
 
 

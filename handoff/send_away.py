@@ -119,7 +119,8 @@ def _read(text: str, source: str) -> dict[str, Any]:
 
 
 def _compile(files: list[dict[str, Any]]) -> PhraseRules:
-    lists = {key: [w for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
+    # The rules are read as the text is (`as_seen`): "póngase" as "pongase".
+    lists = {key: [anyascii(w) for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
     verbs = lists["contact_verbs"]
     verb_base = _any_of(verbs)
     verb_any = _any_of(verbs + [_gerund(v) for v in verbs])
@@ -148,7 +149,7 @@ def _compile(files: list[dict[str, Any]]) -> PhraseRules:
         if pat["id"] in seen:
             raise ValueError(f"send-away rules {pat['source']}: duplicate pattern id {pat['id']!r}")
         seen.add(pat["id"])
-        regex = pat["regex"]
+        regex = anyascii(pat["regex"])
         for hole, value in holes.items():
             regex = regex.replace(hole, value)
         try:

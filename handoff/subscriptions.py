@@ -3,6 +3,7 @@ reads back how each delivery went (the worker makes them, see `handoff.webhooks`
 
 import base64
 import secrets
+from dataclasses import replace
 
 import httpx
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from handoff.commands.flow import now
 from handoff.db import Database
-from handoff.errors import Forbidden, InvalidInput, NotFound
+from handoff.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.lifecycle import EVENT_TYPES
 from handoff.models import Org, WebhookSubscription, new_id
 from handoff.outbox import WebhookDelivery
@@ -82,15 +83,76 @@ def create_webhook(
         )
         session.add(webhook)
         session.commit()
-        return WebhookView(
-            id=webhook.id,
-            org_id=webhook.org_id,
-            url=webhook.url,
-            events=webhook.events,
-            active=webhook.active,
-            created_at=webhook.created_at,
-            secret=webhook.secret,
-        )
+        return replace(_view(webhook), secret=webhook.secret)
+
+
+def _manages(actor: Actor, org_id: str) -> bool:
+    """An admin, or the org's own supervisors and partner systems, look after its webhooks."""
+    return actor.kind == "admin" or (
+        (actor.is_supervisor or actor.kind == "system") and actor.org_id == org_id
+    )
+
+
+def _managed(session: Session, actor: Actor, webhook_id: str) -> WebhookSubscription:
+    """The subscription, if `actor` looks after it; to anyone else it does not exist."""
+    webhook = session.get(WebhookSubscription, webhook_id)
+    if webhook is None or not _manages(actor, webhook.org_id):
+        raise NotFound("webhook not found")
+    return webhook
+
+
+def _view(webhook: WebhookSubscription) -> WebhookView:
+    return WebhookView(
+        id=webhook.id,
+        org_id=webhook.org_id,
+        url=webhook.url,
+        events=webhook.events,
+        active=webhook.active,
+        created_at=webhook.created_at,
+    )
+
+
+def list_webhooks(db: Database, actor: Actor) -> list[WebhookView]:
+    """The subscriptions the caller looks after (an admin: every org's), oldest first."""
+    if actor.kind != "admin" and not (actor.is_supervisor or actor.kind == "system"):
+        raise Forbidden("webhooks are looked after by an admin, a supervisor or a partner system")
+    query = select(WebhookSubscription).order_by(
+        WebhookSubscription.created_at, WebhookSubscription.id
+    )
+    if actor.kind != "admin":
+        query = query.where(WebhookSubscription.org_id == actor.org_id)
+    with db.reading() as session:
+        return [_view(w) for w in session.scalars(query)]
+
+
+def deactivate_webhook(db: Database, actor: Actor, webhook_id: str) -> WebhookView:
+    """No event is queued for it from now on, and what it still had queued is not sent."""
+    with db.session() as session:
+        webhook = _managed(session, actor, webhook_id)
+        webhook.active = False
+        session.commit()
+        return _view(webhook)
+
+
+def redeliver(db: Database, actor: Actor, webhook_id: str, delivery_id: str) -> DeliveryView:
+    """A dead delivery is tried again from now, with all its tries and the same `webhook-id`
+    (after a partner's outage outlasted the retries)."""
+    with db.session() as session:
+        webhook = _managed(session, actor, webhook_id)
+        delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.subscription_id != webhook.id:
+            raise NotFound("delivery not found")
+        if delivery.state != "dead":
+            raise Refusal(
+                "invalid_transition",
+                f"Only a dead delivery is sent again; this one is {delivery.state}.",
+                state=delivery.state,
+            )
+        if not webhook.active:
+            raise InvalidInput("webhook_id", "the webhook was deactivated; subscribe again")
+        delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, now()
+        session.commit()
+        return DeliveryView.of(delivery)
 
 
 def webhook_deliveries(
@@ -102,13 +164,7 @@ def webhook_deliveries(
     position = decode_cursor(cursor, "skip")
     skip = position["skip"] if position else 0
     with db.reading() as session:
-        webhook = session.get(WebhookSubscription, webhook_id)
-        may_see = webhook is not None and (
-            actor.kind == "admin"
-            or ((actor.is_supervisor or actor.kind == "system") and actor.org_id == webhook.org_id)
-        )
-        if not may_see:
-            raise NotFound("webhook not found")
+        _managed(session, actor, webhook_id)
         # Deliveries are only added, at the end in time order: an offset is a good enough position.
         deliveries = list(
             session.scalars(

@@ -187,7 +187,7 @@ class Replay:
         missing = []
         if ("owner", self.owner_agent) not in present:
             missing.append(f"owner ({self.owner_agent})")
-        if not any(party != "customer" and agent == to_agent for party, agent in present):
+        if ("receiver", to_agent) not in present:
             missing.append(f"receiver ({to_agent})")
         if not any(party == "customer" for party, _agent in present):
             missing.append("customer")

@@ -71,6 +71,7 @@ def lease_next(db: Database, at: datetime, busy: Collection[str] = ()) -> Leased
         select(WebhookDelivery, WebhookSubscription)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= at)
+        .where(WebhookSubscription.active.is_(True))
         .where(~an_earlier_one_is_pending)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
         .limit(1)
@@ -101,8 +102,9 @@ def send(db: Database, client: httpx.Client, leased: Leased) -> str:
     sent_at = now()
     status, error = None, None
     try:
-        # Only the status counts: the answer's body is never read, so a receiver that trickles
-        # it out cannot hold the sender past the timeout.
+        # Only the status counts: the answer's body is never read, so a receiver cannot hold
+        # the sender by trickling it out (the timeout bounds each wait for the status line and
+        # headers; a lease that runs out meanwhile only means a duplicate with the same id).
         with client.stream(
             "POST",
             leased.url,

@@ -28,7 +28,7 @@ from handoff.commands.resolution import auto_close
 from handoff.commands.timers import escalate_overdue_request, escalate_unclaimed
 from handoff.db import Database
 from handoff.errors import DomainError
-from handoff.models import Agent, Case, Handoff, Request
+from handoff.models import OPEN_REQUEST_STATES, Agent, Case, Handoff, Request
 from handoff.principals import WORKING_ROLES
 from handoff.webhooks import Leased, deliver_due, lease_next, send
 
@@ -74,7 +74,7 @@ def _requests(at: datetime) -> Select[str, str]:
     return (
         select(Request.case_id, Request.id)
         .join(Case, Case.id == Request.case_id)
-        .where(Request.state.in_(("open", "acknowledged")), Request.respond_by <= at)
+        .where(Request.state.in_(OPEN_REQUEST_STATES), Request.respond_by <= at)
         .where(Request.escalated_at.is_(None))
         .order_by(Request.respond_by)
     )
@@ -181,10 +181,15 @@ def run(
         target=_deliver_until, args=(db, stop, interval, senders), name="webhooks"
     )
     sending.start()
-    while not stop.is_set():
-        _safely(lambda: tick(db, deliver=False), "pass")
-        stop.wait(interval)
-    sending.join()
+    try:
+        while not stop.is_set():
+            if not sending.is_alive():
+                raise RuntimeError("the webhook sender stopped; see the error logged above")
+            _safely(lambda: tick(db, deliver=False), "pass")
+            stop.wait(interval)
+    finally:  # whatever ends the passes ends the sending too, so the process can exit
+        stop.set()
+        sending.join()
     log.info("worker stopped")
 
 

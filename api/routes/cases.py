@@ -1,6 +1,8 @@
 """Cases: create, list, read, and work them within the owner org."""
 
-from fastapi import Response
+from typing import Annotated
+
+from fastapi import Query, Response
 
 from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, Cursor, DbDep, IfMatch, Limit
@@ -35,6 +37,10 @@ def list_cases(
     owner_org: Id | None = None,
     mine: bool = False,
     unclaimed: bool = False,
+    waiting_on: Annotated[
+        Id | None,
+        Query(description="Only cases with an open request or a pending handoff to this org."),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> queries.Page[CaseView]:
@@ -46,6 +52,7 @@ def list_cases(
         owner_org=owner_org,
         mine=mine,
         unclaimed=unclaimed,
+        waiting_on=waiting_on,
         limit=limit,
         cursor=cursor,
     )

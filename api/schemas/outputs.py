@@ -143,9 +143,15 @@ class HandoffAsOf(BaseModel):
     summary: str
 
 
+class PresenceAsOf(BaseModel):
+    party: str
+    agent_id: str | None
+
+
 class SessionAsOf(BaseModel):
     id: str
-    present: list[str] = Field(description="The parties in the session then.")
+    handoff_id: str | None
+    present: list[PresenceAsOf] = Field(description="Who was in the session then.")
 
 
 class CaseAsOf(BaseModel):

@@ -22,7 +22,16 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 @router.get("/queue")
 def queue(request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor) -> HTMLResponse:
     page = queries.list_cases(db, actor, owner_org=actor.org_id, unclaimed=True, limit=100)
-    return render(request, "queue.html", actor=actor, names=names, cases=page.items, here="queue")
+    asked = queries.list_cases(db, actor, waiting_on=actor.org_id, limit=100)
+    return render(
+        request,
+        "queue.html",
+        actor=actor,
+        names=names,
+        cases=page.items,
+        asked=asked.items,
+        here="queue",
+    )
 
 
 @router.get("/mine")

@@ -15,7 +15,7 @@ Options = list[tuple[str, str]]
 class Choices:
     others: Options  # participant orgs other than the owner org
     outside: Options  # orgs not taking part yet
-    people: Options  # who the owner org may give the case to
+    people: Options  # who else in the owner org may take the case
     codes: Options
     join_parties: Options
     join_as: str
@@ -42,7 +42,11 @@ def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
             ((o, name) for o, name in names.orgs.items() if o not in taking_part),
             key=lambda option: option[1],
         ),
-        people=[(p.id, f"{p.name} ({p.role})") for p in names.can_own_cases(case.owner.org_id)],
+        people=[
+            (p.id, f"{p.name} ({p.role})")
+            for p in names.can_own_cases(case.owner.org_id)
+            if p.id != case.owner.agent_id  # the case is theirs already
+        ],
         codes=[(code, RESOLUTIONS[code]) for code in RESOLUTION_CODES],
         join_parties=[
             (party, "The customer" if party == "customer" else f"Me, as {party}")

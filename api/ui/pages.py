@@ -13,6 +13,7 @@ from api.schemas.fields import ID_PATTERN
 from api.ui import words
 from api.ui.session import csrf_token, take_notice
 from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+from handoff.models import OPEN_REQUEST_STATES
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -24,6 +25,7 @@ TEMPLATES.env.globals.update(
     party_words=words.PARTIES,
     resolution_words=words.RESOLUTIONS,
     request_states=words.REQUEST_STATES,
+    open_request_states=OPEN_REQUEST_STATES,
 )
 
 

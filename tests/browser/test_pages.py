@@ -236,11 +236,28 @@ def test_the_join_menu_offers_only_the_parties_a_person_may_be(pages: Pages, wor
     assert offered("ben") == {"receiver", "collaborator"}
 
 
+def test_the_queue_lists_the_cases_waiting_on_the_readers_org(pages: Pages, world: World) -> None:
+    case_id = bank_case(world)
+    commands.create_request(
+        world.db, world.agent("dana"), case_id, "firstbank", "Release the authorization hold"
+    )
+
+    bank = pages("ben").get("/ui/queue").text
+    acme = pages("dana").get("/ui/queue").text
+
+    asked = bank[bank.index('data-testid="asked"') :]
+    assert f"/ui/cases/{case_id}" in asked
+    assert "Asked: Release the authorization hold" in asked
+    assert f"/ui/cases/{case_id}" not in acme[acme.index('data-testid="asked"') :]
+
+
 def test_a_supervisor_may_override_ping_pong_with_a_reason(pages: Pages, world: World) -> None:
     case_id = bank_case(world)
     html = pages("sam").get(f"/ui/cases/{case_id}").text
     assert 'name="override_reason"' in html
     assert "Dave Kim (rep)" in html  # assign, within the org
+    assign = html[html.index('id="assign-agent_id"') :].split("</select>")[0]
+    assert 'value="dana"' not in assign  # the case is hers already
     assert 'name="override_reason"' not in pages("dana").get(f"/ui/cases/{case_id}").text
 
 

@@ -6,6 +6,8 @@ import httpx
 from fastapi.testclient import TestClient
 
 from handoff import worker
+from handoff.config import Settings
+from handoff.db import Database
 from tests.e2e.conftest import auth
 from tests.integration.world import World
 
@@ -120,3 +122,78 @@ def test_a_webhook_for_no_event_types_at_all_is_refused_rather_than_sent_everyth
 def test_a_webhook_address_may_spell_its_scheme_in_capitals(client: TestClient) -> None:
     hook = post(client, "acme-crm", "/v1/webhooks", {"url": "HTTPS://acme.example/hooks"})
     assert hook["url"] == "HTTPS://acme.example/hooks"
+
+
+def test_an_org_lists_its_webhooks_without_their_secrets(client: TestClient) -> None:
+    acme = post(client, "sam", "/v1/webhooks", {"url": "https://acme.example/hooks"})
+    bank = post(
+        client, "root", "/v1/webhooks", {"url": "https://bank.example/h", "org_id": "firstbank"}
+    )
+
+    def ids(who: str) -> list[str]:
+        answer = client.get("/v1/webhooks", headers=auth(who))
+        assert answer.status_code == 200, answer.text
+        assert all(w["secret"] is None for w in answer.json()["items"])
+        return [w["id"] for w in answer.json()["items"]]
+
+    assert ids("sam") == ids("acme-crm") == [acme["id"]]
+    assert ids("root") == [acme["id"], bank["id"]]
+    assert client.get("/v1/webhooks", headers=auth("dana")).status_code == 403
+
+
+def test_a_deactivated_webhook_gets_nothing_more(client: TestClient, world: World) -> None:
+    hook = post(client, "sam", "/v1/webhooks", {"url": "https://acme.example/hooks"})
+    path = f"/v1/webhooks/{hook['id']}"
+    assert client.post(f"{path}/deactivate", json={}, headers=auth("bea")).status_code == 404
+
+    stopped = post(client, "sam", f"{path}/deactivate", {}, 200)
+    post(client, "dana", "/v1/cases", {"customer": {"name": "A"}, "subject": "S"})
+    sent: list[str] = []
+    with httpx.Client(
+        transport=httpx.MockTransport(lambda r: sent.append("x") or httpx.Response(204))
+    ) as http:
+        worker.tick(world.db, client=http)
+
+    assert stopped["active"] is False
+    assert client.get(f"{path}/deliveries", headers=auth("sam")).json()["items"] == []
+    assert sent == []
+
+
+def test_a_dead_delivery_is_sent_again_on_request_with_the_same_webhook_id(
+    client: TestClient, world: World
+) -> None:
+    hook = post(
+        client,
+        "sam",
+        "/v1/webhooks",
+        {"url": "https://acme.example/hooks", "events": ["case_created"]},
+    )
+    post(client, "dana", "/v1/cases", {"customer": {"name": "A"}, "subject": "S"})
+    once = Database(
+        Settings(database_url=world.db.settings.database_url, webhook_max_attempts=1),
+        engine=world.db.engine,
+    )
+    seen: list[str] = []
+
+    def partner(status: int) -> httpx.Client:
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen.append(request.headers["webhook-id"])
+            return httpx.Response(status)
+
+        return httpx.Client(transport=httpx.MockTransport(answer))
+
+    with partner(500) as down:
+        worker.tick(once, client=down)
+    deliveries = f"/v1/webhooks/{hook['id']}/deliveries"
+    (dead,) = client.get(deliveries, headers=auth("sam")).json()["items"]
+    again = post(client, "sam", f"{deliveries}/{dead['id']}/redeliver", {}, 200)
+    with partner(204) as up:
+        worker.tick(once, client=up)
+    (delivered,) = client.get(deliveries, headers=auth("sam")).json()["items"]
+    twice = client.post(f"{deliveries}/{dead['id']}/redeliver", json={}, headers=auth("sam"))
+
+    assert dead["state"] == "dead"
+    assert (again["state"], again["attempts"]) == ("pending", 0)
+    assert delivered["state"] == "delivered"
+    assert seen == [dead["id"], dead["id"]]
+    assert (twice.status_code, twice.json()["code"]) == (409, "invalid_transition")

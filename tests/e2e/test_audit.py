@@ -320,7 +320,11 @@ def test_as_of_an_events_own_time_includes_it_and_a_microsecond_earlier_does_not
         "forge",
         "Needs a part",
     )
-    assert just_before["session"]["present"] == ["owner", "receiver", "customer"]
+    assert just_before["session"]["present"] == [
+        {"party": "owner", "agent_id": "vic"},
+        {"party": "receiver", "agent_id": "mia"},
+        {"party": "customer", "agent_id": None},
+    ]
 
 
 def test_as_of_shows_each_request_in_the_state_it_was_in_then(client: TestClient) -> None:

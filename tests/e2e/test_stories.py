@@ -196,3 +196,27 @@ def test_dealer_waits_for_a_photo_resolves_twice_and_cannot_reopen_after_the_win
     with freeze_time(datetime.now(UTC) + timedelta(days=31), real_asyncio=True):
         answer = refused(client, "dora", f"{path}/reopen", {"reason": "E4 again"}, "window_passed")
     assert "reopen_until" in answer
+
+
+def test_an_org_finds_the_cases_waiting_on_it_until_it_has_answered(client: TestClient) -> None:
+    def waiting_on_firstbank() -> list[str]:
+        page = client.get("/v1/cases?waiting_on=firstbank", headers=auth("ben")).json()
+        return [c["id"] for c in page["items"]]
+
+    new = {"customer": {"name": "Carla"}, "subject": "Hold", "participants": ["firstbank"]}
+    asked = act(client, "dana", "/v1/cases", new, status=201)["id"]
+    handed = act(client, "dana", "/v1/cases", new, status=201)["id"]
+    act(client, "dana", "/v1/cases", new, status=201)  # nothing asked of the bank
+    request = act(
+        client, "dana", f"/v1/cases/{asked}/requests", {"to_org": "firstbank", "action": "Release"},
+        status=201,
+    )  # fmt: skip
+    handoff = {"to_org": "firstbank", "summary": "The bank must re-issue the card."}
+    act(client, "dana", f"/v1/cases/{handed}/handoffs", handoff, status=201)
+
+    both = waiting_on_firstbank()
+    act(client, "ben", f"/v1/cases/{asked}/requests/{request['id']}/complete", {"note": "Done."})
+    one = waiting_on_firstbank()
+
+    assert both == [asked, handed]
+    assert one == [handed]

@@ -25,6 +25,13 @@ from handoff.webhooks import deliver_due
 from tests.integration.world import ADMIN, World
 
 
+def serving(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """A partner's endpoint on a free loopback port, answering in threads of its own."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/hooks"
+
+
 class Receiver:
     """A partner's endpoint: records what it accepts; while `down`, answers 503."""
 
@@ -46,9 +53,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serving(Handler)
 
     def events(self, secret: str) -> list[dict[str, Any]]:
         """Every body received, each checked against its signature as a receiver would."""
@@ -139,9 +144,7 @@ class Hanging:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serving(Handler)
 
 
 def test_an_endpoint_that_hangs_holds_up_neither_other_subscribers_nor_the_timers(
@@ -197,11 +200,9 @@ def test_an_answer_whose_body_trickles_in_counts_by_its_status_alone(world: Worl
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickling)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = serving(Trickling)
     settings = Settings(database_url=world.db.settings.database_url, webhook_timeout=1)
     db = Database(settings, engine=world.db.engine)
-    url = f"http://127.0.0.1:{server.server_port}/hooks"
     create_webhook(db, ADMIN, url, org_id="acme", events=["case_created"])
     open_case(world)
     try:

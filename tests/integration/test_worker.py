@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from handoff import commands, queries, web_sessions
+from handoff import commands, queries, web_sessions, worker
 from handoff.config import Settings
 from handoff.db import Database, make_engine
 from handoff.worker import tick
@@ -199,3 +199,27 @@ def test_signed_out_sessions_are_forgotten_once_no_cookie_can_carry_them(world: 
     with freeze_time(T0 + timedelta(hours=web_sessions.SESSION_HOURS) + SECOND):
         assert tick(world.db)["ui_sessions_forgotten"] == 1
     assert not web_sessions.has_ended(world.db, "s-1")
+
+
+def test_a_pass_that_fails_unexpectedly_ends_the_worker_sending_thread_and_all(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> Counter[str]:
+        raise RuntimeError("a bug in a pass")
+
+    monkeypatch.setattr(worker, "tick", broken)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            worker.run(world.db, 0.01)
+        except BaseException as error:
+            failures.append(error)
+
+    running = threading.Thread(target=run)
+    running.start()
+    running.join(30)
+
+    assert not running.is_alive()
+    assert [str(f) for f in failures] == ["a bug in a pass"]
+    assert "webhooks" not in {t.name for t in threading.enumerate()}

@@ -177,6 +177,33 @@ def test_ownership_moved_without_a_warm_session_is_reported(world: World) -> Non
     assert "without owner (dana), receiver (ben), customer present" in found[0].detail
 
 
+def test_a_handoff_taken_by_someone_present_only_as_collaborator_is_reported(
+    world: World,
+) -> None:
+    db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
+    case_id = active_case(world)
+    handoff = commands.propose_handoff(db, dana, case_id, "firstbank", "Yours")
+    session = commands.start_session(db, dana, case_id, handoff_id=handoff.id)
+    commands.join_session(db, dana, case_id, session.id, "owner", "dana")
+    commands.join_session(db, ben, case_id, session.id, "collaborator", "ben")
+    commands.join_session(db, dana, case_id, session.id, "customer")
+
+    data = {"handoff_id": handoff.id, "from_org": "acme", "to_org": "firstbank", "to_agent": "ben"}
+    forge_event(
+        db,
+        case_id,
+        "handoff_accepted",
+        data,
+        state="active",
+        owner_org_id="firstbank",
+        owner_agent_id="ben",
+    )
+
+    found = [v for v in check(db) if v.case_id == case_id]
+    assert [v.invariant for v in found] == ["warm_handoff"]
+    assert "without receiver (ben) present" in found[0].detail
+
+
 def test_a_warm_handoff_is_not_reported(world: World) -> None:
     case_id = active_case(world)
 

@@ -209,6 +209,32 @@ def test_a_deployment_file_adds_a_wording_that_is_then_refused(tmp_path: Path) -
     assert find_send_away("please call your bank", rules) is not None
 
 
+def test_a_deployment_wording_with_accents_is_refused_however_it_is_typed(tmp_path: Path) -> None:
+    extra = tmp_path / "rules.json"
+    extra.write_text(
+        json.dumps(
+            {
+                "contact_verbs": ["póngase en contacto con"],
+                "patterns": [{"id": "llame", "regex": "{start}llame a {party}"}],
+                "lead_ins": ["por favor,"],
+            }
+        ),
+        encoding="utf-8",
+    )
+    rules = load_rules(extra)
+
+    accented = find_send_away("Por favor, póngase en contacto con su banco.", rules)
+    plain = find_send_away("Por favor, pongase en contacto con su banco.", rules)
+
+    assert accented == SendAwayMatch(
+        phrase="Por favor, póngase en contacto con su banco", rule="imperative_contact"
+    )
+    assert plain is not None
+    assert find_send_away("Llame a su banco.", rules) == SendAwayMatch(
+        phrase="Llame a su banco", rule="llame"
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [

@@ -1,6 +1,7 @@
 """Where a request's database work runs: on the event loop for SQLite, in a worker thread for
 PostgreSQL (no database is opened)."""
 
+import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -41,6 +42,29 @@ def test_sqlite_work_runs_on_the_event_loop_without_a_thread_hop() -> None:
     db.dispose()
 
 
+def test_sqlite_work_goes_to_a_worker_thread_while_another_thread_writes() -> None:
+    db = Database(Settings(database_url="sqlite:///:memory:"))
+    writing, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with db._one_writer_at_a_time():  # as a web-UI thread writing holds it
+            writing.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=writer)
+    holder.start()
+    writing.wait(10)
+    try:
+        loop, work = thread_of_work(db)
+    finally:
+        done.set()
+        holder.join()
+
+    assert work != loop
+    assert thread_of_work(db)[0] == thread_of_work(db)[1]  # free again: on the loop
+    db.dispose()
+
+
 def test_postgres_work_runs_in_a_worker_thread_so_round_trips_do_not_stall_the_loop() -> None:
     db = Database(Settings(database_url=POSTGRES))
     loop, work = thread_of_work(db)
@@ -65,7 +89,14 @@ def test_a_per_case_endpoint_keeps_its_signature_for_fastapi_and_awaits_the_work
 
 
 def runs_per_case(route: APIRoute) -> bool:
-    return getattr(route.endpoint, "__wrapped__", None) is not None
+    """The endpoint FastAPI awaits is the per_case wrapper of a plain function taking db."""
+    plain = getattr(route.endpoint, "__wrapped__", None)
+    return (
+        inspect.iscoroutinefunction(route.endpoint)
+        and plain is not None
+        and not inspect.iscoroutinefunction(plain)
+        and "db" in inspect.signature(plain).parameters
+    )
 
 
 def test_every_endpoint_of_case_work_runs_per_case() -> None:
@@ -85,4 +116,12 @@ def test_an_endpoint_without_a_database_cannot_be_made_per_case() -> None:
         return case_id
 
     with pytest.raises(TypeError, match="endpoint takes no db"):
+        per_case(endpoint)
+
+
+def test_an_async_endpoint_cannot_be_made_per_case() -> None:
+    async def endpoint(db: Database) -> str:
+        return "never awaited"
+
+    with pytest.raises(TypeError, match="async already"):
         per_case(endpoint)
