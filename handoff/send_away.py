@@ -43,7 +43,8 @@ _NOT_A_PARTY = (
     "out", "up", "over", "down", "off", "back", "around", "round",
 )  # fmt: skip
 # Where a bare imperative may begin: start of text or after sentence punctuation / a bullet.
-_START = r"(?:^|(?<=[.!?;:\n*\u2022]))[\s\"\u201c\u2018(*\u2022\u2013\u2014-]*"
+# (The rules run on the text in ASCII, `as_seen`: curly quotes, bullets and dashes are " ' * -.)
+_START = r"(?:^|(?<=[.!?;:\n*]))[\s\"'(*-]*"
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,8 @@ class PhraseRules:
 
 
 def _words(phrase: str) -> str:
-    """Regex for a wording: any run of whitespace between words, either apostrophe style."""
-    parts = [re.escape(w) for w in phrase.replace("\u2019", "'").split()]
-    return r"\s+".join(parts).replace("'", "['\u2019]")
+    """Regex for a wording: any run of whitespace between its words."""
+    return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
 def _any_of(phrases: list[str]) -> str:
@@ -129,9 +129,9 @@ def _compile(files: list[dict[str, Any]]) -> PhraseRules:
     not_asked = r"(?<!\w)(?<!\bdo\s)(?<!\bdid\s)(?<!\bdoes\s)"
     lead_in = not_asked + _any_of(lists["lead_ins"]) + rf"\s+(?:{opener})?"
     # A party is named in words, so "Please call 0800 123 456" is left to the caller to judge.
-    word = rf"(?!{_any_of(list(_NOT_A_PARTY))}(?![\w'\u2019-]))[^\W\d_][\w'\u2019&-]*"
+    word = rf"(?!{_any_of(list(_NOT_A_PARTY))}(?![\w'-]))[^\W\d_][\w'&-]*"
     party = (
-        rf"(?<![\w'\u2019-])(?!{_any_of(lists['our_side'])}(?!\w))"
+        rf"(?<![\w'-])(?!{_any_of(lists['our_side'])}(?!\w))"
         rf"(?:{_any_of(list(_DETERMINERS))}\s+)?{word}(?:[ \t]+{word}){{0,2}}"
     )
     imperative = rf"(?:{lead_in}{verb_any}|{_START}(?:{opener}{verb_any}|{verb_base}))\s+{party}"

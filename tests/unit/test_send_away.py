@@ -157,6 +157,7 @@ HIDDEN_OR_LOOK_ALIKE = [
     ("Please cal\u0301l your bank.", "Please cal\u0301l your bank"),  # combining accent
     ("Please call\u00a0your bank.", "Please call\u00a0your bank"),  # no-break space
     ("Done.\n\u2022 Call your bank.", "Call your bank"),  # a bullet
+    ("Done. \u2018Call your bank.\u2019", "Call your bank"),  # in curly quotes
 ]
 
 
