@@ -211,8 +211,9 @@ APPEND_ONLY_SQLITE = [
 ]
 # Row triggers do not see TRUNCATE (emptying the table, or a cascade from `cases`): a statement
 # trigger refuses it (migration 0005). SQLite has no TRUNCATE; its DELETE trigger covers it.
+DROP_NO_TRUNCATE_POSTGRES = "DROP TRIGGER IF EXISTS events_no_truncate ON events"
 NO_TRUNCATE_POSTGRES = [
-    "DROP TRIGGER IF EXISTS events_no_truncate ON events",
+    DROP_NO_TRUNCATE_POSTGRES,
     """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
        FOR EACH STATEMENT EXECUTE FUNCTION handoff_events_append_only()""",
 ]
@@ -229,7 +230,7 @@ DROP_APPEND_ONLY_SQLITE = [
     "DROP TRIGGER IF EXISTS events_no_delete",
 ]
 DROP_APPEND_ONLY_POSTGRES = [
-    "DROP TRIGGER IF EXISTS events_no_truncate ON events",
+    DROP_NO_TRUNCATE_POSTGRES,
     "DROP TRIGGER IF EXISTS events_append_only ON events",
     "DROP FUNCTION IF EXISTS handoff_events_append_only()",
 ]

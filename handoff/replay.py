@@ -116,13 +116,12 @@ def _session_after(session: SessionStanding | None, event: Event) -> SessionStan
         return session
     if event.type == "session_ended":
         return None
+    if event.type not in ("session_joined", "session_left"):
+        return session
+    who = Presence(data["party"], data.get("agent_id"))
     if event.type == "session_joined":
-        who = Presence(data["party"], data.get("agent_id"))
         return replace(session, present=(*session.present, who))
-    if event.type == "session_left":
-        who = Presence(data["party"], data.get("agent_id"))
-        return replace(session, present=tuple(p for p in session.present if p != who))
-    return session
+    return replace(session, present=tuple(p for p in session.present if p != who))
 
 
 def standings(events: Iterable[Event]) -> Iterator[tuple[Event, Standing | None]]:

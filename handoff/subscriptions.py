@@ -25,6 +25,11 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def _speaks_for_its_org(actor: Actor) -> bool:
+    """A supervisor or partner system, who look after their own org's webhooks."""
+    return (actor.is_supervisor or actor.kind == "system") and actor.org_id is not None
+
+
 def _subscribing_org(session: Session, actor: Actor, org_id: str | None) -> str:
     """An admin names the org; an org's supervisor or partner system subscribes its own org."""
     if actor.kind == "admin":
@@ -33,7 +38,7 @@ def _subscribing_org(session: Session, actor: Actor, org_id: str | None) -> str:
         if session.get(Org, org_id) is None:
             raise InvalidInput("org_id", f"unknown org: {org_id}")
         return org_id
-    if not (actor.is_supervisor or actor.kind == "system") or actor.org_id is None:
+    if not _speaks_for_its_org(actor) or actor.org_id is None:
         raise Forbidden("webhooks are set up by an admin, a supervisor or a partner system")
     if org_id not in (None, actor.org_id):
         raise Forbidden(f"{actor.kind} {actor.id} subscribes its own org only")
@@ -88,9 +93,7 @@ def create_webhook(
 
 def _manages(actor: Actor, org_id: str) -> bool:
     """An admin, or the org's own supervisors and partner systems, look after its webhooks."""
-    return actor.kind == "admin" or (
-        (actor.is_supervisor or actor.kind == "system") and actor.org_id == org_id
-    )
+    return actor.kind == "admin" or (_speaks_for_its_org(actor) and actor.org_id == org_id)
 
 
 def _managed(session: Session, actor: Actor, webhook_id: str) -> WebhookSubscription:
@@ -114,7 +117,7 @@ def _view(webhook: WebhookSubscription) -> WebhookView:
 
 def list_webhooks(db: Database, actor: Actor) -> list[WebhookView]:
     """The subscriptions the caller looks after (an admin: every org's), oldest first."""
-    if actor.kind != "admin" and not (actor.is_supervisor or actor.kind == "system"):
+    if actor.kind != "admin" and not _speaks_for_its_org(actor):
         raise Forbidden("webhooks are looked after by an admin, a supervisor or a partner system")
     query = select(WebhookSubscription).order_by(
         WebhookSubscription.created_at, WebhookSubscription.id

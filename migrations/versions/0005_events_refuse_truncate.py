@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from handoff.db import NO_TRUNCATE_POSTGRES
+from handoff.db import DROP_NO_TRUNCATE_POSTGRES, NO_TRUNCATE_POSTGRES
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -26,4 +26,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(sa.text("DROP TRIGGER IF EXISTS events_no_truncate ON events"))
+        op.execute(sa.text(DROP_NO_TRUNCATE_POSTGRES))
