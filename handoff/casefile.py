@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, exists, insert, inspect, se
 from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff import outbox
+from handoff.direct import Direct
 from handoff.models import (
     Base,
     Case,
@@ -28,10 +29,13 @@ from handoff.models import (
 )
 
 
-def _table(cls: type[Base]) -> Table:
+def table_of(cls: type[Base]) -> Table:
     table = cls.__table__
     assert isinstance(table, Table)
     return table
+
+
+_table = table_of
 
 
 T = TypeVar("T", bound=Base)
@@ -68,6 +72,9 @@ LOAD_SESSIONS = (
     .where(SESSIONS.c.case_id == bindparam("case_id"))
     .order_by(SESSIONS.c.started_at)
 )
+# Every command sends these: straight to the driver (handoff.direct).
+_LOCK_CASE, _LOAD_CASE = Direct(LOCK_CASE), Direct(LOAD_CASE)
+_LOAD_HANDOFFS, _LOAD_SESSIONS = Direct(LOAD_HANDOFFS), Direct(LOAD_SESSIONS)
 LOAD_PARTIES = (
     select(PARTIES)
     .where(PARTIES.c.session_id.in_(bindparam("session_ids", expanding=True)))
@@ -102,6 +109,12 @@ class Loaded:
     windows: dict[str, Any] | None  # the owner org's overrides
     subscribed: bool
     known: set[int] = field(default_factory=set)
+    # The orgs taking part when the case was read, if none of them had a webhook subscription.
+    unsubscribed: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.subscribed:
+            self.unsubscribed = frozenset(self.case.participant_org_ids)
 
 
 def _instance(cls: type[T], keys: Sequence[str], values: Sequence[Any], known: set[int]) -> T:
@@ -113,6 +126,15 @@ def _instance(cls: type[T], keys: Sequence[str], values: Sequence[Any], known: s
     return obj
 
 
+def detached(cls: type[T], row: Sequence[Any]) -> T:
+    """A row of `cls`'s table (all columns, in order) as an instance that belongs to no session."""
+    return _instance(cls, _ATTRIBUTES.get(table_of(cls)) or _keys(cls), row, set())
+
+
+def _keys(cls: type[Base]) -> tuple[str, ...]:
+    return tuple(c.key for c in table_of(cls).c)
+
+
 def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     """The case with every collection; `lock`: also hold its row lock (FOR UPDATE; on SQLite,
     the write lock BEGIN IMMEDIATE took) until the transaction ends."""
@@ -120,9 +142,9 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     # committed before it began, and one that waited for the lock began before the holder
     # committed.
     row_locks = lock and conn.dialect.name != "sqlite"
-    if row_locks and conn.execute(LOCK_CASE, {"case_id": case_id}).first() is None:
+    if row_locks and not _LOCK_CASE.rows(conn, {"case_id": case_id}):
         return None
-    rows = conn.execute(LOAD_CASE, {"case_id": case_id}).all()
+    rows = _LOAD_CASE.rows(conn, {"case_id": case_id})
     if not rows:
         return None
     known: set[int] = set()
@@ -143,23 +165,24 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     set_committed_value(
         case,
         "handoffs",
-        _rows(conn, Handoff, LOAD_HANDOFFS, case_id, known) if has_handoffs else [],
+        _rows(conn, Handoff, _LOAD_HANDOFFS, case_id, known) if has_handoffs else [],
     )
-    sessions = _rows(conn, JointSession, LOAD_SESSIONS, case_id, known) if has_sessions else []
+    sessions = _rows(conn, JointSession, _LOAD_SESSIONS, case_id, known) if has_sessions else []
     parties: dict[str, list[SessionParty]] = {s.id: [] for s in sessions}
     if sessions:
         keys = _ATTRIBUTES[PARTIES]
-        for row in conn.execute(LOAD_PARTIES, {"session_ids": list(parties)}):
-            parties[row.session_id].append(_instance(SessionParty, keys, row, known))
+        for party_row in conn.execute(LOAD_PARTIES, {"session_ids": list(parties)}):
+            party = _instance(SessionParty, keys, party_row, known)
+            parties[party.session_id].append(party)
     for session in sessions:
         set_committed_value(session, "parties", parties[session.id])
     set_committed_value(case, "sessions", sessions)
     return Loaded(case, windows, bool(subscribed), known)
 
 
-def _rows(conn: Connection, cls: type[T], query: Any, case_id: str, known: set[int]) -> list[T]:
+def _rows(conn: Connection, cls: type[T], query: Direct, case_id: str, known: set[int]) -> list[T]:
     keys = _ATTRIBUTES[_table(cls)]
-    return [_instance(cls, keys, row, known) for row in conn.execute(query, {"case_id": case_id})]
+    return [_instance(cls, keys, row, known) for row in query.rows(conn, {"case_id": case_id})]
 
 
 def save(conn: Connection, loaded: Loaded) -> None:
@@ -176,12 +199,17 @@ def save(conn: Connection, loaded: Loaded) -> None:
 
 
 # Built once per table: the SET clause of an UPDATE (and the columns of an INSERT) follow the
-# keys of the parameters it is executed with, so SQLAlchemy compiles each shape once.
+# keys of the parameters it is executed with, so each shape is compiled once. A row whose key
+# the database makes (a session's parties) goes through SQLAlchemy, which reads the key back.
 _UPDATE = {
-    t: update(t).where(*(c == bindparam(f"pk_{c.key}") for c in t.primary_key.columns))
+    t: Direct(
+        update(t).where(*(c == bindparam(f"pk_{c.key}") for c in t.primary_key.columns)),
+        sets_columns=True,
+    )
     for t in TABLES
 }
-_INSERT = {t: insert(t) for t in _UPDATE}
+_INSERT = {t: insert(t) for t in TABLES}
+_DIRECT_INSERT = {t: Direct(statement, sets_columns=True) for t, statement in _INSERT.items()}
 
 
 def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent: Any) -> None:
@@ -192,7 +220,7 @@ def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent:
             changed = set(_ATTRIBUTES[table]).difference(state.unmodified)
             if changed:
                 keys = {f"pk_{c.key}": values[c.key] for c in table.primary_key.columns}
-                conn.execute(_UPDATE[table], {k: values[k] for k in changed} | keys)
+                _UPDATE[table].execute(conn, {k: values[k] for k in changed} | keys)
         return
     for name, value in parent.items():
         setattr(obj, name, value)  # the foreign key the relationship would have synchronised
@@ -202,6 +230,9 @@ def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent:
             value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
             setattr(obj, column.key, value)
     row = {c.key: values[c.key] for c in table.c if c.key in values}
+    if all(c.key in row for c in table.primary_key.columns):
+        _DIRECT_INSERT[table].execute(conn, row)
+        return
     result = conn.execute(_INSERT[table], row)
     inserted = result.inserted_primary_key or ()
     for column, value in zip(table.primary_key.columns, inserted, strict=True):

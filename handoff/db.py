@@ -158,6 +158,14 @@ class Database:
             yield session
 
     @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction (on SQLite, BEGIN IMMEDIATE: the write lock),
+        for the commands' own statements; it rolls back unless the command commits."""
+        with self._one_writer_at_a_time(), self.engine.connect() as conn:
+            conn.begin()
+            yield conn
+
+    @contextmanager
     def _one_writer_at_a_time(self) -> Iterator[None]:
         """SQLite has one write lock, and a thread refused it sleeps in the driver's busy handler
         (1, 2, 5, 10 … 100 ms) rather than being woken when it is free; so this process's

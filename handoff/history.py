@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, insert, inspect
 
 from handoff import outbox
+from handoff.direct import Direct
 from handoff.models import Case, Event
 from handoff.principals import Actor
 
@@ -18,8 +18,8 @@ GENESIS_HASH = "0" * 64
 T = TypeVar("T")
 # Events are written and never changed, so they skip the unit of work: one plain INSERT, sent at
 # once in the command's transaction (after the case row it belongs to, which is already there).
-INSERT_EVENT = insert(Event.metadata.tables["events"])
-COLUMNS = ("case_id", "seq", "type", "actor_kind", "actor_id", "org_id", "at", "data")
+_new_event = inspect(Event).class_manager.new_instance
+INSERT_EVENT = Direct(insert(Event.metadata.tables["events"]), sets_columns=True)
 
 
 def format_time(at: datetime) -> str:
@@ -166,16 +166,23 @@ def event_hash(event: Event) -> str:
 
 
 def append(
-    session: Session,
+    conn: Connection,
     case: Case,
     type: str,
     actor: Actor,
     at: datetime,
     data: dict[str, Any],
+    unsubscribed: frozenset[str] | None = None,
+    *,
     org_id: str | None = None,
 ) -> Event:
-    """Append the next event of a locked case; the caller commits it with the change itself."""
-    event = Event(
+    """Append the next event of a locked case; the caller commits it with the change itself.
+
+    `unsubscribed`: the orgs known to have had no webhook subscription when the case was read in
+    this transaction (see casefile.Loaded), so the outbox need not look again for them.
+    """
+    event = _new_event()  # written once and never changed: no need of the ORM's change tracking
+    event.__dict__.update(
         case_id=case.id,
         seq=case.last_seq + 1,
         type=type,
@@ -186,13 +193,11 @@ def append(
         data=data,
         prev_hash=case.last_hash,
     )
-    event.hash = event_hash(event)
+    event.__dict__["hash"] = event_hash(event)
     case.last_seq, case.last_hash = event.seq, event.hash
-    row = {name: getattr(event, name) for name in COLUMNS}
-    session.connection().execute(
-        INSERT_EVENT, row | {"prev_hash": event.prev_hash, "hash": event.hash}
-    )
-    outbox.enqueue(session, case, event)
+    INSERT_EVENT.execute(conn, {name: getattr(event, name) for name in STORED_EVENT})
+    if unsubscribed is None or not unsubscribed.issuperset(case.participant_org_ids):
+        outbox.enqueue(conn, case, event)
     return event
 
 

@@ -4,8 +4,19 @@ transaction as the change (SPEC §10), and delivered later by the worker."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, exists, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import (
+    JSON,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    exists,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column
 
 from handoff.models import (
     Base,
@@ -24,7 +35,6 @@ SUBSCRIBED = exists().where(
     WebhookSubscription.org_id == Participant.org_id,
     WebhookSubscription.active.is_(True),
 )
-_UNSUBSCRIBED = "handoff.outbox.unsubscribed"
 
 
 class WebhookDelivery(Base):
@@ -75,49 +85,29 @@ def payload_of(event: Event) -> dict[str, Any]:
     }
 
 
-def note_subscribers(session: Session, case: Case, subscribed: bool) -> None:
-    """Remember, for this transaction only, that no participant of the case had a subscription
-    when it was loaded (the answer of `SUBSCRIBED`)."""
-    unsubscribed = session.info.setdefault(_UNSUBSCRIBED, {})
-    if subscribed:
-        unsubscribed.pop(case.id, None)
-    else:
-        unsubscribed[case.id] = (session.get_transaction(), frozenset(case.participant_org_ids))
-
-
-def _known_unsubscribed(session: Session, case: Case) -> bool:
-    noted = session.info.get(_UNSUBSCRIBED, {}).get(case.id)
-    return (
-        noted is not None
-        and noted[0] is session.get_transaction()
-        and noted[1].issuperset(case.participant_org_ids)
-    )
-
-
-def enqueue(session: Session, case: Case, event: Event) -> None:
+def enqueue(conn: Connection, case: Case, event: Event) -> None:
     """Queue the event for every active subscription of an org taking part in the case."""
-    if _known_unsubscribed(session, case):
-        return
-    subscriptions = session.scalars(
-        select(WebhookSubscription).where(
+    subscriptions = conn.execute(
+        select(WebhookSubscription.id, WebhookSubscription.events).where(
             WebhookSubscription.org_id.in_(case.participant_org_ids),
             WebhookSubscription.active.is_(True),
         )
-    )
-    for subscription in subscriptions:
-        if subscription.events is not None and event.type not in subscription.events:
-            continue
-        session.add(
-            WebhookDelivery(
-                id=f"msg_{new_id()}",
-                subscription_id=subscription.id,
-                case_id=case.id,
-                event_seq=event.seq,
-                event_type=event.type,
-                payload=payload_of(event),
-                state="pending",
-                attempts=0,
-                next_attempt_at=event.at,
-                created_at=event.at,
-            )
-        )
+    ).all()
+    deliveries = [
+        {
+            "id": f"msg_{new_id()}",
+            "subscription_id": subscription_id,
+            "case_id": case.id,
+            "event_seq": event.seq,
+            "event_type": event.type,
+            "payload": payload_of(event),
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": event.at,
+            "created_at": event.at,
+        }
+        for subscription_id, events in subscriptions
+        if events is None or event.type in events
+    ]
+    if deliveries:
+        conn.execute(insert(WebhookDelivery), deliveries)

@@ -65,7 +65,7 @@ def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
 
 
 def _visible(session: Session, actor: Actor, case_id: str) -> Loaded:
-    loaded = load_case(session, case_id, lock=False)
+    loaded = load_case(session.connection(), case_id, lock=False)
     if loaded is None or not can_see(loaded.case, actor):
         raise NotFound("case not found")
     return loaded

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -15,6 +16,11 @@ from handoff.db import Database, drop_append_only, install_append_only, make_eng
 from handoff.migrate import upgrade
 from handoff.models import Base
 from tests.integration.world import World, build_world
+
+# Property tests check behaviour, never speed (the benchmarks under bench/ do): no deadline, which
+# a cold start or a busy machine would otherwise trip at random.
+settings.register_profile("handoff", deadline=None)
+settings.load_profile("handoff")
 
 POSTGRES_URL = os.environ.get("HANDOFF_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

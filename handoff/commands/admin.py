@@ -206,7 +206,7 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
             .order_by(Case.number)
             .with_for_update()
         ).all()
-        successor = org_fallback_owner(session, org_id, excluding=agent_id)
+        successor = org_fallback_owner(session.connection(), org_id, excluding=agent_id)
         if cases and successor is None:
             raise Refusal(
                 "owner_required",
@@ -221,6 +221,6 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
             case.version += 1
             case.updated_at = at
             data = {"from_agent": agent_id, "to_agent": successor.id, "reason": "agent deactivated"}
-            history.append(session, case, "assigned", actor, at, data, org_id=org_id)
+            history.append(session.connection(), case, "assigned", actor, at, data, org_id=org_id)
         session.commit()
         return agent

@@ -4,11 +4,10 @@ import secrets
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
 
 from handoff import history, lifecycle
 from handoff.attempt import Attempt
-from handoff.commands.flow import act, lock_agents, now, view_of, windows_of
+from handoff.commands.flow import Tx, act, lock_agents, now, view_of, windows_of
 from handoff.db import Database
 from handoff.errors import Forbidden, InvalidInput
 from handoff.models import Agent, Case, CaseNumber, Org, Participant
@@ -69,9 +68,9 @@ def create_case(
         session.add(case)
         session.flush()
         created = {"subject": case.subject, "priority": priority, "participants": orgs}
-        history.append(session, case, "case_created", actor, at, created)
+        history.append(session.connection(), case, "case_created", actor, at, created)
         if actor.kind == "agent":
-            claimer = lock_agents(session, [actor.id]).get(actor.id)
+            claimer = lock_agents(session.connection(), [actor.id]).get(actor.id)
             attempt = Attempt(
                 case=case,
                 actor=actor,
@@ -81,7 +80,8 @@ def create_case(
                 rules=db.rules,
             )
             lifecycle.fire("claim", attempt)
-            history.append(session, case, "claimed", actor, at, _claimed(case, attempt, auto=True))
+            claimed = _claimed(case, attempt, auto=True)
+            history.append(session.connection(), case, "claimed", actor, at, claimed)
             case.version += 1
         view = view_of(case, actor, windows, at, db)
         session.commit()
@@ -103,16 +103,16 @@ def claim(
         case_id,
         "claim",
         lambda _s, a: _claimed(a.case, a),
-        resolve=lambda s, _c: {"agent": s.get(Agent, actor.id)},  # the table asks who first
+        resolve=lambda tx, _c: {"agent": tx.agent(actor.id)},  # the table asks who first
         expected_version=expected_version,
         owners=[actor.id],
     ).case
 
 
-def agent_param(session: Session, agent_id: str | None, field: str = "agent_id") -> Agent:
+def agent_param(tx: Tx, agent_id: str | None, field: str = "agent_id") -> Agent:
     """The agent named in the input; one who may become owner was locked by `act(owners=…)`
-    already, so this finds it in the session."""
-    agent = session.get(Agent, agent_id) if agent_id else None
+    already, so this finds it held."""
+    agent = tx.agent(agent_id) if agent_id else None
     if agent is None:
         raise InvalidInput(field, f"unknown agent: {agent_id}")
     return agent
@@ -121,7 +121,7 @@ def agent_param(session: Session, agent_id: str | None, field: str = "agent_id")
 def assign(
     db: Database, actor: Actor, case_id: str, agent_id: str, *, expected_version: int | None = None
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         previous, a.case.owner_agent_id = a.case.owner_agent_id, agent_id
         return {"from_agent": previous, "to_agent": agent_id}
 
@@ -131,7 +131,7 @@ def assign(
         case_id,
         "assign",
         apply,
-        resolve=lambda s, _c: {"agent": agent_param(s, agent_id)},
+        resolve=lambda tx, _c: {"agent": agent_param(tx, agent_id)},
         expected_version=expected_version,
         owners=[agent_id],
     ).case
@@ -146,14 +146,14 @@ def add_participant(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    def resolve(session: Session, case: Case) -> dict[str, Any]:
-        if session.get(Org, org_id) is None:
+    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
+        if not tx.org_exists(org_id):
             raise InvalidInput("org_id", f"unknown org: {org_id}")
         if org_id in case.participant_org_ids:
             raise InvalidInput("org_id", f"{org_id} already takes part in this case")
         return {}
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         a.case.participants.append(
             Participant(org_id=org_id, reason=a.text("reason"), added_at=a.now)
         )

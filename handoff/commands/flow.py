@@ -2,18 +2,19 @@
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from handoff import casefile, history, lifecycle, outbox
+from handoff import casefile, history, lifecycle
 from handoff.attempt import Attempt
 from handoff.casefile import Loaded
 from handoff.config import Windows
 from handoff.db import Database
+from handoff.direct import Direct
 from handoff.errors import NotFound, Refusal
 from handoff.models import Agent, Case, Org
 from handoff.principals import Actor
@@ -21,7 +22,7 @@ from handoff.views import CaseView
 from handoff.visibility import can_see
 
 # Applies the change a trigger makes and returns the data of its event.
-Apply = Callable[[Session, Attempt], dict[str, Any]]
+Apply = Callable[["Tx", Attempt], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -34,49 +35,89 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextmanager
-def unit_of_work(db: Database, within: Session | None = None) -> Iterator[Session]:
-    """A new session, or the caller's when it already began the transaction."""
-    if within is not None:
-        yield within
-        return
-    with db.session() as session:
-        yield session
-
-
+AGENTS = casefile.table_of(Agent)
 # Agents who may become an owner are share-locked before the case: a deactivation locks the agent
 # for update and then the agent's cases, so taking the agent first keeps one order everywhere.
-LOCK_AGENTS = (
-    select(Agent)
-    .where(Agent.id.in_(bindparam("agent_ids", expanding=True)))
-    .order_by(Agent.id)
-    .with_for_update(read=True)
-    .execution_options(populate_existing=True)
+_LOCK_AGENT = Direct(
+    select(*AGENTS.c).where(AGENTS.c.id == bindparam("agent_id")).with_for_update(read=True)
 )
+_AGENT = Direct(select(*AGENTS.c).where(AGENTS.c.id == bindparam("agent_id")))
+_ORG_EXISTS = Direct(select(Org.id).where(Org.id == bindparam("org_id")))
 
 
-def lock_agents(session: Session, agent_ids: Sequence[str | None]) -> dict[str, Agent]:
-    """The agents as they are now, held (FOR SHARE) until commit: a deactivation waits for this
-    transaction, or this one sees the agent inactive. On SQLite the write lock already holds."""
-    wanted = sorted({a for a in agent_ids if a})
-    if not wanted:
-        return {}
-    return {a.id: a for a in session.scalars(LOCK_AGENTS, {"agent_ids": wanted})}
+def lock_agents(conn: Connection, agent_ids: Sequence[str | None]) -> dict[str, Agent]:
+    """The agents as they are now, held (FOR SHARE) until commit, one by one in id order: a
+    deactivation waits for this transaction, or this one sees the agent inactive. On SQLite the
+    write lock already holds."""
+    held = {}
+    for agent_id in sorted({a for a in agent_ids if a}):
+        rows = _LOCK_AGENT.rows(conn, {"agent_id": agent_id})
+        if rows:
+            held[agent_id] = casefile.detached(Agent, rows[0])
+    return held
 
 
-def load_case(session: Session, case_id: str, *, lock: bool) -> Loaded | None:
+@dataclass
+class Tx:
+    """One command's transaction: the Core connection it runs on, and the agents it holds.
+
+    The command's own, or the caller's session's (the worker's, whose transaction already holds
+    the case it picked with SKIP LOCKED): then committing commits that session.
+    """
+
+    conn: Connection
+    session: Session | None = None
+    agents: dict[str, Agent] = field(default_factory=dict)
+
+    def agent(self, agent_id: str) -> Agent | None:
+        """An agent held by this transaction (see `act(owners=…)`), or as it is now."""
+        held = self.agents.get(agent_id)
+        if held is not None:
+            return held
+        rows = _AGENT.rows(self.conn, {"agent_id": agent_id})
+        return casefile.detached(Agent, rows[0]) if rows else None
+
+    def org_exists(self, org_id: str) -> bool:
+        return bool(_ORG_EXISTS.rows(self.conn, {"org_id": org_id}))
+
+    def commit(self) -> None:
+        if self.session is not None:
+            self.session.commit()
+        else:
+            self.conn.commit()
+
+    def start_over(self) -> None:
+        """Undo everything, and begin again (taking the write lock again, on SQLite)."""
+        self.agents = {}
+        if self.session is not None:
+            self.session.rollback()
+            self.conn = self.session.connection()
+        else:
+            self.conn.rollback()
+            self.conn.begin()
+
+
+@contextmanager
+def transaction(db: Database, within: Session | None = None) -> Iterator[Tx]:
+    """A new transaction, or the caller's session's when it already began one; rolled back
+    unless committed."""
+    if within is not None:
+        yield Tx(within.connection(), within)
+        return
+    with db.writing() as conn:
+        yield Tx(conn)
+
+
+def load_case(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     """The case with every collection (see handoff.casefile); `lock`: also hold its row lock
     (FOR UPDATE; on SQLite, the write lock) until commit."""
-    loaded = casefile.load(session.connection(), case_id, lock=lock)
-    if loaded is not None:
-        outbox.note_subscribers(session, loaded.case, loaded.subscribed)
-    return loaded
+    return casefile.load(conn, case_id, lock=lock)
 
 
-def lock_case(session: Session, case_id: str, actor: Actor) -> Loaded:
+def lock_case(conn: Connection, case_id: str, actor: Actor) -> Loaded:
     """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until commit;
     `casefile.save` writes what is changed on it."""
-    loaded = load_case(session, case_id, lock=True)
+    loaded = load_case(conn, case_id, lock=True)
     if loaded is None or not can_see(loaded.case, actor):
         raise NotFound("case not found")
     return loaded
@@ -103,7 +144,7 @@ def act(
     apply: Apply,
     *,
     params: dict[str, Any] | None = None,
-    resolve: Callable[[Session, Case], dict[str, Any]] | None = None,
+    resolve: Callable[[Tx, Case], dict[str, Any]] | None = None,
     expected_version: int | None = None,
     within: Session | None = None,
     owners: Sequence[str | None] = (),
@@ -115,10 +156,10 @@ def act(
     `within` is a session whose transaction already holds the case (the worker's SKIP LOCKED pick).
     `owners`: the agents this change may make owner, locked before the case (see LOCK_AGENTS).
     """
-    with unit_of_work(db, within) as session:
+    with transaction(db, within) as tx:
         at = now()
-        _held = lock_agents(session, owners)  # kept, so `resolve` finds them in the session
-        loaded = lock_case(session, case_id, actor)
+        tx.agents = lock_agents(tx.conn, owners)  # `resolve` finds them held
+        loaded = lock_case(tx.conn, case_id, actor)
         case = loaded.case
         attempt = Attempt(
             case=case,
@@ -138,31 +179,30 @@ def act(
                 )
             lifecycle.check_source(trigger, case)
             if resolve is not None:
-                attempt.params.update(resolve(session, case))
+                attempt.params.update(resolve(tx, case))
             lifecycle.fire(trigger, attempt)
-            data = apply(session, attempt)
+            data = apply(tx, attempt)
         except Refusal as refusal:
             if refusal.is_recorded:
-                _record_refusal(db, session, case_id, actor, trigger, refusal)
+                _record_refusal(tx, case_id, actor, trigger, refusal)
             raise
         case.version += 1
         case.updated_at = at
-        history.append(session, case, lifecycle.EVENT_OF[trigger], actor, at, data)
+        unsubscribed = loaded.unsubscribed
+        history.append(tx.conn, case, lifecycle.EVENT_OF[trigger], actor, at, data, unsubscribed)
         for event_type, followup in attempt.followups:
-            history.append(session, case, event_type, actor, at, followup)
-        casefile.save(session.connection(), loaded)
+            history.append(tx.conn, case, event_type, actor, at, followup, unsubscribed)
+        casefile.save(tx.conn, loaded)
         view = view_of(case, actor, attempt.windows, at, db)
-        session.commit()
+        tx.commit()
         return Outcome(case=view, created=attempt.created)
 
 
-def _record_refusal(
-    db: Database, session: Session, case_id: str, actor: Actor, trigger: str, refusal: Refusal
-) -> None:
+def _record_refusal(tx: Tx, case_id: str, actor: Actor, trigger: str, refusal: Refusal) -> None:
     """Undo the attempt, then put the refusal on the case's chain (SPEC §6)."""
-    session.rollback()
-    loaded = lock_case(session, case_id, actor)
+    tx.start_over()
+    loaded = lock_case(tx.conn, case_id, actor)
     data = {"trigger": trigger, "code": refusal.code, "message": refusal.message, **refusal.details}
-    history.append(session, loaded.case, "refused", actor, now(), data)
-    casefile.save(session.connection(), loaded)
-    session.commit()
+    history.append(tx.conn, loaded.case, "refused", actor, now(), data, loaded.unsubscribed)
+    casefile.save(tx.conn, loaded)
+    tx.commit()

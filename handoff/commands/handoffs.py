@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from handoff.attempt import Attempt
 from handoff.commands.cases import agent_param
-from handoff.commands.flow import act
+from handoff.commands.flow import Tx, act
 from handoff.db import Database
 from handoff.errors import InvalidInput, NotFound, Refusal
 from handoff.models import Agent, Case, Handoff, new_id
@@ -24,7 +24,7 @@ def propose_handoff(
     *,
     expected_version: int | None = None,
 ) -> HandoffView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         case = a.case
         overriding = any(h.state == "accepted" and h.from_org_id == to_org for h in case.handoffs)
         handoff = Handoff(
@@ -74,14 +74,14 @@ def _handoff(case: Case, handoff_id: str) -> Handoff:
     return handoff
 
 
-def _acceptor(session: Session, actor: Actor, agent_id: str | None) -> Agent:
+def _acceptor(tx: Tx, actor: Actor, agent_id: str | None) -> Agent:
     if actor.kind == "agent":
         if agent_id not in (None, actor.id):
             raise InvalidInput("agent_id", "an agent accepts a handoff for itself only")
-        return agent_param(session, actor.id)
+        return agent_param(tx, actor.id)
     if agent_id is None:
         raise InvalidInput("agent_id", "a partner system accepts for one of its agents: agent_id")
-    return agent_param(session, agent_id)
+    return agent_param(tx, agent_id)
 
 
 def accept_handoff(
@@ -95,11 +95,11 @@ def accept_handoff(
 ) -> CaseView:
     """Ownership moves to the receiver; the previous owner org stays a participant."""
 
-    def resolve(session: Session, case: Case) -> dict[str, Any]:
+    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
         _handoff(case, handoff_id)
-        return {"agent": _acceptor(session, actor, agent_id)}
+        return {"agent": _acceptor(tx, actor, agent_id)}
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         case, handoff, acceptor = a.case, _handoff(a.case, handoff_id), a.params["agent"]
         handoff.state, handoff.accepted_by, handoff.decided_at = "accepted", acceptor.id, a.now
         from_org, from_agent = case.owner_org_id, case.owner_agent_id
@@ -126,7 +126,7 @@ def accept_handoff(
 
 
 def _settle(handoff_id: str, state: str) -> Any:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         handoff = _handoff(a.case, handoff_id)
         handoff.state, handoff.decided_at = state, a.now
         handoff.reason = a.text("reason") or None
@@ -136,7 +136,7 @@ def _settle(handoff_id: str, state: str) -> Any:
 
 
 def _check_handoff(handoff_id: str) -> Any:
-    def resolve(_s: Session, case: Case) -> dict[str, Any]:
+    def resolve(_tx: Tx, case: Case) -> dict[str, Any]:
         _handoff(case, handoff_id)
         return {}
 
@@ -189,7 +189,7 @@ def cancel_handoff(
 def expire_handoff(db: Database, case_id: str, *, within: Session | None = None) -> CaseView:
     """The handoff window passed: the proposal lapses and the owner stays accountable."""
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         handoff = a.case.pending_handoff
         assert handoff is not None  # the guard handoff_window_passed saw it
         handoff.state, handoff.decided_at = "expired", a.now

@@ -3,11 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from handoff import lifecycle
 from handoff.attempt import Attempt
-from handoff.commands.flow import act
+from handoff.commands.flow import Tx, act
 from handoff.db import Database
 from handoff.errors import Forbidden, InvalidInput, NotFound
 from handoff.models import Case, Request, new_id
@@ -29,7 +27,7 @@ def create_request(
     if respond_by is not None and respond_by.tzinfo is None:
         raise InvalidInput("respond_by", "respond_by needs a time zone offset")
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         if respond_by is not None and respond_by <= a.now:
             raise InvalidInput("respond_by", "respond_by must be in the future")
         request = Request(
@@ -90,10 +88,10 @@ def _answer(
 ) -> CaseView:
     request_trigger = trigger.removesuffix("_request")
 
-    def resolve(_s: Session, case: Case) -> dict[str, Any]:
+    def resolve(_tx: Tx, case: Case) -> dict[str, Any]:
         return {"request": _request_for(case, request_id, actor)}
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         request: Request = a.params["request"]
         lifecycle.fire_request(request_trigger, request, a)
         request.updated_at = a.now

@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from handoff import lifecycle
+from handoff import casefile, lifecycle
 from handoff.attempt import Attempt
-from handoff.commands.flow import act, lock_agents
+from handoff.commands.flow import AGENTS, Tx, act, lock_agents
 from handoff.db import Database
 from handoff.errors import Refusal
 from handoff.models import Agent
@@ -24,7 +24,7 @@ def propose_resolution(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         a.case.resolution_code, a.case.resolution_summary = code, a.text("summary")
         a.case.auto_close_due_at = a.now + a.windows.auto_close
         return {"code": code, "summary": a.text("summary")}
@@ -59,7 +59,7 @@ def _end_live_session(a: Attempt) -> None:
 def confirm_resolution(
     db: Database, actor: Actor, case_id: str, *, expected_version: int | None = None
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         _close(a, "confirmed")
         return {"code": a.case.resolution_code, "on_customer_word": a.actor.kind != "customer"}
 
@@ -71,7 +71,7 @@ def confirm_resolution(
 def reject_resolution(
     db: Database, actor: Actor, case_id: str, reason: str, *, expected_version: int | None = None
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         rejected = a.case.resolution_code
         a.case.resolution_code = a.case.resolution_summary = None
         a.case.auto_close_due_at = None
@@ -89,39 +89,40 @@ def reject_resolution(
 
 
 def auto_close(db: Database, case_id: str, *, within: Session | None = None) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         _close(a, "automatic")
         return {"code": a.case.resolution_code, "automatic": True}
 
     return act(db, timer("auto_close_window"), case_id, "auto_close", apply, within=within).case
 
 
-def org_fallback_owner(session: Session, org_id: str, excluding: str | None = None) -> Agent | None:
-    """The org's first active supervisor by name; failing that, its first active rep."""
+def org_fallback_owner(conn: Connection, org_id: str, excluding: str | None = None) -> Agent | None:
+    """The org's first active supervisor by name; failing that, its first active rep (held FOR
+    SHARE until commit, as `lock_agents` holds an owner)."""
     for role in ("supervisor", "rep"):
-        agent = session.scalars(
-            select(Agent)
-            .where(Agent.org_id == org_id, Agent.role == role, Agent.active.is_(True))
-            .where(Agent.id != (excluding or ""))
-            .order_by(Agent.name, Agent.id)
+        row = conn.execute(
+            select(*AGENTS.c)
+            .where(AGENTS.c.org_id == org_id, AGENTS.c.role == role, AGENTS.c.active.is_(True))
+            .where(AGENTS.c.id != (excluding or ""))
+            .order_by(AGENTS.c.name, AGENTS.c.id)
             .limit(1)
             .with_for_update(read=True)
         ).first()
-        if agent is not None:
-            return agent
+        if row is not None:
+            return casefile.detached(Agent, row)
     return None
 
 
 def reopen(
     db: Database, actor: Actor, case_id: str, reason: str, *, expected_version: int | None = None
 ) -> CaseView:
-    def apply(session: Session, a: Attempt) -> dict[str, Any]:
+    def apply(tx: Tx, a: Attempt) -> dict[str, Any]:
         case = a.case
         # The case is closed, so a deactivation of its last owner does not wait for it: this
         # share lock after the case's keeps the one lock order (agent, then open cases).
-        owner = lock_agents(session, [case.owner_agent_id]).get(case.owner_agent_id or "")
+        owner = lock_agents(tx.conn, [case.owner_agent_id]).get(case.owner_agent_id or "")
         if owner is None or not owner.active:
-            owner = org_fallback_owner(session, case.owner_org_id)
+            owner = org_fallback_owner(tx.conn, case.owner_org_id)
         if owner is None:
             raise Refusal(
                 "owner_required",
@@ -149,7 +150,7 @@ def withdraw(
 ) -> CaseView:
     """Close on the customer's word; what others still owe is cancelled, each with its event."""
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         case = a.case
         # Closed before anyone claimed it, the case still names one owner: the one who closed it.
         claimed_by_withdrawing = case.owner_agent_id is None

@@ -2,12 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from handoff import lifecycle
 from handoff.attempt import Attempt
 from handoff.commands.cases import agent_param
-from handoff.commands.flow import act
+from handoff.commands.flow import Tx, act
 from handoff.db import Database
 from handoff.errors import NotFound
 from handoff.models import Case, JointSession, SessionParty, new_id
@@ -23,7 +21,7 @@ def start_session(
     *,
     expected_version: int | None = None,
 ) -> SessionView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         session = JointSession(
             id=new_id(), case_id=a.case.id, handoff_id=handoff_id, state="live", started_at=a.now
         )
@@ -52,8 +50,8 @@ def _session(case: Case, session_id: str) -> JointSession:
 
 
 def _party_params(session_id: str, party: str, agent_id: str | None) -> Any:
-    def resolve(db_session: Session, case: Case) -> dict[str, Any]:
-        agent = agent_param(db_session, agent_id) if agent_id else None
+    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
+        agent = agent_param(tx, agent_id) if agent_id else None
         return {"session": _session(case, session_id), "party": party, "agent": agent}
 
     return resolve
@@ -69,7 +67,7 @@ def join_session(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         session: JointSession = a.params["session"]
         lifecycle.fire_session("join", session, a)
         agent_of_party = agent_id if party != "customer" else None
@@ -97,7 +95,7 @@ def leave_session(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         session: JointSession = a.params["session"]
         lifecycle.fire_session("leave", session, a)
         agent_of_party = agent_id if party != "customer" else None
@@ -125,7 +123,7 @@ def end_session(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         session: JointSession = a.params["session"]
         lifecycle.fire_session("end", session, a)
         session.ended_at = a.now

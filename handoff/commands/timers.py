@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from handoff import casefile, history
 from handoff.attempt import Attempt
-from handoff.commands.flow import act, lock_case, now, unit_of_work
+from handoff.commands.flow import Tx, act, lock_case, now, transaction
 from handoff.commands.requests import request_of
 from handoff.commands.resolution import org_fallback_owner
 from handoff.db import Database
@@ -27,10 +27,10 @@ def escalate_unclaimed(
     With no active agent at all the case stays unclaimed, and its history says so once.
     """
 
-    def resolve(session: Session, case: Case) -> dict[str, Any]:
-        return {"agent": org_fallback_owner(session, case.owner_org_id)}
+    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
+        return {"agent": org_fallback_owner(tx.conn, case.owner_org_id)}
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         agent = a.params["agent"]
         if agent is None:
             raise Refusal("owner_required", f"{a.case.owner_org_id} has no active agent to own it")
@@ -49,17 +49,17 @@ def escalate_unclaimed(
 
 
 def _note_nobody_to_escalate_to(db: Database, case_id: str, within: Session | None) -> None:
-    with unit_of_work(db, within) as session:
-        session.rollback()  # forget the half-made escalation
-        loaded = lock_case(session, case_id, CLAIM_TIMER)
+    with transaction(db, within) as tx:
+        tx.start_over()  # forget the half-made escalation
+        loaded = lock_case(tx.conn, case_id, CLAIM_TIMER)
         case = loaded.case
         if case.unclaimed_escalation_failed or case.state != "unclaimed":
             return
         case.unclaimed_escalation_failed = True
         data = {"reason": f"{case.owner_org_id} has no active agent; the case stays unclaimed"}
-        history.append(session, case, "escalation_failed", CLAIM_TIMER, now(), data)
-        casefile.save(session.connection(), loaded)
-        session.commit()
+        history.append(tx.conn, case, "escalation_failed", CLAIM_TIMER, now(), data)
+        casefile.save(tx.conn, loaded)
+        tx.commit()
 
 
 def escalate_overdue_request(
@@ -67,11 +67,11 @@ def escalate_overdue_request(
 ) -> CaseView:
     """A request passed its respond-by time: tell the target org's supervisor, flag the case."""
 
-    def resolve(session: Session, case: Case) -> dict[str, Any]:
+    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
         request = request_of(case, request_id)
-        return {"request": request, "agent": org_fallback_owner(session, request.to_org_id)}
+        return {"request": request, "agent": org_fallback_owner(tx.conn, request.to_org_id)}
 
-    def apply(_s: Session, a: Attempt) -> dict[str, Any]:
+    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
         request, supervisor = a.params["request"], a.params["agent"]
         request.escalated_at = a.now
         return {

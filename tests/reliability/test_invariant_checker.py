@@ -56,7 +56,7 @@ def forge_event(db: Database, case_id: str, type: str, data: dict[str, Any], **r
     """Append an event the engine would not have written, chained correctly, changing the row."""
     with locked_case(db, case_id) as (session, case):
         actor = Actor(kind="agent", id="dana", org_id="acme", role="rep")
-        history.append(session, case, type, actor, datetime.now(UTC), data)
+        history.append(session.connection(), case, type, actor, datetime.now(UTC), data)
         case.version += 1
         for name, value in row.items():
             setattr(case, name, value)
