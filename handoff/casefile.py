@@ -1,11 +1,13 @@
-"""A case and its collections, read and written with SQLAlchemy Core on the commands' hot path.
+"""A case and its collections, read and written without the ORM's session on the commands' hot
+path.
 
 The ORM's loading and its unit of work cost most of a command's time (the benchmarks' profile):
 for one case row and a handful of children they are far more machinery than needed. So a command
-reads the case with one Core statement into instances of the mapped classes that belong to no
-session, and the ORM's own attribute instrumentation records what the command changes. `save`
-then writes exactly that: an UPDATE of the changed columns of each loaded row, an INSERT of each
-new child. The rules (lifecycle, guards, views) see the same `Case`, `Request` … objects as ever.
+reads the case with one statement (sent straight to the driver, handoff.direct) into instances of
+the mapped classes that belong to no session, its collections plain lists, and the ORM's own
+attribute instrumentation records which columns the command changes. `save` then writes exactly
+that: an UPDATE of the changed columns of each loaded row, an INSERT of each new child. The rules
+(lifecycle, guards, views) see the same `Case`, `Request` … objects as ever.
 """
 
 from collections.abc import Sequence
@@ -13,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, exists, insert, inspect, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from handoff import outbox
 from handoff.direct import Direct
@@ -135,6 +136,12 @@ def _keys(cls: type[Base]) -> tuple[str, ...]:
     return tuple(c.key for c in table_of(cls).c)
 
 
+def _holds(obj: Base, collection: str, items: list[Any]) -> None:
+    """A collection as read: a plain list, since nothing flushes it (`save` writes new children
+    itself), so appending to it costs no ORM event."""
+    obj.__dict__[collection] = items
+
+
 def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     """The case with every collection; `lock`: also hold its row lock (FOR UPDATE; on SQLite,
     the write lock BEGIN IMMEDIATE took) until the transaction ends."""
@@ -160,9 +167,9 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
         request_id = row[_REQ_AT][0]
         if request_id is not None and request_id not in requests:
             requests[request_id] = _instance(Request, _REQ_KEYS, row[_REQ_AT], known)
-    set_committed_value(case, "participants", list(participants.values()))
-    set_committed_value(case, "requests", list(requests.values()))
-    set_committed_value(
+    _holds(case, "participants", list(participants.values()))
+    _holds(case, "requests", list(requests.values()))
+    _holds(
         case,
         "handoffs",
         _rows(conn, Handoff, _LOAD_HANDOFFS, case_id, known) if has_handoffs else [],
@@ -175,8 +182,8 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
             party = _instance(SessionParty, keys, party_row, known)
             parties[party.session_id].append(party)
     for session in sessions:
-        set_committed_value(session, "parties", parties[session.id])
-    set_committed_value(case, "sessions", sessions)
+        _holds(session, "parties", parties[session.id])
+    _holds(case, "sessions", sessions)
     return Loaded(case, windows, bool(subscribed), known)
 
 

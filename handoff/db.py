@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from handoff.config import Settings
+from handoff.direct import run_driver_sql
 from handoff.send_away import PhraseRules, load_rules
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
@@ -76,7 +77,7 @@ def _make_sqlite_serialize_writers(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get("handoff_read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        run_driver_sql(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _pool_of(settings: Settings) -> dict[str, Any]:

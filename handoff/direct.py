@@ -42,10 +42,10 @@ class _Compiled:
     results: tuple[tuple[int, Processor], ...]  # the columns that need converting
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
-        values = []
-        for bind in self.binds:
-            value = given.get(bind.key, bind.value)
-            values.append(value if bind.process is None else bind.process(value))
+        values = [
+            value if process is None else process(value)
+            for value, process in ((given.get(b.key, b.value), b.process) for b in self.binds)
+        ]
         if self.positional:
             return values
         return dict(zip((b.name for b in self.binds), values, strict=True))
@@ -109,6 +109,11 @@ class Direct:
             for index, process in compiled.results:
                 row[index] = process(row[index])
         return rows
+
+
+def run_driver_sql(conn: Connection, sql: str) -> None:
+    """A statement with no parameters (BEGIN IMMEDIATE), sent as `Direct` sends its own."""
+    _run(conn, _Compiled(sql, (), True, ()), ())
 
 
 def _run(conn: Connection, compiled: _Compiled, parameters: Any) -> Any:
