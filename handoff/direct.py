@@ -54,6 +54,8 @@ class _Compiled:
 def _compile(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) -> _Compiled:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
     assert isinstance(compiled, SQLCompiler)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError(f"a Direct statement is compiled once, for any values: {compiled.string}")
     if compiled.insert_prefetch or compiled.update_prefetch:
         # A Python-side default SQLAlchemy would compute at execution: give every column instead.
         raise ValueError(f"give every column with a default: {compiled.string}")

@@ -12,6 +12,7 @@ from handoff import history
 from handoff.commands.flow import now
 from handoff.commands.resolution import org_fallback_owner
 from handoff.db import Database
+from handoff.direct import Direct
 from handoff.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.models import Agent, Case, Credential, Org, PartnerSystem
 from handoff.principals import Actor
@@ -142,7 +143,7 @@ def add_credential(
 
 
 # One statement per request: the credential and, by its kind, the agent or system behind it.
-PRINCIPAL_OF_TOKEN = (
+PRINCIPAL_OF_TOKEN = Direct(
     select(
         Credential.principal_kind,
         Credential.principal_id,
@@ -161,16 +162,16 @@ PRINCIPAL_OF_TOKEN = (
     )
     .where(Credential.token_hash == bindparam("token_hash"), Credential.revoked_at.is_(None))
     .limit(1)
-)
+)  # every request asks it: straight to the driver, in no transaction of its own
 
 
 def authenticate(db: Database, token: str) -> Actor | None:
     """The principal behind a bearer token, or None (unknown, revoked, or a deactivated agent)."""
     with db.read_connection() as conn:
-        row = conn.execute(PRINCIPAL_OF_TOKEN, {"token_hash": hash_token(token)}).first()
-    if row is None:
+        rows = PRINCIPAL_OF_TOKEN.rows(conn, {"token_hash": hash_token(token)})
+    if not rows:
         return None
-    kind, pid, orgs, agent_org, role, active, system_org = row
+    kind, pid, orgs, agent_org, role, active, system_org = rows[0]
     if kind == "admin":
         return Actor(kind="admin", id=pid)
     if kind == "system":
