@@ -64,7 +64,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) ->
     binds = []
     for name in names or ():
         bind = by_name[name]
-        if bind.expanding or bind.callable is not None:
+        if bind.callable is not None:
             raise ValueError(f"{name}: a Direct statement takes plain parameters only")
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append(_Bind(name, bind.key, bind.value, process))
