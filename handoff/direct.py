@@ -42,9 +42,10 @@ class _Compiled:
     results: tuple[tuple[int, Processor], ...]  # the columns that need converting
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
+        get = given.get
         values = [
-            value if process is None else process(value)
-            for value, process in ((given.get(b.key, b.value), b.process) for b in self.binds)
+            get(b.key, b.value) if b.process is None else b.process(get(b.key, b.value))
+            for b in self.binds
         ]
         if self.positional:
             return values
