@@ -14,6 +14,7 @@ whatever watches the SQL an engine sends (the benchmarks' recording, tests) stil
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -99,15 +100,17 @@ class Direct:
             found = shapes[keys] = _compile(self.statement, dialect, keys)
         return found
 
-    def execute(self, conn: Connection, params: Mapping[str, Any]) -> Any:
-        """Run the statement; returns the driver's cursor."""
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """Run the statement (an INSERT, UPDATE or the like: no rows come back)."""
         compiled = self._for(conn.dialect, params)
-        return _run(conn, compiled, compiled.parameters(params))
+        _run(conn, compiled, compiled.parameters(params)).close()
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[list[Any]]:
         """Every row, each value converted as SQLAlchemy converts it."""
         compiled = self._for(conn.dialect, params)
-        rows = [list(row) for row in _run(conn, compiled, compiled.parameters(params)).fetchall()]
+        cursor = _run(conn, compiled, compiled.parameters(params))
+        rows = [list(row) for row in cursor.fetchall()]
+        cursor.close()
         for row in rows:
             for index, process in compiled.results:
                 row[index] = process(row[index])
@@ -116,7 +119,7 @@ class Direct:
 
 def run_driver_sql(conn: Connection, sql: str) -> None:
     """A statement with no parameters (BEGIN IMMEDIATE), sent as `Direct` sends its own."""
-    _run(conn, _Compiled(sql, (), True, ()), ())
+    _run(conn, _Compiled(sql, (), True, ()), ()).close()
 
 
 def _run(conn: Connection, compiled: _Compiled, parameters: Any) -> Any:
@@ -130,6 +133,8 @@ def _run(conn: Connection, compiled: _Compiled, parameters: Any) -> Any:
         cursor.execute(compiled.sql, parameters)
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+        with suppress(dialect.loaded_dbapi.Error):
+            cursor.close()
         if lost:
             conn.invalidate(error)
         raise DBAPIError.instance(
