@@ -1,15 +1,19 @@
 """Statements sent straight to the driver convert values, report errors and show themselves as
 the same statements sent through SQLAlchemy would."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from handoff.config import Settings
 from handoff.db import Database
 from handoff.direct import Direct
 from handoff.models import Org
+from tests.conftest import database_url
 
 ORGS = Org.__table__
 BY_ID = select(*ORGS.c).where(ORGS.c.id == bindparam("org_id"))
@@ -100,3 +104,28 @@ def test_an_insert_missing_a_column_with_a_default_is_refused(db: Database) -> N
         Direct(insert(ORGS), sets_columns=True).execute(
             conn, {"id": "nodefault", "name": "No Default", "kind": "bank"}
         )
+
+
+@pytest.fixture
+def postgres(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    database = Database(Settings(database_url=database_url("postgres", request, tmp_path)))
+    yield database
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_mid_transaction_is_reported_and_never_reused(
+    postgres: Database,
+) -> None:
+    add_org(postgres, "directbank")
+    with postgres.writing() as conn:
+        backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with postgres.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend or 0)})")
+        with pytest.raises(OperationalError) as raised:
+            Direct(BY_ID).rows(conn, {"org_id": "directbank"})
+        assert conn.invalidated
+
+    assert raised.value.connection_invalidated
+    with postgres.read_connection() as conn:
+        assert Direct(BY_ID).rows(conn, {"org_id": "directbank"})[0][0] == "directbank"
