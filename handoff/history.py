@@ -4,14 +4,14 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, insert, inspect
 
 from handoff import outbox
 from handoff.direct import Direct
-from handoff.models import Case, Event
+from handoff.models import Case, Event, format_time
 from handoff.principals import Actor
 
 GENESIS_HASH = "0" * 64
@@ -20,11 +20,6 @@ T = TypeVar("T")
 # once in the command's transaction (after the case row it belongs to, which is already there).
 _new_event = inspect(Event).class_manager.new_instance
 INSERT_EVENT = Direct(insert(Event.metadata.tables["events"]), sets_columns=True)
-
-
-def format_time(at: datetime) -> str:
-    """RFC 3339, UTC, microseconds: one spelling, so the hash never depends on the database."""
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def canonical(

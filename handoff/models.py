@@ -57,6 +57,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def format_time(at: datetime) -> str:
+    """RFC 3339, UTC, microseconds: one spelling, so an event's hash never depends on the
+    database, and whoever reads an event (API, export, webhook) can hash it as it is written."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 EventId = BigInteger().with_variant(Integer(), "sqlite")
 
 

@@ -25,6 +25,7 @@ from handoff.models import (
     Participant,
     UTCDateTime,
     WebhookSubscription,
+    format_time,
     new_id,
 )
 
@@ -67,7 +68,7 @@ class WebhookDelivery(Base):
 
 def payload_of(event: Event) -> dict[str, Any]:
     """The Standard Webhooks body: type, timestamp and the event as the API shows it."""
-    at = event.at.isoformat()
+    at = format_time(event.at)
     return {
         "type": event.type,
         "timestamp": at,

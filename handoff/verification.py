@@ -19,8 +19,8 @@ from sqlalchemy.pool import NullPool
 
 from handoff.config import Settings
 from handoff.db import Database, make_engine
-from handoff.history import STORED_EVENT, StoredHashes, Verification, format_time
-from handoff.models import Case, Event, UTCDateTime
+from handoff.history import STORED_EVENT, StoredHashes, Verification
+from handoff.models import Case, Event, UTCDateTime, format_time
 
 VERIFY_SLICE = 1000  # cases per statement, and per task given to a worker
 PARALLEL_FROM = 200_000  # events; fewer are verified about as soon without starting processes

@@ -1,5 +1,6 @@
 """Webhook delivery to a real receiver on 127.0.0.1, verified the Standard Webhooks way."""
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -103,6 +104,24 @@ def test_every_delivery_carries_a_standard_webhooks_signature_the_receiver_verif
     assert headers["webhook-id"].startswith("msg_")
     with pytest.raises(Exception, match="signature"):
         Webhook("whsec_" + "A" * 43).verify(receiver.received[0][1], headers)
+
+
+def test_a_receiver_can_check_each_events_hash_from_the_payload_alone(
+    world: World, receiver: Receiver
+) -> None:
+    webhook = create_webhook(world.db, ADMIN, receiver.url, org_id="firstbank")
+    with freeze_time("2026-05-01 09:00:00"):  # a whole second: no microseconds to show
+        open_case(world)
+    with httpx.Client() as client:
+        deliver_due(world.db, client)
+    assert webhook.secret is not None
+
+    for event in (e["data"] for e in receiver.events(webhook.secret)):
+        assert event["at"] == "2026-05-01T09:00:00.000000+00:00"  # as the hash spells it
+        body = {k: event[k] for k in ("case_id", "seq", "type", "actor", "org_id", "at", "data")}
+        body["prev_hash"] = event["prev_hash"]
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(canonical.encode()).hexdigest() == event["hash"]
 
 
 def test_a_receiver_that_was_down_gets_every_event_in_order_once_it_is_back(

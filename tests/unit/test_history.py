@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from handoff import history
-from handoff.models import Event
+from handoff.models import Event, format_time
 from tests.unit.cases import NOW
 
 
@@ -87,7 +87,7 @@ def test_a_replaced_last_event_breaks_at_its_seq() -> None:
 def stored(events: list[Event], encode: Callable[[Any], str]) -> list[history.StoredEvent]:
     """The events as plain rows would hold them, `data` encoded by `encode`."""
     return [
-        (e.case_id, e.seq, e.type, e.actor_kind, e.actor_id, e.org_id, history.format_time(e.at),
+        (e.case_id, e.seq, e.type, e.actor_kind, e.actor_id, e.org_id, format_time(e.at),
          encode(e.data), e.prev_hash, e.hash)
         for e in events
     ]  # fmt: skip
