@@ -84,6 +84,7 @@ LOAD_PARTIES = (
 
 
 _ATTRIBUTES = {t: tuple(c.key for c in t.c) for t in TABLES}
+_COLUMN_KEYS = {t: frozenset(keys) for t, keys in _ATTRIBUTES.items()}
 
 
 def _spans(*tables: Table) -> list[tuple[tuple[str, ...], slice]]:
@@ -118,10 +119,20 @@ class Loaded:
             self.unsubscribed = frozenset(self.case.participant_org_ids)
 
 
+def _new_instance(cls: type[Base]) -> Base:
+    maker = _MAKERS.get(cls)
+    if maker is None:
+        maker = _MAKERS[cls] = inspect(cls).class_manager.new_instance
+    return maker()
+
+
+_MAKERS: dict[type[Base], Any] = {}
+
+
 def _instance(cls: type[T], keys: Sequence[str], values: Sequence[Any], known: set[int]) -> T:
     """An instance of a mapped class holding a row's values as committed state, as the ORM's own
-    loader leaves them: changes made afterwards show in `inspect(obj).unmodified`."""
-    obj = cast(T, inspect(cls).class_manager.new_instance())
+    loader leaves them: changes made afterwards show in `inspect(obj).committed_state`."""
+    obj = cast(T, _new_instance(cls))
     obj.__dict__.update(zip(keys, values, strict=True))
     known.add(id(obj))
     return obj
@@ -222,12 +233,11 @@ _DIRECT_INSERT = {t: Direct(statement, sets_columns=True) for t, statement in _I
 def _write(conn: Connection, table: Table, obj: Base, known: set[int], **parent: Any) -> None:
     values = obj.__dict__
     if id(obj) in known:
-        state = inspect(obj)
-        if state.modified:
-            changed = set(_ATTRIBUTES[table]).difference(state.unmodified)
-            if changed:
-                keys = {f"pk_{c.key}": values[c.key] for c in table.primary_key.columns}
-                _UPDATE[table].execute(conn, {k: values[k] for k in changed} | keys)
+        # The ORM keeps each changed attribute's value as read in `committed_state`.
+        changed = [k for k in inspect(obj).committed_state if k in _COLUMN_KEYS[table]]
+        if changed:
+            keys = {f"pk_{c.key}": values[c.key] for c in table.primary_key.columns}
+            _UPDATE[table].execute(conn, {k: values[k] for k in changed} | keys)
         return
     for name, value in parent.items():
         setattr(obj, name, value)  # the foreign key the relationship would have synchronised
