@@ -5,8 +5,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
+from api.ui.pages import bare_error_page
 
 MAX_BODY = 1024 * 1024
+PAGES = ("/ui/", "/c/")  # the web UI's paths: its answers are pages, not problem+json
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -53,5 +55,15 @@ class BodyLimitMiddleware:
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if str(scope.get("path", "")).startswith(PAGES):  # a person at a browser sent a form
+            megabytes = self.max_body // (1024 * 1024)
+            page = bare_error_page(
+                413,
+                "Too much to send",
+                f"What you sent is larger than {megabytes} MB, the most a form can carry. "
+                "Go back, shorten it, and send it again.",
+            )
+            await page(scope, receive, send)
+            return
         detail = f"The request body is larger than {self.max_body} bytes."
         await problem(413, "content_too_large", detail)(scope, receive, send)

@@ -102,6 +102,14 @@ def error_page(
     return render(request, "error.html", status_code, title=title, message=message, **context)
 
 
+def bare_error_page(status_code: int, title: str, message: str) -> HTMLResponse:
+    """An error page for a request refused before it reached the pages (its session unread):
+    a form too large to read, say."""
+    context = {"title": title, "message": message, "actor": None, "notice": None}
+    html = TEMPLATES.env.get_template("error.html").render(context | {"csrf_token": ""})
+    return HTMLResponse(html, status_code, headers=HEADERS)
+
+
 # What a case id or a status-page link can look like: anything else names nothing, and is answered
 # "not found" before it reaches a database (PostgreSQL refuses a NUL in a query, say).
 CASE_ID = re.compile(ID_PATTERN)

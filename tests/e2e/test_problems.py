@@ -175,3 +175,12 @@ def test_a_body_over_the_cap_is_refused_unread(client: TestClient) -> None:
         "/v1/cases", content=chunks(), headers=auth("dana") | {"Content-Type": "application/json"}
     )
     assert problem_of(chunked, 413)["code"] == "content_too_large"
+
+
+def test_a_form_over_the_cap_is_answered_with_a_page_not_json(client: TestClient) -> None:
+    for path in ("/ui/cases/anything/notes", "/c/any-link/reply"):
+        answer = client.post(path, data={"text": "x" * 2_000_000})
+
+        assert answer.status_code == 413
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "larger than 1 MB, the most a form can carry" in answer.text
