@@ -32,6 +32,7 @@ class _Bind:
     name: str  # as the SQL names it
     key: str  # as the caller's parameters name it
     value: Any  # the value a literal in the statement was given
+    required: bool  # the caller must give it
     process: Processor | None
 
 
@@ -43,10 +44,12 @@ class _Compiled:
     results: tuple[tuple[int, Processor], ...]  # the columns that need converting
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
-        get = given.get
+        """The driver's parameters: a missing one the statement needs is a KeyError, as a
+        missing one is an error in `Connection.execute`, never a NULL."""
+        values = [given[b.key] if b.required else given.get(b.key, b.value) for b in self.binds]
         values = [
-            get(b.key, b.value) if b.process is None else b.process(get(b.key, b.value))
-            for b in self.binds
+            value if b.process is None else b.process(value)
+            for value, b in zip(values, self.binds, strict=True)
         ]
         if self.positional:
             return values
@@ -69,7 +72,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) ->
         if bind.callable is not None:
             raise ValueError(f"{name}: a Direct statement takes plain parameters only")
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append(_Bind(name, bind.key, bind.value, process))
+        binds.append(_Bind(name, bind.key, bind.value, bind.required, process))
     results: list[tuple[int, Processor]] = []
     for index, column in enumerate(getattr(statement, "selected_columns", ())):
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)

@@ -129,3 +129,8 @@ def test_a_connection_lost_mid_transaction_is_reported_and_never_reused(
     assert raised.value.connection_invalidated
     with postgres.read_connection() as conn:
         assert Direct(BY_ID).rows(conn, {"org_id": "directbank"})[0][0] == "directbank"
+
+
+def test_a_parameter_the_statement_needs_cannot_be_left_out(db: Database) -> None:
+    with db.read_connection() as conn, pytest.raises(KeyError, match="org_id"):
+        Direct(BY_ID).rows(conn, {"org": "acme"})
