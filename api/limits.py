@@ -1,6 +1,8 @@
 """A cap on request bodies: the largest valid body is far below it, and without a cap a client
 could make the server read and parse any amount before field lengths are checked."""
 
+import re
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,15 +57,27 @@ class BodyLimitMiddleware:
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if str(scope.get("path", "")).startswith(PAGES):  # a person at a browser sent a form
+        path = str(scope.get("path", ""))
+        if path.startswith(PAGES):  # a person at a browser sent a form
             megabytes = self.max_body // (1024 * 1024)
             page = bare_error_page(
                 413,
                 "Too much to send",
                 f"What you sent is larger than {megabytes} MB, the most a form can carry. "
-                "Go back, shorten it, and send it again.",
+                "Shorten it, and send it again.",
+                back=_page_of(path),
             )
             await page(scope, receive, send)
             return
         detail = f"The request body is larger than {self.max_body} bytes."
         await problem(413, "content_too_large", detail)(scope, receive, send)
+
+
+def _page_of(form_path: str) -> str | None:
+    """The page a form was posted from: /ui/cases/{id}/add_note → /ui/cases/{id}, /c/{link}/reply
+    → /c/{link}; None when it is not one of those."""
+    match = _FORM_ON_PAGE.match(form_path)
+    return match.group(1) if match else None
+
+
+_FORM_ON_PAGE = re.compile(r"^(/ui/cases/[A-Za-z0-9]{1,64}|/c/[A-Za-z0-9_-]{1,64})/[a-z_-]+$")

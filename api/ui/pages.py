@@ -102,10 +102,12 @@ def error_page(
     return render(request, "error.html", status_code, title=title, message=message, **context)
 
 
-def bare_error_page(status_code: int, title: str, message: str) -> HTMLResponse:
+def bare_error_page(
+    status_code: int, title: str, message: str, back: str | None = None
+) -> HTMLResponse:
     """An error page for a request refused before it reached the pages (its session unread):
-    a form too large to read, say."""
-    context = {"title": title, "message": message, "actor": None, "notice": None}
+    a form too large to read, say. `back`: the page to offer a link back to."""
+    context = {"title": title, "message": message, "actor": None, "notice": None, "back": back}
     html = TEMPLATES.env.get_template("error.html").render(context | {"csrf_token": ""})
     return HTMLResponse(html, status_code, headers=HEADERS)
 

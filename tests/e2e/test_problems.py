@@ -178,9 +178,14 @@ def test_a_body_over_the_cap_is_refused_unread(client: TestClient) -> None:
 
 
 def test_a_form_over_the_cap_is_answered_with_a_page_not_json(client: TestClient) -> None:
-    for path in ("/ui/cases/anything/notes", "/c/any-link/reply"):
+    pages = {
+        "/ui/cases/anything/add_note": "/ui/cases/anything",
+        "/c/any-link/reply": "/c/any-link",
+    }
+    for path, page in pages.items():
         answer = client.post(path, data={"text": "x" * 2_000_000})
 
         assert answer.status_code == 413
         assert answer.headers["content-type"].startswith("text/html")
         assert "larger than 1 MB, the most a form can carry" in answer.text
+        assert f'<a href="{page}">Back to the page you came from</a>' in answer.text
