@@ -59,11 +59,10 @@ class BodyLimitMiddleware:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         if path.startswith(PAGES):  # a person at a browser sent a form
-            megabytes = self.max_body // (1024 * 1024)
             page = bare_error_page(
                 413,
                 "Too much to send",
-                f"What you sent is larger than {megabytes} MB, the most a form can carry. "
+                f"What you sent is larger than {_size(self.max_body)}, the most a form can carry. "
                 "Shorten it, and send it again.",
                 back=_page_of(path),
             )
@@ -81,3 +80,11 @@ def _page_of(form_path: str) -> str | None:
 
 
 _FORM_ON_PAGE = re.compile(r"^(/ui/cases/[A-Za-z0-9]{1,64}|/c/[A-Za-z0-9_-]{1,64})/[a-z_-]+$")
+
+
+def _size(limit: int) -> str:
+    """1048576 → "1 MB", 524288 → "512 KB", 1000 → "1000 bytes"."""
+    for unit, size in (("MB", 1024 * 1024), ("KB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"

@@ -36,12 +36,9 @@ def table_of(cls: type[Base]) -> Table:
     return table
 
 
-_table = table_of
-
-
 T = TypeVar("T", bound=Base)
-CASES, PARTICIPANTS, REQUESTS = _table(Case), _table(Participant), _table(Request)
-HANDOFFS, SESSIONS, PARTIES = _table(Handoff), _table(JointSession), _table(SessionParty)
+CASES, PARTICIPANTS, REQUESTS = table_of(Case), table_of(Participant), table_of(Request)
+HANDOFFS, SESSIONS, PARTIES = table_of(Handoff), table_of(JointSession), table_of(SessionParty)
 TABLES = (CASES, PARTICIPANTS, REQUESTS, HANDOFFS, SESSIONS, PARTIES)
 
 # The case row, its owner org's windows, whether anyone subscribed, whether it has handoffs and
@@ -199,7 +196,7 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
 
 
 def _rows(conn: Connection, cls: type[T], query: Direct, case_id: str, known: set[int]) -> list[T]:
-    keys = _ATTRIBUTES[_table(cls)]
+    keys = _ATTRIBUTES[table_of(cls)]
     return [_instance(cls, keys, row, known) for row in query.rows(conn, {"case_id": case_id})]
 
 
@@ -209,7 +206,7 @@ def save(conn: Connection, loaded: Loaded) -> None:
     case, known = loaded.case, loaded.known
     _write(conn, CASES, case, known)
     for child in (*case.participants, *case.requests, *case.handoffs):
-        _write(conn, _table(type(child)), child, known, case_id=case.id)
+        _write(conn, table_of(type(child)), child, known, case_id=case.id)
     for session in case.sessions:
         _write(conn, SESSIONS, session, known, case_id=case.id)
         for party in session.parties:

@@ -5,26 +5,31 @@ For a one-row statement, SQLAlchemy's execution context, result object and event
 times what the driver itself takes (the benchmarks' profile: 61 µs against 18 µs to load a case
 on SQLite). For the few statements every command sends, a `Direct` keeps what SQLAlchemy compiled
 (the SQL in the driver's paramstyle, each parameter's bind processor, each column's result
-processor) and runs it on the DBAPI connection under the caller's `Connection`, inside the
-transaction that connection began. Values go in and come out converted exactly as SQLAlchemy
-converts them. A driver error comes out as SQLAlchemy's `DBAPIError` (so callers see the same
-errors as from `Connection.execute`), and a connection found lost is invalidated. Listeners of the
-engine's `before_cursor_execute` event see these statements too (with no execution context), so
+processor, the latter built from the driver's own column types as SQLAlchemy builds them) and runs
+it on the DBAPI connection under the caller's `Connection`, inside the transaction that
+connection began. Values go in and come out converted as SQLAlchemy converts them.
+
+What stays as with `Connection.execute`: a driver error, while executing or fetching, comes out as
+SQLAlchemy's `DBAPIError` subclass, and a connection found lost is invalidated; listeners of the
+engine's `before_cursor_execute` event see these statements (with no execution context), so
 whatever watches the SQL an engine sends (the benchmarks' recording, tests) still sees all of it.
+What is left out: `after_cursor_execute` and `handle_error` events, `echo` logging, and the
+pool-wide invalidation after a disconnect (PostgreSQL's pool pings each connection it hands out).
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
+_CACHE = "_handoff_direct"  # where a dialect keeps its compiled Direct statements
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,15 @@ class _Bind:
     process: Processor | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Compiled:
     sql: str
     binds: tuple[_Bind, ...]
     positional: bool
-    results: tuple[tuple[int, Processor], ...]  # the columns that need converting
+    types: tuple[TypeEngine[Any], ...] = ()  # of the selected columns
+    # (index, processor) of the columns that need converting; made at the first fetch, from
+    # the column types the driver describes (SQLAlchemy's numeric processors depend on them).
+    results: list[tuple[int, Processor]] | None = field(default=None)
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
         """The driver's parameters: a missing one the statement needs is a KeyError, as a
@@ -55,6 +63,17 @@ class _Compiled:
             return values
         return dict(zip((b.name for b in self.binds), values, strict=True))
 
+    def processors(self, dialect: Dialect, description: Sequence[Any]) -> list[tuple[int, Any]]:
+        if self.results is None and not self.types:  # plain SQL: values as the driver gives them
+            self.results = []
+        if self.results is None:
+            made = (
+                (i, t.dialect_impl(dialect).result_processor(dialect, column[1]))
+                for i, (t, column) in enumerate(zip(self.types, description, strict=True))
+            )
+            self.results = [(i, process) for i, process in made if process is not None]
+        return self.results
+
 
 def _compile(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) -> _Compiled:
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
@@ -66,19 +85,16 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: Sequence[str]) ->
         raise ValueError(f"give every column with a default: {compiled.string}")
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     names = compiled.positiontup if compiled.positional else list(by_name)
+    escaped: Mapping[str, str] = compiled.escaped_bind_names or {}
     binds = []
     for name in names or ():
         bind = by_name[name]
         if bind.callable is not None:
             raise ValueError(f"{name}: a Direct statement takes plain parameters only")
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        binds.append(_Bind(name, bind.key, bind.value, bind.required, process))
-    results: list[tuple[int, Processor]] = []
-    for index, column in enumerate(getattr(statement, "selected_columns", ())):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        if process is not None:
-            results.append((index, process))
-    return _Compiled(compiled.string, tuple(binds), compiled.positional, tuple(results))
+        binds.append(_Bind(escaped.get(name, name), bind.key, bind.value, bind.required, process))
+    types = tuple(c.type for c in getattr(statement, "selected_columns", ()))
+    return _Compiled(compiled.string, tuple(binds), compiled.positional, types)
 
 
 class Direct:
@@ -88,56 +104,58 @@ class Direct:
     def __init__(self, statement: ClauseElement, *, sets_columns: bool = False) -> None:
         self.statement = statement
         self.sets_columns = sets_columns
-        # Per dialect object: its processors follow the engine's settings (its JSON serializer).
-        self._compiled: WeakKeyDictionary[Dialect, dict[tuple[str, ...], _Compiled]] = (
-            WeakKeyDictionary()
-        )
 
     def _for(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
-        keys = tuple(sorted(params)) if self.sets_columns else ()
-        shapes = self._compiled.get(dialect)
-        if shapes is None:
-            shapes = self._compiled[dialect] = {}
-        found = shapes.get(keys)
+        # Kept on the dialect (its processors follow the engine's settings, its JSON serializer),
+        # so they go when the engine goes.
+        cache: dict[tuple[Direct, tuple[str, ...]], _Compiled] = dialect.__dict__.setdefault(
+            _CACHE, {}
+        )
+        shape = (self, tuple(sorted(params)) if self.sets_columns else ())
+        found = cache.get(shape)
         if found is None:
-            found = shapes[keys] = _compile(self.statement, dialect, keys)
+            found = cache[shape] = _compile(self.statement, dialect, shape[1])
         return found
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> None:
-        """Run the statement (an INSERT, UPDATE or the like: no rows come back)."""
+        """Run a statement that changes rows, in the transaction `conn` began."""
+        if not conn.in_transaction():
+            # The driver would run it on its own (SQLite) or have it rolled back (PostgreSQL).
+            raise RuntimeError("a Direct write needs a connection that began a transaction")
         compiled = self._for(conn.dialect, params)
-        _run(conn, compiled, compiled.parameters(params)).close()
+        _run(conn, compiled, compiled.parameters(params), fetch=False)
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[list[Any]]:
         """Every row, each value converted as SQLAlchemy converts it."""
         compiled = self._for(conn.dialect, params)
-        cursor = _run(conn, compiled, compiled.parameters(params))
-        rows = [list(row) for row in cursor.fetchall()]
-        cursor.close()
-        for row in rows:
-            for index, process in compiled.results:
-                row[index] = process(row[index])
+        rows: list[list[Any]] = _run(conn, compiled, compiled.parameters(params), fetch=True)
         return rows
 
 
 def run_driver_sql(conn: Connection, sql: str) -> None:
     """A statement with no parameters (BEGIN IMMEDIATE), sent as `Direct` sends its own."""
-    _run(conn, _Compiled(sql, (), True, ()), ()).close()
+    _run(conn, _Compiled(sql, (), True), (), fetch=False)
 
 
-def _run(conn: Connection, compiled: _Compiled, parameters: Any) -> Any:
+def _run(conn: Connection, compiled: _Compiled, parameters: Any, *, fetch: bool) -> Any:
     dialect = conn.dialect
     dbapi_connection = conn.connection.dbapi_connection
     assert dbapi_connection is not None
     cursor = dbapi_connection.cursor()
-    if conn.dispatch.before_cursor_execute:
-        conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
     try:
+        if conn.dispatch.before_cursor_execute:
+            conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
         cursor.execute(compiled.sql, parameters)
+        if not fetch:
+            return None
+        rows = [list(row) for row in cursor.fetchall()]
+        if rows:
+            for index, process in compiled.processors(dialect, cursor.description):
+                for row in rows:
+                    row[index] = process(row[index])
+        return rows
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, dbapi_connection, cursor)
-        with suppress(dialect.loaded_dbapi.Error):
-            cursor.close()
         if lost:
             conn.invalidate(error)
         raise DBAPIError.instance(
@@ -148,4 +166,6 @@ def _run(conn: Connection, compiled: _Compiled, parameters: Any) -> Any:
             connection_invalidated=lost,
             dialect=dialect,
         ) from error
-    return cursor
+    finally:
+        with suppress(dialect.loaded_dbapi.Error):  # the connection is gone: the error says so
+            cursor.close()

@@ -19,7 +19,8 @@ T = TypeVar("T")
 # Events are written and never changed, so they skip the unit of work: one plain INSERT, sent at
 # once in the command's transaction (after the case row it belongs to, which is already there).
 _new_event = inspect(Event).class_manager.new_instance
-INSERT_EVENT = Direct(insert(Event.metadata.tables["events"]), sets_columns=True)
+# `inline`: nothing to read back (PostgreSQL would otherwise return each new row's id).
+INSERT_EVENT = Direct(insert(Event.metadata.tables["events"]).inline(), sets_columns=True)
 
 
 def canonical(

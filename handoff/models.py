@@ -59,7 +59,7 @@ def utcnow() -> datetime:
 
 def format_time(at: datetime) -> str:
     """RFC 3339, UTC, microseconds: one spelling, so an event's hash never depends on the
-    database, and whoever reads an event (API, export, webhook) can hash it as it is written."""
+    database (webhook payloads spell `at` so too; the API writes `Z`)."""
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 

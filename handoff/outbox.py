@@ -67,7 +67,8 @@ class WebhookDelivery(Base):
 
 
 def payload_of(event: Event) -> dict[str, Any]:
-    """The Standard Webhooks body: type, timestamp and the event as the API shows it."""
+    """The Standard Webhooks body: type, timestamp and the event's fields, its times spelled as
+    its hash takes them (so a receiver can check the hash from the payload alone)."""
     at = format_time(event.at)
     return {
         "type": event.type,

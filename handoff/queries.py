@@ -10,9 +10,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from handoff import history
+from handoff import casefile, history
 from handoff.casefile import Loaded
-from handoff.commands.flow import load_case, now, view_of, windows_of
+from handoff.commands.flow import now, view_of, windows_of
 from handoff.config import Windows
 from handoff.db import Database
 from handoff.errors import InvalidInput, NotFound
@@ -65,7 +65,7 @@ def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
 
 
 def _visible(session: Session, actor: Actor, case_id: str) -> Loaded:
-    loaded = load_case(session.connection(), case_id, lock=False)
+    loaded = casefile.load(session.connection(), case_id, lock=False)
     if loaded is None or not can_see(loaded.case, actor):
         raise NotFound("case not found")
     return loaded

@@ -162,7 +162,7 @@ PRINCIPAL_OF_TOKEN = Direct(
     )
     .where(Credential.token_hash == bindparam("token_hash"), Credential.revoked_at.is_(None))
     .limit(1)
-)  # every request asks it: straight to the driver, in no transaction of its own
+)  # every request asks it: straight to the driver, with no SQLAlchemy transaction around it
 
 
 def authenticate(db: Database, token: str) -> Actor | None:

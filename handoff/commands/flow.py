@@ -99,8 +99,8 @@ class Tx:
 
 @contextmanager
 def transaction(db: Database, within: Session | None = None) -> Iterator[Tx]:
-    """A new transaction, or the caller's session's when it already began one; rolled back
-    unless committed."""
+    """A new transaction, rolled back unless committed; or the caller's session's, when it
+    already began one (the caller then ends it, if the command does not commit)."""
     if within is not None:
         yield Tx(within.connection(), within)
         return
@@ -108,16 +108,10 @@ def transaction(db: Database, within: Session | None = None) -> Iterator[Tx]:
         yield Tx(conn)
 
 
-def load_case(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
-    """The case with every collection (see handoff.casefile); `lock`: also hold its row lock
-    (FOR UPDATE; on SQLite, the write lock) until commit."""
-    return casefile.load(conn, case_id, lock=lock)
-
-
 def lock_case(conn: Connection, case_id: str, actor: Actor) -> Loaded:
     """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until commit;
     `casefile.save` writes what is changed on it."""
-    loaded = load_case(conn, case_id, lock=True)
+    loaded = casefile.load(conn, case_id, lock=True)
     if loaded is None or not can_see(loaded.case, actor):
         raise NotFound("case not found")
     return loaded
@@ -154,7 +148,7 @@ def act(
     `resolve` turns ids in the input into rows (agents, requests) once the case is locked.
     A refusal that would send the customer away is itself recorded, and the change is not made.
     `within` is a session whose transaction already holds the case (the worker's SKIP LOCKED pick).
-    `owners`: the agents this change may make owner, locked before the case (see LOCK_AGENTS).
+    `owners`: the agents this change may make owner, locked before the case (see lock_agents).
     """
     with transaction(db, within) as tx:
         at = now()

@@ -50,7 +50,8 @@ def escalate_unclaimed(
 
 def _note_nobody_to_escalate_to(db: Database, case_id: str, within: Session | None) -> None:
     with transaction(db, within) as tx:
-        tx.start_over()  # forget the half-made escalation
+        if within is not None:
+            tx.start_over()  # forget the half-made escalation (without, `act` rolled it back)
         loaded = lock_case(tx.conn, case_id, CLAIM_TIMER)
         case = loaded.case
         if case.unclaimed_escalation_failed or case.state != "unclaimed":

@@ -1,13 +1,16 @@
 """Statements sent straight to the driver convert values, report errors and show themselves as
 the same statements sent through SQLAlchemy would."""
 
+import gc
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Float, Numeric, String, bindparam, cast, event, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from handoff.config import Settings
 from handoff.db import Database
@@ -134,3 +137,47 @@ def test_a_connection_lost_mid_transaction_is_reported_and_never_reused(
 def test_a_parameter_the_statement_needs_cannot_be_left_out(db: Database) -> None:
     with db.read_connection() as conn, pytest.raises(KeyError, match="org_id"):
         Direct(BY_ID).rows(conn, {"org": "acme"})
+
+
+def test_numbers_come_out_as_sqlalchemy_reads_them(db: Database) -> None:
+    amounts = select(
+        cast(bindparam("amount", type_=String), Numeric(10, 2)).label("exact"),
+        cast(bindparam("amount", type_=String), Float).label("approximate"),
+    )
+
+    with db.read_connection() as conn:
+        direct = Direct(amounts).rows(conn, {"amount": "1.50"})
+        core = conn.execute(amounts, {"amount": "1.50"}).all()
+
+    assert direct == [list(core[0])]
+    assert direct[0][0] == Decimal("1.50")
+
+
+def test_an_error_while_rows_are_read_comes_out_as_sqlalchemys(db: Database) -> None:
+    overflow = text(
+        "SELECT abs(v) FROM (SELECT 1 AS v UNION ALL SELECT -9223372036854775807 - 1) n"
+    )
+
+    with db.read_connection() as conn, pytest.raises(DBAPIError):
+        Direct(overflow).rows(conn, {})
+
+
+def test_a_write_outside_a_transaction_is_refused(db: Database) -> None:
+    rename = Direct(ORGS.update().where(ORGS.c.id == bindparam("pk_id")), sets_columns=True)
+
+    with db.engine.connect() as conn, pytest.raises(RuntimeError, match="began a transaction"):
+        rename.execute(conn, {"name": "Lost", "pk_id": "acme"})
+
+
+def test_what_is_compiled_for_an_engine_goes_with_it(db: Database) -> None:
+    gone = []
+    for _ in range(3):
+        other = Database(db.settings)
+        with other.read_connection() as conn:
+            Direct(BY_ID).rows(conn, {"org_id": "acme"})
+        gone.append(weakref.ref(other.engine.dialect))
+        other.dispose()
+        del other, conn
+
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None, None]
