@@ -4,11 +4,17 @@ A partner system named with its org is created on the way if it does not exist y
 is set up with a single request.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+
 from handoff.commands.admin import IssuedCredential, add_credential, require_admin
 from handoff.commands.flow import now
 from handoff.db import Database
-from handoff.errors import InvalidInput
-from handoff.models import Agent, Org, PartnerSystem
+from handoff.direct import Direct
+from handoff.errors import InvalidInput, NotFound
+from handoff.models import Agent, Credential, Org, PartnerSystem
 from handoff.principals import Actor
 
 
@@ -48,3 +54,59 @@ def grant_credential(
         issued = add_credential(session, kind, principal_id, orgs=orgs)
         session.commit()
         return issued
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    """A credential as an admin sees it: never its token, which only its holder has."""
+
+    id: str
+    principal_kind: str
+    principal_id: str
+    orgs: list[str] | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Credential) -> "CredentialView":
+        return cls(c.id, c.principal_kind, c.principal_id, c.orgs, c.created_at, c.revoked_at)
+
+
+def list_credentials(
+    db: Database, actor: Actor, principal_id: str | None = None
+) -> list[CredentialView]:
+    """Every credential (or one principal's), oldest first, so an admin can find one to revoke."""
+    require_admin(actor)
+    query = select(Credential).order_by(Credential.created_at, Credential.id)
+    if principal_id is not None:
+        query = query.where(Credential.principal_id == principal_id)
+    with db.reading() as session:
+        return [CredentialView.of(c) for c in session.scalars(query)]
+
+
+def revoke_credential(db: Database, actor: Actor, credential_id: str) -> CredentialView:
+    """The token stops working at once, for the API and for web sessions signed in with it.
+    Revoking it again changes nothing."""
+    require_admin(actor)
+    with db.session() as session:
+        credential = session.get(Credential, credential_id, with_for_update=True)
+        if credential is None:
+            raise NotFound(f"credential {credential_id} not found")
+        if credential.revoked_at is None:
+            credential.revoked_at = now()
+        view = CredentialView.of(credential)
+        session.commit()
+        return view
+
+
+# Each page a signed-in person opens asks it: straight to the driver.
+_REVOKED_AT = Direct(
+    select(Credential.revoked_at).where(Credential.id == bindparam("credential_id"))
+)
+
+
+def is_revoked(db: Database, credential_id: str) -> bool:
+    """Whether the credential was revoked (or is gone)."""
+    with db.read_connection() as conn:
+        rows = _REVOKED_AT.rows(conn, {"credential_id": credential_id})
+    return not rows or rows[0][0] is not None

@@ -1,6 +1,6 @@
 """Who is acting: an agent, a partner system, the customer, a timer or an admin."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 ActorKind = Literal["agent", "system", "customer", "timer", "admin"]
@@ -17,6 +17,8 @@ class Actor:
     orgs: frozenset[str] | None = None
     # The one case a customer (status-page link) may act on.
     case_id: str | None = None
+    # The credential the actor signed in with (not part of who the actor is).
+    credential_id: str | None = field(default=None, compare=False)
 
     @property
     def works_cases(self) -> bool:

@@ -1,13 +1,17 @@
 """Set-up by an admin: orgs, agents, credentials."""
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from api.deps import ActorDep, DbDep, ItemId
 from api.schemas import inputs, outputs
-from handoff import commands
+from api.schemas.fields import ID_PATTERN
+from handoff import commands, credentials
 from handoff.commands.admin import IssuedCredential
-from handoff.credentials import grant_credential
+from handoff.credentials import CredentialView, grant_credential
 from handoff.models import Agent, Org
+from handoff.queries import Page
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -45,3 +49,22 @@ def issue_credential(
     """
     response.headers["Cache-Control"] = "no-store"
     return grant_credential(db, actor, body.kind, body.id, org_id=body.org_id, orgs=body.orgs)
+
+
+@router.get("/credentials", response_model=outputs.Page[outputs.Credential])
+def list_credentials(
+    db: DbDep,
+    actor: ActorDep,
+    principal_id: Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)] = None,
+) -> Page[CredentialView]:
+    """Every credential, or one person's or system's (`?principal_id=`); tokens are never shown."""
+    return Page(credentials.list_credentials(db, actor, principal_id), None)
+
+
+@router.post("/credentials/{credential_id}/revoke", response_model=outputs.Credential)
+def revoke(
+    credential_id: ItemId, db: DbDep, actor: ActorDep, body: inputs.Empty | None = None
+) -> CredentialView:
+    """The token stops working at once: for the API, and for web sessions signed in with it.
+    Revoking it again answers the same."""
+    return credentials.revoke_credential(db, actor, credential_id)

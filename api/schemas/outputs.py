@@ -206,6 +206,15 @@ class Agent(BaseModel):
     deactivated_at: datetime | None
 
 
+class Credential(BaseModel):
+    id: str
+    principal_kind: str
+    principal_id: str
+    orgs: list[str] | None = Field(description="An auditor's scope; null is every case.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class IssuedCredential(BaseModel):
     id: str
     principal_kind: str

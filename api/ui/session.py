@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from api.ui.deps import DbDep, DirectoryDep
 from handoff import web_sessions
+from handoff.credentials import is_revoked
 from handoff.db import Database
 from handoff.principals import Actor
 
@@ -55,6 +56,7 @@ def sign_in(request: Request, actor: Actor) -> None:
         "orgs": sorted(actor.orgs) if actor.orgs is not None else None,
     }
     request.session["sid"] = web_sessions.new_session_id()
+    request.session["cred"] = actor.credential_id
     csrf_token(request)
 
 
@@ -74,6 +76,9 @@ def signed_in_actor(request: Request, names: DirectoryDep, db: DbDep) -> Actor |
         return None
     if web_sessions.has_ended(db, session_id):
         return None
+    credential = request.session.get("cred")
+    if isinstance(credential, str) and is_revoked(db, credential):
+        return None  # its token was revoked: the session goes with it
     orgs = frozenset(who["orgs"]) if who.get("orgs") is not None else None
     return Actor(kind="agent", id=person.id, org_id=person.org_id, role=person.role, orgs=orgs)
 

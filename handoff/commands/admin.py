@@ -145,6 +145,7 @@ def add_credential(
 # One statement per request: the credential and, by its kind, the agent or system behind it.
 PRINCIPAL_OF_TOKEN = Direct(
     select(
+        Credential.id,
         Credential.principal_kind,
         Credential.principal_id,
         Credential.orgs,
@@ -171,15 +172,19 @@ def authenticate(db: Database, token: str) -> Actor | None:
         rows = PRINCIPAL_OF_TOKEN.rows(conn, {"token_hash": hash_token(token)})
     if not rows:
         return None
-    kind, pid, orgs, agent_org, role, active, system_org = rows[0]
+    credential, kind, pid, orgs, agent_org, role, active, system_org = rows[0]
     if kind == "admin":
-        return Actor(kind="admin", id=pid)
+        return Actor(kind="admin", id=pid, credential_id=credential)
     if kind == "system":
-        return Actor(kind="system", id=pid, org_id=system_org) if system_org else None
+        if not system_org:
+            return None
+        return Actor(kind="system", id=pid, org_id=system_org, credential_id=credential)
     if agent_org is None or not active:
         return None
     scope = frozenset(orgs) if orgs is not None else None
-    return Actor(kind="agent", id=pid, org_id=agent_org, role=role, orgs=scope)
+    return Actor(
+        kind="agent", id=pid, org_id=agent_org, role=role, orgs=scope, credential_id=credential
+    )
 
 
 NO_KEY_UPDATE = {"key_share": True}

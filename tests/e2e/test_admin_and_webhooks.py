@@ -65,6 +65,62 @@ def test_deactivating_an_agent_hands_their_cases_to_the_supervisor(client: TestC
     assert elsewhere["code"] == "not_found"
 
 
+def test_a_revoked_token_stops_working_at_once_and_revoking_again_changes_nothing(
+    client: TestClient,
+) -> None:
+    issued = post(client, "root", "/v1/credentials", {"kind": "agent", "id": "dana"})
+    assert client.get("/v1/cases", headers=bearer(issued["token"])).status_code == 200
+
+    revoked = post(client, "root", f"/v1/credentials/{issued['id']}/revoke", {}, status=200)
+    again = post(client, "root", f"/v1/credentials/{issued['id']}/revoke", {}, status=200)
+
+    assert (revoked["principal_id"], revoked["revoked_at"] is not None) == ("dana", True)
+    assert again == revoked
+    assert client.get("/v1/cases", headers=bearer(issued["token"])).status_code == 401
+    assert client.get("/v1/cases", headers=auth("dana")).status_code == 200  # her other token
+
+
+def test_an_admin_finds_a_persons_credentials_without_their_tokens(client: TestClient) -> None:
+    issued = post(client, "root", "/v1/credentials", {"kind": "agent", "id": "dana"})
+
+    listed = client.get("/v1/credentials?principal_id=dana", headers=auth("root")).json()
+
+    assert [c["principal_id"] for c in listed["items"]] == ["dana", "dana"]
+    assert issued["id"] in [c["id"] for c in listed["items"]]
+    assert all("token" not in c and c["revoked_at"] is None for c in listed["items"])
+
+
+def test_only_an_admin_sees_or_revokes_credentials(client: TestClient) -> None:
+    issued = post(client, "root", "/v1/credentials", {"kind": "agent", "id": "dana"})
+
+    assert client.get("/v1/credentials", headers=auth("sam")).status_code == 403
+    refused = client.post(f"/v1/credentials/{issued['id']}/revoke", json={}, headers=auth("sam"))
+    assert refused.status_code == 403
+    unknown = client.post("/v1/credentials/nope/revoke", json={}, headers=auth("root"))
+    assert unknown.status_code == 404
+
+
+def test_a_web_session_signed_in_with_a_token_ends_when_the_token_is_revoked(
+    client: TestClient,
+) -> None:
+    issued = post(client, "root", "/v1/credentials", {"kind": "agent", "id": "dana"})
+    sign_in_page = client.get("/ui/sign-in").text
+    csrf = sign_in_page.split('name="csrf_token" value="')[1].split('"')[0]
+    signed_in = client.post(
+        "/ui/sign-in",
+        data={"csrf_token": csrf, "token": issued["token"], "next": "/ui/"},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    assert client.get("/ui/mine", follow_redirects=False).status_code == 200
+
+    post(client, "root", f"/v1/credentials/{issued['id']}/revoke", {}, status=200)
+
+    after = client.get("/ui/mine", follow_redirects=False)
+    assert after.status_code == 303
+    assert after.headers["location"].startswith("/ui/sign-in")
+
+
 def test_a_webhook_secret_is_shown_once_and_deliveries_are_listed(
     client: TestClient, world: World
 ) -> None:
