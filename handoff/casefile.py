@@ -106,14 +106,10 @@ class Loaded:
 
     case: Case
     windows: dict[str, Any] | None  # the owner org's overrides
-    subscribed: bool
+    # The orgs taking part when the case was read, if none of them had a webhook subscription
+    # (None: some had one).
+    unsubscribed: frozenset[str] | None
     known: set[int] = field(default_factory=set)
-    # The orgs taking part when the case was read, if none of them had a webhook subscription.
-    unsubscribed: frozenset[str] | None = None
-
-    def __post_init__(self) -> None:
-        if not self.subscribed:
-            self.unsubscribed = frozenset(self.case.participant_org_ids)
 
 
 def _new_instance(cls: type[Base]) -> Base:
@@ -192,7 +188,8 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     for session in sessions:
         _holds(session, "parties", parties[session.id])
     _holds(case, "sessions", sessions)
-    return Loaded(case, windows, bool(subscribed), known)
+    unsubscribed = None if subscribed else frozenset(case.participant_org_ids)
+    return Loaded(case, windows, unsubscribed, known)
 
 
 def _rows(conn: Connection, cls: type[T], query: Direct, case_id: str, known: set[int]) -> list[T]:

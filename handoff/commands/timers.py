@@ -58,7 +58,9 @@ def _note_nobody_to_escalate_to(db: Database, case_id: str, within: Session | No
             return
         case.unclaimed_escalation_failed = True
         data = {"reason": f"{case.owner_org_id} has no active agent; the case stays unclaimed"}
-        history.append(tx.conn, case, "escalation_failed", CLAIM_TIMER, now(), data)
+        history.append(
+            tx.conn, case, "escalation_failed", CLAIM_TIMER, now(), data, loaded.unsubscribed
+        )
         casefile.save(tx.conn, loaded)
         tx.commit()
 
