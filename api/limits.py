@@ -1,13 +1,11 @@
 """A cap on request bodies: the largest valid body is far below it, and without a cap a client
 could make the server read and parse any amount before field lengths are checked."""
 
-import re
-
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
-from api.ui.pages import bare_error_page
+from api.ui.pages import CASE_ID, LINK, bare_error_page
 
 MAX_BODY = 1024 * 1024
 PAGES = ("/ui/", "/c/")  # the web UI's paths: its answers are pages, not problem+json
@@ -75,11 +73,12 @@ class BodyLimitMiddleware:
 def _page_of(form_path: str) -> str | None:
     """The page a form was posted from: /ui/cases/{id}/add_note → /ui/cases/{id}, /c/{link}/reply
     → /c/{link}; None when it is not one of those."""
-    match = _FORM_ON_PAGE.match(form_path)
-    return match.group(1) if match else None
-
-
-_FORM_ON_PAGE = re.compile(r"^(/ui/cases/[A-Za-z0-9]{1,64}|/c/[A-Za-z0-9_-]{1,64})/[a-z_-]+$")
+    parts = form_path.split("/")  # "", "ui", "cases", id, action  or  "", "c", link, action
+    if len(parts) == 5 and parts[1:3] == ["ui", "cases"] and CASE_ID.match(parts[3]):
+        return "/".join(parts[:4])
+    if len(parts) == 4 and parts[1] == "c" and LINK.match(parts[2]):
+        return "/".join(parts[:3])
+    return None
 
 
 def _size(limit: int) -> str:
