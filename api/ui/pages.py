@@ -1,7 +1,7 @@
 """Rendering: the templates, their filters, and engine errors as a notice a person reads."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,11 @@ class Problem:
     @classmethod
     def for_customer(cls, error: DomainError) -> "Problem":
         """The same, in the customer's words: what happened, never how the engine calls it."""
-        problem = cls.of(error)
+        problem = replace(cls.of(error), show_code=False)
         if error.code == "invalid_transition":
             message = "That is no longer possible: below is your case as it stands now."
-            return cls("Not possible now", message, problem.code, problem.status, show_code=False)
-        return cls(problem.title, problem.message, problem.code, problem.status, show_code=False)
+            return replace(problem, title="Not possible now", message=message)
+        return problem
 
 
 def _too_late(error: Refusal) -> str:
