@@ -157,13 +157,11 @@ def test_a_transition_from_a_state_the_table_does_not_allow_is_reported(world: W
     assert "confirm_resolution fired from active" in found[0].detail
 
 
-def test_ownership_moved_without_a_warm_session_is_reported(world: World) -> None:
-    case_id = active_case(world)
-    handoff = commands.propose_handoff(world.db, world.agent("dana"), case_id, "firstbank", "Yours")
-
-    data = {"handoff_id": handoff.id, "from_org": "acme", "to_org": "firstbank", "to_agent": "ben"}
+def forge_acceptance_by_ben(db: Database, case_id: str, handoff_id: str) -> None:
+    """First Bank's Ben takes the case over by `handoff_id`, whatever the session looked like."""
+    data = {"handoff_id": handoff_id, "from_org": "acme", "to_org": "firstbank", "to_agent": "ben"}
     forge_event(
-        world.db,
+        db,
         case_id,
         "handoff_accepted",
         data,
@@ -171,6 +169,13 @@ def test_ownership_moved_without_a_warm_session_is_reported(world: World) -> Non
         owner_org_id="firstbank",
         owner_agent_id="ben",
     )
+
+
+def test_ownership_moved_without_a_warm_session_is_reported(world: World) -> None:
+    case_id = active_case(world)
+    handoff = commands.propose_handoff(world.db, world.agent("dana"), case_id, "firstbank", "Yours")
+
+    forge_acceptance_by_ben(world.db, case_id, handoff.id)
 
     found = [v for v in check(world.db) if v.case_id == case_id]
     assert [v.invariant for v in found] == ["warm_handoff"]
@@ -188,16 +193,7 @@ def test_a_handoff_taken_by_someone_present_only_as_collaborator_is_reported(
     commands.join_session(db, ben, case_id, session.id, "collaborator", "ben")
     commands.join_session(db, dana, case_id, session.id, "customer")
 
-    data = {"handoff_id": handoff.id, "from_org": "acme", "to_org": "firstbank", "to_agent": "ben"}
-    forge_event(
-        db,
-        case_id,
-        "handoff_accepted",
-        data,
-        state="active",
-        owner_org_id="firstbank",
-        owner_agent_id="ben",
-    )
+    forge_acceptance_by_ben(db, case_id, handoff.id)
 
     found = [v for v in check(db) if v.case_id == case_id]
     assert [v.invariant for v in found] == ["warm_handoff"]
