@@ -26,7 +26,7 @@ from api.routes import (
 )
 from api.ui import mount_ui
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.store.db import Database
 
 ROUTERS = (cases, requests, handoffs, sessions, resolution, history, audit, admin, webhooks, ops)
 DESCRIPTION = """\

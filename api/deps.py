@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN
-from handoff import commands
-from handoff.db import Database
-from handoff.errors import Refusal
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.errors import Refusal
+from handoff.domain.principals import Actor
+from handoff.store.db import Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,7 +75,7 @@ DbDep = Annotated[Database, Depends(database)]
 def caller(
     db: DbDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Actor:
-    actor = commands.authenticate(db, credentials.credentials) if credentials else None
+    actor = services.authenticate(db, credentials.credentials) if credentials else None
     if actor is None:
         raise HTTPException(401, "A valid bearer token is needed.")
     return actor

@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.deps import on_database
 from api.limits import replaying
 from api.problems import problem
-from handoff import commands, idempotency
-from handoff.db import Database
+from handoff import services
+from handoff.store import idempotency
+from handoff.store.db import Database
 
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
@@ -64,7 +65,7 @@ class IdempotencyMiddleware:
         scheme, _, token = headers.get("authorization", "").partition(" ")
         actor = None
         if scheme.lower() == "bearer" and token.strip():
-            actor = await on_database(db, commands.authenticate, db, token.strip())
+            actor = await on_database(db, services.authenticate, db, token.strip())
         if actor is None:  # the route itself answers 401
             await self.app(scope, receive, send)
             return

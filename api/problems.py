@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+from handoff.domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
 
 MEDIA_TYPE = "application/problem+json"
 # The database is away or too slow (refused connection, connect/pool/lock/statement timeout):

@@ -16,9 +16,10 @@ from bench import chains
 from bench.databases import actor, demo_database
 from bench.report import Figure
 from bench.statements import bare_driver, recording
-from handoff import audit, commands, queries
-from handoff.history import GENESIS_HASH, canonical
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.principals import Actor
+from handoff.history.chain import GENESIS_HASH, canonical
+from handoff.services import audit, queries
 
 AUDITOR = Actor(kind="agent", id="ada", org_id="acme", role="auditor")
 CHAIN_LENGTH = 20
@@ -42,9 +43,9 @@ def measure(events: int, calls: int) -> list[Figure]:
 
 def _history(db: Any, calls: int, url: str) -> Figure:
     dana = actor(db, "dana")
-    case = commands.create_case(db, dana, customer={"name": "Carla Diaz"}, subject="History")
+    case = services.create_case(db, dana, customer={"name": "Carla Diaz"}, subject="History")
     for i in range(CHAIN_LENGTH - 2):
-        commands.add_note(db, dana, case.id, f"Called the bank, step {i}.")
+        services.add_note(db, dana, case.id, f"Called the bank, step {i}.")
     with recording(db.engine) as steps:
         page = audit.case_history(db, AUDITOR, case.id)
     assert len(page.items) == CHAIN_LENGTH

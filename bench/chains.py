@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff.history import GENESIS_HASH, canonical, canonical_json
+from handoff.history.chain import GENESIS_HASH, canonical, canonical_json
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CASE_COLUMNS = (

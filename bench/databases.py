@@ -11,12 +11,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from handoff import commands
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
 from handoff.demo import load_demo
-from handoff.migrate import upgrade
-from handoff.principals import Actor
+from handoff.domain.principals import Actor
+from handoff.store.db import Database
+from handoff.store.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "HANDOFF_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -79,7 +79,7 @@ def demo_database(kind: str) -> Iterator[Database]:
 
 def actor(db: Database, principal_id: str) -> Actor:
     """The demo principal behind `tok-<principal_id>`."""
-    found = commands.authenticate(db, f"tok-{principal_id}")
+    found = services.authenticate(db, f"tok-{principal_id}")
     if found is None:
         raise RuntimeError(f"the demo has no token for {principal_id}")
     return found

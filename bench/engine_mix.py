@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from bench.databases import actor, demo_database
 from bench.report import Figure
 from bench.statements import Step, bare_driver, recording, statements_in, substituted
-from handoff import commands
-from handoff.db import Database
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.principals import Actor
+from handoff.store.db import Database
 
 MIX = ("claim", "create_request", "complete_request", "propose_resolution", "confirm_resolution")
 TARGETS = {"sqlite": 0.25, "postgres": 0.50}
@@ -28,7 +28,7 @@ class People:
 def open_cases(db: Database, people: People, count: int) -> list[str]:
     """Unclaimed cases from Acme's CRM with First Bank taking part (not timed)."""
     return [
-        commands.create_case(
+        services.create_case(
             db,
             people.crm,
             customer={"name": "Carla Diaz", "email": "carla@example.com"},
@@ -41,13 +41,13 @@ def open_cases(db: Database, people: People, count: int) -> list[str]:
 
 def work(db: Database, people: People, case_id: str) -> str:
     """The mix on one case; returns the request's id."""
-    commands.claim(db, people.dana, case_id)
-    request = commands.create_request(
+    services.claim(db, people.dana, case_id)
+    request = services.create_request(
         db, people.dana, case_id, "firstbank", "Release the authorization hold"
     )
-    commands.complete_request(db, people.ben, case_id, request.id, note="Hold released.")
-    commands.propose_resolution(db, people.dana, case_id, "credited", SUMMARY)
-    commands.confirm_resolution(db, people.dana, case_id)
+    services.complete_request(db, people.ben, case_id, request.id, note="Hold released.")
+    services.propose_resolution(db, people.dana, case_id, "credited", SUMMARY)
+    services.confirm_resolution(db, people.dana, case_id)
     return request.id
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.engine import make_url
 
 from api.exports import ndjson_lines
 from bench.chains import EVENT_COLUMNS
-from handoff import audit
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.principals import Actor
+from handoff.domain.principals import Actor
+from handoff.services import audit
+from handoff.store.db import Database
 
 
 def _rss_mb() -> float:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from transitions import Machine
 
 from bench.report import Figure
-from handoff import lifecycle
-from handoff.attempt import Attempt
 from handoff.config import Settings, Windows
-from handoff.models import Case, Participant
-from handoff.principals import Actor
+from handoff.domain import lifecycle
+from handoff.domain.attempt import Attempt
+from handoff.domain.principals import Actor
+from handoff.store.models import Case, Participant
 
 DANA = Actor(kind="agent", id="dana", org_id="acme", role="rep")
 # A round trip that fires two transitions and leaves the case as it found it.

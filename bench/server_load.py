@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.databases import actor, demo_database
 from bench.report import Figure
-from handoff import commands
+from handoff import services
 
 CLIENTS = 16
 TOKEN = "tok-dana"
@@ -169,7 +169,7 @@ def measure(kind: str, workers: int, seconds: float) -> list[Figure]:
     with demo_database(kind) as db:
         dana = actor(db, "dana")
         cases = [
-            commands.create_case(db, dana, customer={"name": f"Customer {i}"}, subject="Bench").id
+            services.create_case(db, dana, customer={"name": f"Customer {i}"}, subject="Bench").id
             for i in range(CLIENTS)
         ]
         url = db.engine.url.render_as_string(hide_password=False)

@@ -22,13 +22,16 @@ from typer._click.exceptions import (  # Typer's own click (0.29+)
     UsageError,
 )
 
-from handoff import check as checker
-from handoff import demo, migrate, queries, worker
+from handoff import demo
 from handoff import seed as seeding
 from handoff.config import Settings
-from handoff.db import Database, make_engine
-from handoff.errors import DomainError
-from handoff.models import Case
+from handoff.delivery import worker
+from handoff.domain.errors import DomainError
+from handoff.history import check as checker
+from handoff.services import queries
+from handoff.store import migrate
+from handoff.store.db import Database, make_engine
+from handoff.store.models import Case
 
 app = typer.Typer(
     help="handoff: one accountable owner per cross-company case.",

@@ -10,12 +10,12 @@ from functools import partial
 
 from sqlalchemy import select
 
-from handoff import commands
-from handoff.commands.admin import hash_token
-from handoff.db import Database
-from handoff.errors import Refusal
-from handoff.models import Agent, Case, Credential, PartnerSystem
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.errors import Refusal
+from handoff.domain.principals import Actor
+from handoff.services.admin import hash_token
+from handoff.store.db import Database
+from handoff.store.models import Agent, Case, Credential, PartnerSystem
 
 ROOT = Actor(kind="admin", id="root")
 ORGS = {
@@ -170,16 +170,16 @@ def _set_up_people(db: Database) -> None:
     SPEC §11's example for one, may have made some of them already)."""
     steps: list[Callable[[], object]] = [
         *(
-            partial(commands.create_org, db, ROOT, o, name, kind)
+            partial(services.create_org, db, ROOT, o, name, kind)
             for o, (name, kind) in ORGS.items()
         ),
         *(
-            partial(commands.create_agent, db, ROOT, org_id, agent_id, name, role)
+            partial(services.create_agent, db, ROOT, org_id, agent_id, name, role)
             for agent_id, (org_id, name, role) in AGENTS.items()
         ),
-        *(partial(commands.create_system, db, ROOT, o, s, s) for s, o in SYSTEMS.items()),
+        *(partial(services.create_system, db, ROOT, o, s, s) for s, o in SYSTEMS.items()),
         *(
-            partial(commands.issue_credential, db, ROOT, t.kind, t.principal_id, t.token)
+            partial(services.issue_credential, db, ROOT, t.kind, t.principal_id, t.token)
             for t in TOKENS
         ),
     ]
@@ -192,7 +192,7 @@ def _set_up_people(db: Database) -> None:
 
 
 def _as(db: Database, principal_id: str) -> Actor:
-    actor = commands.authenticate(db, token_of(principal_id))
+    actor = services.authenticate(db, token_of(principal_id))
     assert actor is not None, principal_id
     return actor
 
@@ -200,7 +200,7 @@ def _as(db: Database, principal_id: str) -> Actor:
 def _tell_the_stories(db: Database) -> None:
     subjects = list(STORIES.values())
     crm, dana, ben = _as(db, "acme-crm"), _as(db, "dana"), _as(db, "ben")
-    case = commands.create_case(
+    case = services.create_case(
         db,
         crm,
         customer={"name": "Carla Diaz", "email": "carla@example.com"},
@@ -208,18 +208,18 @@ def _tell_the_stories(db: Database) -> None:
         description="Order 5521 was cancelled by the shop, but the card still shows a hold.",
         participants=["firstbank"],
     )
-    commands.claim(db, dana, case.id)
-    request = commands.create_request(
+    services.claim(db, dana, case.id)
+    request = services.create_request(
         db, dana, case.id, "firstbank", "Release the authorization hold for order 5521"
     )
-    commands.acknowledge_request(db, ben, case.id, request.id)
-    commands.complete_request(db, ben, case.id, request.id, note="Authorization released.")
+    services.acknowledge_request(db, ben, case.id, request.id)
+    services.complete_request(db, ben, case.id, request.id, note="Authorization released.")
     summary = "We asked First Bank to release the hold; it is released."
-    commands.propose_resolution(db, dana, case.id, "credited", summary)
-    commands.confirm_resolution(db, dana, case.id)
+    services.propose_resolution(db, dana, case.id, "credited", summary)
+    services.confirm_resolution(db, dana, case.id)
 
     vic, mia = _as(db, "vic"), _as(db, "mia")
-    case = commands.create_case(
+    case = services.create_case(
         db,
         vic,
         customer={"name": "Omar Haddad", "phone": "+1 555 0100"},
@@ -228,14 +228,14 @@ def _tell_the_stories(db: Database) -> None:
         participants=["forge"],
     )
     summary = "VM-200 shipped without its coin mechanism; Forge makes and ships the part."
-    handoff = commands.propose_handoff(db, vic, case.id, "forge", summary)
-    session = commands.start_session(db, vic, case.id, handoff.id)
-    commands.join_session(db, vic, case.id, session.id, "owner", "vic")
-    commands.join_session(db, mia, case.id, session.id, "receiver", "mia")
-    commands.join_session(db, vic, case.id, session.id, "customer")
+    handoff = services.propose_handoff(db, vic, case.id, "forge", summary)
+    session = services.start_session(db, vic, case.id, handoff.id)
+    services.join_session(db, vic, case.id, session.id, "owner", "vic")
+    services.join_session(db, mia, case.id, session.id, "receiver", "mia")
+    services.join_session(db, vic, case.id, session.id, "customer")
 
     dora = _as(db, "dora")
-    case = commands.create_case(
+    case = services.create_case(
         db,
         dora,
         customer={"name": "Lena Park"},
@@ -243,10 +243,10 @@ def _tell_the_stories(db: Database) -> None:
         description="Bought refurbished last month; the display shows E4 after a day.",
         participants=["thermo"],
     )
-    commands.await_customer(db, dora, case.id, "a photo of the label on the back of the unit")
+    services.await_customer(db, dora, case.id, "a photo of the label on the back of the unit")
 
     for subject in subjects[3:]:
-        commands.create_case(db, crm, customer={"name": "Ravi Shah"}, subject=subject)
+        services.create_case(db, crm, customer={"name": "Ravi Shah"}, subject=subject)
 
 
 def _demo_cases(db: Database) -> list[DemoCase]:

@@ -11,11 +11,11 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.commands.admin import ORG_KINDS, ROLES, IssuedCredential, add_credential, hash_token
-from handoff.commands.flow import now
-from handoff.db import Database
-from handoff.errors import InvalidInput, Refusal
-from handoff.models import Agent, Case, Credential, Org, PartnerSystem
+from handoff.domain.errors import InvalidInput, Refusal
+from handoff.services.admin import ORG_KINDS, ROLES, IssuedCredential, add_credential, hash_token
+from handoff.store.db import Database
+from handoff.store.models import Agent, Case, Credential, Org, PartnerSystem
+from handoff.store.models import utcnow as now
 
 # A token the seed generated: the only time anyone sees it.
 IssuedToken = IssuedCredential

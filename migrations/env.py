@@ -4,8 +4,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from handoff.config import Settings
-from handoff.db import make_engine
-from handoff.models import Base
+from handoff.store.db import make_engine
+from handoff.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from handoff.config import Settings
-from handoff.db import Database, drop_append_only, install_append_only, make_engine
-from handoff.migrate import upgrade
-from handoff.models import Base
+from handoff.store.db import Database, drop_append_only, install_append_only, make_engine
+from handoff.store.migrate import upgrade
+from handoff.store.models import Base
 from tests.integration.world import World, build_world
 
 # Property tests check behaviour, never speed (the benchmarks under bench/ do): no deadline, which

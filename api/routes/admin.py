@@ -7,23 +7,24 @@ from fastapi import APIRouter, Query, Response
 from api.deps import ActorDep, DbDep, ItemId
 from api.schemas import inputs, outputs
 from api.schemas.fields import ID_PATTERN
-from handoff import commands, credentials
-from handoff.commands.admin import IssuedCredential
-from handoff.credentials import CredentialView, grant_credential
-from handoff.models import Agent, Org
-from handoff.queries import Page
+from handoff import services
+from handoff.services import credentials
+from handoff.services.admin import IssuedCredential
+from handoff.services.credentials import CredentialView, grant_credential
+from handoff.services.queries import Page
+from handoff.store.models import Agent, Org
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
 @router.post("/orgs", status_code=201, response_model=outputs.Org)
 def create_org(body: inputs.NewOrg, db: DbDep, actor: ActorDep) -> Org:
-    return commands.create_org(db, actor, body.id, body.name, body.kind, body.windows)
+    return services.create_org(db, actor, body.id, body.name, body.kind, body.windows)
 
 
 @router.post("/orgs/{org_id}/agents", status_code=201, response_model=outputs.Agent)
 def create_agent(org_id: ItemId, body: inputs.NewAgent, db: DbDep, actor: ActorDep) -> Agent:
-    return commands.create_agent(db, actor, org_id, body.id, body.name, body.role)
+    return services.create_agent(db, actor, org_id, body.id, body.name, body.role)
 
 
 @router.post("/orgs/{org_id}/agents/{agent_id}/deactivate", response_model=outputs.Agent)
@@ -35,7 +36,7 @@ def deactivate_agent(
     body: inputs.Empty | None = None,
 ) -> Agent:
     """Each of the agent's open cases moves to the org's supervisor, one event each."""
-    return commands.deactivate_agent(db, actor, org_id, agent_id)
+    return services.deactivate_agent(db, actor, org_id, agent_id)
 
 
 @router.post("/credentials", status_code=201, response_model=outputs.IssuedCredential)

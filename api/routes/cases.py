@@ -8,8 +8,9 @@ from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, Cursor, DbDep, IfMatch, Limit
 from api.schemas import inputs, outputs
 from api.schemas.fields import CaseState, Id
-from handoff import commands, queries
-from handoff.views import CaseView
+from handoff import services
+from handoff.domain.views import CaseView
+from handoff.services import queries
 
 router = CaseRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -17,7 +18,7 @@ router = CaseRouter(prefix="/v1/cases", tags=["cases"])
 @router.post("", status_code=201, response_model=outputs.Case)
 def create_case(body: inputs.NewCase, db: DbDep, actor: ActorDep, response: Response) -> CaseView:
     """Open a case: unclaimed when a partner system opens it, claimed when an agent does."""
-    case = commands.create_case(
+    case = services.create_case(
         db,
         actor,
         customer=body.customer.model_dump(exclude_none=True),
@@ -72,7 +73,7 @@ def claim(
     response: Response,
     body: inputs.Empty | None = None,
 ) -> CaseView:
-    case = commands.claim(db, actor, case_id, expected_version=version)
+    case = services.claim(db, actor, case_id, expected_version=version)
     return case_answer(response, case)
 
 
@@ -85,7 +86,7 @@ def assign(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.assign(db, actor, case_id, body.agent_id, expected_version=version)
+    case = services.assign(db, actor, case_id, body.agent_id, expected_version=version)
     return case_answer(response, case)
 
 
@@ -98,7 +99,7 @@ def add_participant(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.add_participant(
+    case = services.add_participant(
         db, actor, case_id, body.org_id, body.reason, expected_version=version
     )
     return case_answer(response, case)
@@ -113,7 +114,7 @@ def await_customer(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.await_customer(db, actor, case_id, body.needed, expected_version=version)
+    case = services.await_customer(db, actor, case_id, body.needed, expected_version=version)
     return case_answer(response, case)
 
 
@@ -127,7 +128,7 @@ def customer_responded(
     body: inputs.CustomerResponse | None = None,
 ) -> CaseView:
     note = body.note if body else None
-    case = commands.customer_responded(db, actor, case_id, note, expected_version=version)
+    case = services.customer_responded(db, actor, case_id, note, expected_version=version)
     return case_answer(response, case)
 
 
@@ -141,7 +142,7 @@ def add_note(
     response: Response,
 ) -> CaseView:
     """Internal notes, or customer notes (checked for send-away language)."""
-    case = commands.add_note(
+    case = services.add_note(
         db, actor, case_id, body.text, body.visibility, expected_version=version
     )
     return case_answer(response, case)

@@ -5,8 +5,8 @@ from fastapi import Response
 from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
-from handoff import commands
-from handoff.views import CaseView, HandoffView
+from handoff import services
+from handoff.domain.views import CaseView, HandoffView
 
 router = CaseRouter(prefix="/v1/cases/{case_id}/handoffs", tags=["handoffs"])
 
@@ -16,7 +16,7 @@ def propose_handoff(
     case_id: CaseId, body: inputs.NewHandoff, db: DbDep, actor: ActorDep, version: IfMatch
 ) -> HandoffView:
     """Ask another participant org to take ownership; the current owner stays accountable."""
-    return commands.propose_handoff(
+    return services.propose_handoff(
         db,
         actor,
         case_id,
@@ -39,7 +39,7 @@ def accept_handoff(
 ) -> CaseView:
     """Only in a live joint session with the owner, the receiver and the customer present."""
     agent_id = body.agent_id if body else None
-    case = commands.accept_handoff(
+    case = services.accept_handoff(
         db, actor, case_id, handoff_id, agent_id, expected_version=version
     )
     return case_answer(response, case)
@@ -55,7 +55,7 @@ def decline_handoff(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.decline_handoff(
+    case = services.decline_handoff(
         db, actor, case_id, handoff_id, body.reason, expected_version=version
     )
     return case_answer(response, case)
@@ -72,5 +72,5 @@ def cancel_handoff(
     body: inputs.OptionalReason | None = None,
 ) -> CaseView:
     reason = body.reason if body else None
-    case = commands.cancel_handoff(db, actor, case_id, handoff_id, reason, expected_version=version)
+    case = services.cancel_handoff(db, actor, case_id, handoff_id, reason, expected_version=version)
     return case_answer(response, case)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 from api.deps import DbDep
 from api.problems import problem
 from api.schemas import outputs
-from handoff.health import database_reachable
+from handoff.services.health import database_reachable
 
 router = APIRouter(tags=["operations"])
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

@@ -5,8 +5,8 @@ from fastapi import Response
 from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
-from handoff import commands
-from handoff.views import CaseView, RequestView
+from handoff import services
+from handoff.domain.views import CaseView, RequestView
 
 router = CaseRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
 
@@ -15,7 +15,7 @@ router = CaseRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
 def create_request(
     case_id: CaseId, body: inputs.NewRequest, db: DbDep, actor: ActorDep, version: IfMatch
 ) -> RequestView:
-    return commands.create_request(
+    return services.create_request(
         db,
         actor,
         case_id,
@@ -37,7 +37,7 @@ def acknowledge_request(
     response: Response,
     body: inputs.Empty | None = None,
 ) -> CaseView:
-    case = commands.acknowledge_request(db, actor, case_id, request_id, expected_version=version)
+    case = services.acknowledge_request(db, actor, case_id, request_id, expected_version=version)
     return case_answer(response, case)
 
 
@@ -51,7 +51,7 @@ def complete_request(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.complete_request(
+    case = services.complete_request(
         db, actor, case_id, request_id, body.note, expected_version=version
     )
     return case_answer(response, case)
@@ -68,7 +68,7 @@ def decline_request(
     response: Response,
 ) -> CaseView:
     """The target org cannot do it; the owner must find another path."""
-    case = commands.decline_request(
+    case = services.decline_request(
         db, actor, case_id, request_id, body.reason, expected_version=version
     )
     return case_answer(response, case)

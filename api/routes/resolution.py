@@ -5,8 +5,8 @@ from fastapi import Response
 from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch
 from api.schemas import inputs, outputs
-from handoff import commands
-from handoff.views import CaseView
+from handoff import services
+from handoff.domain.views import CaseView
 
 router = CaseRouter(prefix="/v1/cases/{case_id}", tags=["resolution"])
 
@@ -21,7 +21,7 @@ def propose_resolution(
     response: Response,
 ) -> CaseView:
     """Refused while other orgs still owe work, or if the summary sends the customer away."""
-    case = commands.propose_resolution(
+    case = services.propose_resolution(
         db, actor, case_id, body.code, body.summary, expected_version=version
     )
     return case_answer(response, case)
@@ -37,7 +37,7 @@ def confirm_resolution(
     body: inputs.Empty | None = None,
 ) -> CaseView:
     """The owner org (or its partner system) confirms on the customer's word."""
-    case = commands.confirm_resolution(db, actor, case_id, expected_version=version)
+    case = services.confirm_resolution(db, actor, case_id, expected_version=version)
     return case_answer(response, case)
 
 
@@ -50,7 +50,7 @@ def reject_resolution(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.reject_resolution(db, actor, case_id, body.reason, expected_version=version)
+    case = services.reject_resolution(db, actor, case_id, body.reason, expected_version=version)
     return case_answer(response, case)
 
 
@@ -63,7 +63,7 @@ def reopen(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.reopen(db, actor, case_id, body.reason, expected_version=version)
+    case = services.reopen(db, actor, case_id, body.reason, expected_version=version)
     return case_answer(response, case)
 
 
@@ -77,5 +77,5 @@ def withdraw(
     response: Response,
 ) -> CaseView:
     """Close on the customer's word; open requests and a pending handoff are cancelled."""
-    case = commands.withdraw(db, actor, case_id, body.reason, expected_version=version)
+    case = services.withdraw(db, actor, case_id, body.reason, expected_version=version)
     return case_answer(response, case)

@@ -5,8 +5,8 @@ from fastapi import Response
 from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
-from handoff import commands
-from handoff.views import CaseView, SessionView
+from handoff import services
+from handoff.domain.views import CaseView, SessionView
 
 router = CaseRouter(prefix="/v1/cases/{case_id}/sessions", tags=["joint sessions"])
 
@@ -20,7 +20,7 @@ def start_session(
     body: inputs.NewSession | None = None,
 ) -> SessionView:
     handoff_id = body.handoff_id if body else None
-    return commands.start_session(db, actor, case_id, handoff_id, expected_version=version)
+    return services.start_session(db, actor, case_id, handoff_id, expected_version=version)
 
 
 @router.post("/{session_id}/join", response_model=outputs.Case)
@@ -35,7 +35,7 @@ def join_session(
 ) -> CaseView:
     """An agent joins by itself or through its org's partner system; the owner org joins the
     customer."""
-    case = commands.join_session(
+    case = services.join_session(
         db, actor, case_id, session_id, body.party, body.agent_id, expected_version=version
     )
     return case_answer(response, case)
@@ -51,7 +51,7 @@ def leave_session(
     version: IfMatch,
     response: Response,
 ) -> CaseView:
-    case = commands.leave_session(
+    case = services.leave_session(
         db, actor, case_id, session_id, body.party, body.agent_id, expected_version=version
     )
     return case_answer(response, case)
@@ -67,5 +67,5 @@ def end_session(
     response: Response,
     body: inputs.Empty | None = None,
 ) -> CaseView:
-    case = commands.end_session(db, actor, case_id, session_id, expected_version=version)
+    case = services.end_session(db, actor, case_id, session_id, expected_version=version)
     return case_answer(response, case)

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Response
 
 from api.deps import ActorDep, Cursor, DbDep, ItemId, Limit
 from api.schemas import inputs, outputs
-from handoff import subscriptions, views
-from handoff.queries import Page
+from handoff.domain import views
+from handoff.services import subscriptions
+from handoff.services.queries import Page
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -11,8 +11,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from api.ui import audit, cases, customer, sign_in
 from api.ui.pages import STATIC, error_page
 from api.ui.session import CsrfRejected, SignInRequired
-from handoff.db import Database
-from handoff.web_sessions import SESSION_HOURS
+from handoff.store.db import Database
+from handoff.store.web_sessions import SESSION_HOURS
 
 SESSION_COOKIE = "handoff_session"
 

@@ -7,10 +7,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from api.schemas.fields import CaseState, EventType, Id, Line, Text
-from handoff import commands
-from handoff.db import Database
-from handoff.errors import InvalidInput
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.errors import InvalidInput
+from handoff.domain.principals import Actor
+from handoff.store.db import Database
 
 Form = dict[str, str]
 Act = Callable[[Database, Actor, str, Form], object]
@@ -70,12 +70,12 @@ def own_agent(actor: Actor, form: Form) -> str | None:
 
 
 ACTS: dict[str, Act] = {
-    "claim": lambda db, a, case, f: commands.claim(db, a, case),
-    "assign": lambda db, a, case, f: commands.assign(db, a, case, f.get("agent_id", "")),
-    "add_participant": lambda db, a, case, f: commands.add_participant(
+    "claim": lambda db, a, case, f: services.claim(db, a, case),
+    "assign": lambda db, a, case, f: services.assign(db, a, case, f.get("agent_id", "")),
+    "add_participant": lambda db, a, case, f: services.add_participant(
         db, a, case, f.get("org_id", ""), f.get("reason", "")
     ),
-    "create_request": lambda db, a, case, f: commands.create_request(
+    "create_request": lambda db, a, case, f: services.create_request(
         db,
         a,
         case,
@@ -84,55 +84,55 @@ ACTS: dict[str, Act] = {
         f.get("details", ""),
         utc_time(f, "respond_by"),
     ),
-    "acknowledge_request": lambda db, a, case, f: commands.acknowledge_request(
+    "acknowledge_request": lambda db, a, case, f: services.acknowledge_request(
         db, a, case, f.get("request_id", "")
     ),
-    "complete_request": lambda db, a, case, f: commands.complete_request(
+    "complete_request": lambda db, a, case, f: services.complete_request(
         db, a, case, f.get("request_id", ""), f.get("note", "")
     ),
-    "decline_request": lambda db, a, case, f: commands.decline_request(
+    "decline_request": lambda db, a, case, f: services.decline_request(
         db, a, case, f.get("request_id", ""), f.get("reason", "")
     ),
-    "propose_handoff": lambda db, a, case, f: commands.propose_handoff(
+    "propose_handoff": lambda db, a, case, f: services.propose_handoff(
         db, a, case, f.get("to_org", ""), f.get("summary", ""), optional(f, "override_reason")
     ),
-    "accept_handoff": lambda db, a, case, f: commands.accept_handoff(
+    "accept_handoff": lambda db, a, case, f: services.accept_handoff(
         db, a, case, f.get("handoff_id", "")
     ),
-    "decline_handoff": lambda db, a, case, f: commands.decline_handoff(
+    "decline_handoff": lambda db, a, case, f: services.decline_handoff(
         db, a, case, f.get("handoff_id", ""), f.get("reason", "")
     ),
-    "cancel_handoff": lambda db, a, case, f: commands.cancel_handoff(
+    "cancel_handoff": lambda db, a, case, f: services.cancel_handoff(
         db, a, case, f.get("handoff_id", ""), optional(f, "reason")
     ),
-    "start_session": lambda db, a, case, f: commands.start_session(
+    "start_session": lambda db, a, case, f: services.start_session(
         db, a, case, optional(f, "handoff_id")
     ),
-    "join_session": lambda db, a, case, f: commands.join_session(
+    "join_session": lambda db, a, case, f: services.join_session(
         db, a, case, f.get("session_id", ""), f.get("party", ""), own_agent(a, f)
     ),
-    "leave_session": lambda db, a, case, f: commands.leave_session(
+    "leave_session": lambda db, a, case, f: services.leave_session(
         db, a, case, f.get("session_id", ""), f.get("party", ""), own_agent(a, f)
     ),
-    "end_session": lambda db, a, case, f: commands.end_session(
+    "end_session": lambda db, a, case, f: services.end_session(
         db, a, case, f.get("session_id", "")
     ),
-    "await_customer": lambda db, a, case, f: commands.await_customer(
+    "await_customer": lambda db, a, case, f: services.await_customer(
         db, a, case, f.get("needed", "")
     ),
-    "customer_responded": lambda db, a, case, f: commands.customer_responded(
+    "customer_responded": lambda db, a, case, f: services.customer_responded(
         db, a, case, optional(f, "note")
     ),
-    "propose_resolution": lambda db, a, case, f: commands.propose_resolution(
+    "propose_resolution": lambda db, a, case, f: services.propose_resolution(
         db, a, case, f.get("code", ""), f.get("summary", "")
     ),
-    "confirm_resolution": lambda db, a, case, f: commands.confirm_resolution(db, a, case),
-    "reject_resolution": lambda db, a, case, f: commands.reject_resolution(
+    "confirm_resolution": lambda db, a, case, f: services.confirm_resolution(db, a, case),
+    "reject_resolution": lambda db, a, case, f: services.reject_resolution(
         db, a, case, f.get("reason", "")
     ),
-    "reopen": lambda db, a, case, f: commands.reopen(db, a, case, f.get("reason", "")),
-    "withdraw": lambda db, a, case, f: commands.withdraw(db, a, case, f.get("reason", "")),
-    "add_note": lambda db, a, case, f: commands.add_note(
+    "reopen": lambda db, a, case, f: services.reopen(db, a, case, f.get("reason", "")),
+    "withdraw": lambda db, a, case, f: services.withdraw(db, a, case, f.get("reason", "")),
+    "add_note": lambda db, a, case, f: services.add_note(
         db, a, case, f.get("text", ""), f.get("visibility", "internal")
     ),
 }

@@ -15,11 +15,11 @@ from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
 from api.ui.session import CurrentActor
 from api.ui.timeline import EVENT_TYPES, line, timeline
-from handoff import audit, queries
-from handoff.directory import Directory
-from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound
-from handoff.principals import Actor
-from handoff.views import EventView
+from handoff.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from handoff.domain.principals import Actor
+from handoff.domain.views import EventView
+from handoff.services import audit, queries
+from handoff.services.directory import Directory
 
 router = APIRouter(prefix="/ui/audit", include_in_schema=False)
 STREAMED: dict[str, tuple[str, Callable[[Iterable[EventView]], Iterator[str]]]] = {

@@ -9,12 +9,12 @@ from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
 from api.ui.session import CheckedForm, CurrentActor, notify
 from api.ui.timeline import timeline
-from handoff import queries
-from handoff.db import Database
-from handoff.directory import Directory
-from handoff.errors import DomainError, NotFound
-from handoff.lifecycle import STATES
-from handoff.principals import Actor
+from handoff.domain.errors import DomainError, NotFound
+from handoff.domain.lifecycle import STATES
+from handoff.domain.principals import Actor
+from handoff.services import queries
+from handoff.services.directory import Directory
+from handoff.store.db import Database
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

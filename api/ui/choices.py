@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 
 from api.ui.words import RESOLUTIONS
-from handoff.directory import Directory
-from handoff.guards import PARTIES, RESOLUTION_CODES
-from handoff.principals import Actor
-from handoff.views import CaseView
+from handoff.domain.guards import PARTIES, RESOLUTION_CODES
+from handoff.domain.principals import Actor
+from handoff.domain.views import CaseView
+from handoff.services.directory import Directory
 
 Options = list[tuple[str, str]]
 

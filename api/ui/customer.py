@@ -9,28 +9,29 @@ from api.ui.actions import checked
 from api.ui.deps import DbDep
 from api.ui.pages import LINK, Problem, error_page, render
 from api.ui.session import CheckedForm, notify
-from handoff import commands, queries
-from handoff.db import Database
-from handoff.errors import DomainError, NotFound
-from handoff.principals import customer_of
-from handoff.status_page import customer_status
+from handoff import services
+from handoff.domain.errors import DomainError, NotFound
+from handoff.domain.principals import customer_of
+from handoff.services import queries
+from handoff.services.status_page import customer_status
+from handoff.store.db import Database
 
 router = APIRouter(prefix="/c", include_in_schema=False)
 
 Answer = Callable[[Database, str, dict[str, str]], object]
 ANSWERS: dict[str, tuple[Answer, str]] = {
     "confirm_resolution": (
-        lambda db, case, f: commands.confirm_resolution(db, customer_of(case), case),
+        lambda db, case, f: services.confirm_resolution(db, customer_of(case), case),
         "Thank you. Your case is closed.",
     ),
     "reject_resolution": (
-        lambda db, case, f: commands.reject_resolution(
+        lambda db, case, f: services.reject_resolution(
             db, customer_of(case), case, f.get("reason", "")
         ),
         "Thank you. We are working on your case again.",
     ),
     "reopen": (
-        lambda db, case, f: commands.reopen(db, customer_of(case), case, f.get("reason", "")),
+        lambda db, case, f: services.reopen(db, customer_of(case), case, f.get("reason", "")),
         "Your case is open again.",
     ),
 }

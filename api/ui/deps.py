@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from handoff.db import Database
-from handoff.directory import Directory, load_directory
+from handoff.services.directory import Directory, load_directory
+from handoff.store.db import Database
 
 
 def database(request: Request) -> Database:

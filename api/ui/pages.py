@@ -12,8 +12,8 @@ from fastapi.templating import Jinja2Templates
 from api.schemas.fields import ID_PATTERN
 from api.ui import words
 from api.ui.session import csrf_token, take_notice
-from handoff.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
-from handoff.models import OPEN_REQUEST_STATES
+from handoff.domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+from handoff.store.models import OPEN_REQUEST_STATES
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from api.ui.deps import DbDep, DirectoryDep
-from handoff import web_sessions
-from handoff.credentials import is_revoked
-from handoff.db import Database
-from handoff.principals import Actor
+from handoff.domain.principals import Actor
+from handoff.services.credentials import is_revoked
+from handoff.store import web_sessions
+from handoff.store.db import Database
 
 
 class SignInRequired(Exception):

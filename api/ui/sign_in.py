@@ -7,7 +7,7 @@ from api.ui import session
 from api.ui.deps import DbDep
 from api.ui.pages import render
 from api.ui.session import CheckedForm, MaybeActor
-from handoff.commands import authenticate
+from handoff.services import authenticate
 
 router = APIRouter(include_in_schema=False)
 

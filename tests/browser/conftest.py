@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 
 from api.ui import mount_ui
-from handoff import commands
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.migrate import upgrade
+from handoff.store.db import Database
+from handoff.store.migrate import upgrade
 from tests.integration.world import ADMIN, AGENTS, World, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,7 +53,7 @@ def token(agent_id: str) -> str:
 
 def issue_tokens(db: Database) -> None:
     for agent_id in AGENTS:
-        commands.issue_credential(db, ADMIN, "agent", agent_id, token(agent_id))
+        services.issue_credential(db, ADMIN, "agent", agent_id, token(agent_id))
 
 
 def ui_app(db: Database) -> FastAPI:

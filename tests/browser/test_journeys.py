@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from handoff import commands, queries
+from handoff import services
+from handoff.services import queries
 from tests.browser.conftest import PHONE, Site, screenshot, sign_in
 
 Window = Callable[..., Page]
@@ -14,7 +15,7 @@ Window = Callable[..., Page]
 def open_case(site: Site, subject: str, participants: list[str] | None = None) -> str:
     """A case from Acme's CRM, waiting unclaimed in Acme's queue."""
     crm = site.world.system("acme-crm")
-    case = commands.create_case(
+    case = services.create_case(
         site.world.db,
         crm,
         customer={"name": "Carla Diaz", "email": "carla@example.com"},
@@ -95,7 +96,7 @@ def test_closing_with_please_call_your_bank_is_refused_with_its_message(
     site: Site, person: Window
 ) -> None:
     db, dana = site.world.db, site.world.agent("dana")
-    case = commands.create_case(
+    case = services.create_case(
         db, dana, customer={"name": "Lena Park"}, subject="Refund not received"
     )
 
@@ -118,12 +119,12 @@ def test_closing_with_please_call_your_bank_is_refused_with_its_message(
 
 def test_a_customer_confirms_the_resolution_on_the_status_page(site: Site, person: Window) -> None:
     db, dana = site.world.db, site.world.agent("dana")
-    case = commands.create_case(
+    case = services.create_case(
         db, dana, customer={"name": "Omar Haddad"}, subject="Espresso machine without portafilter"
     )
-    commands.add_note(db, dana, case.id, "Stock count: 3 in the back room.", "internal")
-    commands.add_note(db, dana, case.id, "Your portafilter is on its way.", "customer")
-    case = commands.propose_resolution(
+    services.add_note(db, dana, case.id, "Stock count: 3 in the back room.", "internal")
+    services.add_note(db, dana, case.id, "Your portafilter is on its way.", "customer")
+    case = services.propose_resolution(
         db, dana, case.id, "replaced", "We sent a new portafilter; it arrived on Friday."
     )
     assert case.customer_link is not None
@@ -146,11 +147,11 @@ def test_a_customer_confirms_the_resolution_on_the_status_page(site: Site, perso
 
 def test_an_auditor_sees_a_cases_history_with_a_valid_chain(site: Site, person: Window) -> None:
     db, dana = site.world.db, site.world.agent("dana")
-    case = commands.create_case(
+    case = services.create_case(
         db, dana, customer={"name": "Ivy Moss"}, subject="Double charge", participants=["firstbank"]
     )
-    request = commands.create_request(db, dana, case.id, "firstbank", "Reverse the second charge")
-    commands.acknowledge_request(db, site.world.agent("ben"), case.id, request.id)
+    request = services.create_request(db, dana, case.id, "firstbank", "Reverse the second charge")
+    services.acknowledge_request(db, site.world.agent("ben"), case.id, request.id)
 
     auditor = person()
     auditor.goto(f"/ui/audit/cases/{case.id}")

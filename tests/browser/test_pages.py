@@ -10,9 +10,11 @@ from freezegun import freeze_time
 
 from api.ui.actions import ACTS
 from api.ui.timeline import PHRASES
-from handoff import commands, lifecycle, queries
-from handoff.authority import timer
-from handoff.principals import customer_of
+from handoff import services
+from handoff.domain import lifecycle
+from handoff.domain.authority import timer
+from handoff.domain.principals import customer_of
+from handoff.services import queries
 from tests.browser.conftest import csrf_of, issue_tokens, ui_app
 from tests.integration.world import ADMIN, World
 
@@ -23,7 +25,7 @@ NEEDS_A_LIVE_SESSION = {"join_session", "leave_session", "end_session"}
 
 def bank_case(world: World) -> str:
     """Dana's case, with First Bank taking part."""
-    case = commands.create_case(
+    case = services.create_case(
         world.db,
         world.agent("dana"),
         customer={"name": "Carla Diaz"},
@@ -58,7 +60,7 @@ def test_pages_lead_a_signed_out_visitor_to_sign_in_and_back(pages: Pages, world
 
 
 def test_a_post_without_the_csrf_token_is_refused(pages: Pages, world: World) -> None:
-    case = commands.create_case(
+    case = services.create_case(
         world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
     )
     client = pages("dana")
@@ -84,9 +86,9 @@ def test_a_foreign_orgs_rep_gets_404_for_a_case_page(pages: Pages, world: World)
 def test_the_customer_page_shows_no_internal_note(pages: Pages, world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = bank_case(world)
-    commands.add_note(db, dana, case_id, "Customer sounded upset; VIP account.", "internal")
-    commands.add_note(db, dana, case_id, "We are on it with First Bank.", "customer")
-    commands.create_request(db, dana, case_id, "firstbank", "Release the authorization hold")
+    services.add_note(db, dana, case_id, "Customer sounded upset; VIP account.", "internal")
+    services.add_note(db, dana, case_id, "We are on it with First Bank.", "customer")
+    services.create_request(db, dana, case_id, "firstbank", "Release the authorization hold")
     link = queries.get_case(db, dana, case_id).customer_link
     assert link is not None
 
@@ -105,12 +107,12 @@ def test_the_customer_page_says_what_the_customer_is_asked_for_while_the_case_aw
 ) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = bank_case(world)
-    commands.await_customer(db, dana, case_id, "a photo of the receipt")
+    services.await_customer(db, dana, case_id, "a photo of the receipt")
     link = queries.get_case(db, dana, case_id).customer_link
     assert link is not None
 
     waiting = pages(None).get(link).text
-    commands.customer_responded(db, dana, case_id)
+    services.customer_responded(db, dana, case_id)
     answered = pages(None).get(link).text
 
     assert "What we need from you:</strong> a photo of the receipt" in waiting
@@ -120,7 +122,7 @@ def test_the_customer_page_says_what_the_customer_is_asked_for_while_the_case_aw
 def test_a_customer_answer_without_the_csrf_token_is_refused(pages: Pages, world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = bank_case(world)
-    case = commands.propose_resolution(db, dana, case_id, "fixed", "Hold released.")
+    case = services.propose_resolution(db, dana, case_id, "fixed", "Hold released.")
     answer = pages(None).post(f"{case.customer_link}/confirm_resolution", data={})
     assert answer.status_code == 403
     assert queries.get_case(db, dana, case_id).state == "resolution_proposed"
@@ -141,9 +143,9 @@ def test_the_forms_during_a_warm_handoff_are_the_allowed_actions(
 ) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = bank_case(world)
-    handoff = commands.propose_handoff(db, dana, case_id, "firstbank", "Hold still on the card.")
-    session = commands.start_session(db, dana, case_id, handoff.id)
-    commands.join_session(db, dana, case_id, session.id, "owner", "dana")
+    handoff = services.propose_handoff(db, dana, case_id, "firstbank", "Hold still on the card.")
+    session = services.start_session(db, dana, case_id, handoff.id)
+    services.join_session(db, dana, case_id, session.id, "owner", "dana")
     # Allowed by who may, with nothing to act on: a second session, leaving when not present.
     idle = {"dana": {"start_session"}, "ben": {"start_session", "leave_session"}}
     for agent_id in ("dana", "ben"):
@@ -175,12 +177,12 @@ def test_a_refused_action_shows_its_message_and_code(pages: Pages, world: World)
 def test_an_action_someone_else_took_first_is_explained_in_words(
     pages: Pages, world: World
 ) -> None:
-    case_id = commands.create_case(
+    case_id = services.create_case(
         world.db, world.system("acme-crm"), customer={"name": "Omar"}, subject="Refund"
     ).id
     sam = pages("sam")
     csrf = csrf_of(sam.get(f"/ui/cases/{case_id}").text)
-    commands.claim(world.db, world.agent("dana"), case_id)
+    services.claim(world.db, world.agent("dana"), case_id)
 
     answer = sam.post(f"/ui/cases/{case_id}/claim", data={"csrf_token": csrf})
 
@@ -193,10 +195,10 @@ def test_the_customer_is_told_in_words_and_without_codes_when_an_answer_came_too
     pages: Pages, world: World
 ) -> None:
     db, dana = world.db, world.agent("dana")
-    case = commands.propose_resolution(db, dana, bank_case(world), "fixed", "Hold released.")
+    case = services.propose_resolution(db, dana, bank_case(world), "fixed", "Hold released.")
     customer = pages(None)
     csrf = csrf_of(customer.get(str(case.customer_link)).text)
-    commands.confirm_resolution(db, customer_of(case.id), case.id)
+    services.confirm_resolution(db, customer_of(case.id), case.id)
 
     answer = customer.post(
         f"{case.customer_link}/reject_resolution", data={"csrf_token": csrf, "reason": "No."}
@@ -211,7 +213,7 @@ def test_the_customer_is_told_in_words_and_without_codes_when_an_answer_came_too
 def test_a_case_with_no_other_org_offers_no_handoff_or_request_form_but_says_why(
     pages: Pages, world: World
 ) -> None:
-    case_id = commands.create_case(
+    case_id = services.create_case(
         world.db, world.agent("dana"), customer={"name": "Omar"}, subject="Refund"
     ).id
 
@@ -224,8 +226,8 @@ def test_a_case_with_no_other_org_offers_no_handoff_or_request_form_but_says_why
 def test_the_join_menu_offers_only_the_parties_a_person_may_be(pages: Pages, world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = bank_case(world)
-    handoff = commands.propose_handoff(db, dana, case_id, "firstbank", "Hold still on the card.")
-    commands.start_session(db, dana, case_id, handoff.id)
+    handoff = services.propose_handoff(db, dana, case_id, "firstbank", "Hold still on the card.")
+    services.start_session(db, dana, case_id, handoff.id)
 
     def offered(agent_id: str) -> set[str]:
         html = pages(agent_id).get(f"/ui/cases/{case_id}").text
@@ -238,7 +240,7 @@ def test_the_join_menu_offers_only_the_parties_a_person_may_be(pages: Pages, wor
 
 def test_the_queue_lists_the_cases_waiting_on_the_readers_org(pages: Pages, world: World) -> None:
     case_id = bank_case(world)
-    commands.create_request(
+    services.create_request(
         world.db, world.agent("dana"), case_id, "firstbank", "Release the authorization hold"
     )
 
@@ -274,7 +276,7 @@ def test_the_timeline_has_words_for_every_event_the_engine_writes() -> None:
 def test_a_deactivated_agent_is_signed_out_at_once(pages: Pages, world: World) -> None:
     dave = pages("dave")
     assert dave.get("/ui/queue").url.path == "/ui/queue"
-    commands.deactivate_agent(world.db, ADMIN, "acme", "dave")
+    services.deactivate_agent(world.db, ADMIN, "acme", "dave")
     assert dave.get("/ui/queue").url.path == "/ui/sign-in"
 
 
@@ -283,8 +285,8 @@ def test_the_customer_may_reopen_only_within_the_window(pages: Pages, world: Wor
     start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     with freeze_time(start):
         case_id = bank_case(world)
-        case = commands.propose_resolution(db, dana, case_id, "fixed", "Hold released.")
-        commands.confirm_resolution(db, customer_of(case_id), case_id)
+        case = services.propose_resolution(db, dana, case_id, "fixed", "Hold released.")
+        services.confirm_resolution(db, customer_of(case_id), case_id)
     customer, link = pages(None), case.customer_link
     assert link is not None
     with freeze_time(start + timedelta(days=29)):
@@ -314,7 +316,7 @@ def test_an_auditor_downloads_the_events_of_a_case(pages: Pages, world: World) -
 
 
 def test_what_people_type_is_shown_as_text_never_as_markup(pages: Pages, world: World) -> None:
-    case = commands.create_case(
+    case = services.create_case(
         world.db, world.agent("dana"), customer={"name": "Eve"}, subject="<script>alert(1)</script>"
     )
     html = pages("dana").get(f"/ui/cases/{case.id}").text

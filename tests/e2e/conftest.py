@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from handoff import commands
-from handoff.db import Database
+from handoff import services
+from handoff.store.db import Database
 from tests.integration.world import ADMIN, AGENTS, SYSTEMS, World
 
 
@@ -22,10 +22,10 @@ def auth(who: str) -> dict[str, str]:
 
 def issue_tokens(db: Database) -> None:
     for agent_id in AGENTS:
-        commands.issue_credential(db, ADMIN, "agent", agent_id, token(agent_id))
+        services.issue_credential(db, ADMIN, "agent", agent_id, token(agent_id))
     for system_id in SYSTEMS:
-        commands.issue_credential(db, ADMIN, "system", system_id, token(system_id))
-    commands.issue_credential(db, ADMIN, "admin", "root", token("root"))
+        services.issue_credential(db, ADMIN, "system", system_id, token(system_id))
+    services.issue_credential(db, ADMIN, "admin", "root", token("root"))
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from handoff import worker
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.delivery import worker
+from handoff.store.db import Database
 from tests.e2e.conftest import auth
 from tests.integration.world import World
 

@@ -18,11 +18,13 @@ from freezegun import freeze_time
 from sqlalchemy import event, insert, select, text, update
 
 from api.app import create_app
-from handoff import commands, history, queries
-from handoff.audit import EXPORT_BATCH
-from handoff.db import Database
-from handoff.models import Case, Event
-from handoff.worker import tick
+from handoff import services
+from handoff.delivery.worker import tick
+from handoff.history import chain
+from handoff.services import queries
+from handoff.services.audit import EXPORT_BATCH
+from handoff.store.db import Database
+from handoff.store.models import Case, Event
 from tests.e2e.conftest import auth, issue_tokens
 from tests.integration.world import World, tampering
 
@@ -664,7 +666,7 @@ def add_notes(db: Database, case_ids: list[str], per_case: int) -> None:
                     "data": {"text": f"Called back, attempt {n}.", "visibility": "internal"},
                     "prev_hash": prev_hash,
                 }  # fmt: skip
-                prev_hash = note["hash"] = hashlib.sha256(history.canonical(**note)).hexdigest()
+                prev_hash = note["hash"] = hashlib.sha256(chain.canonical(**note)).hexdigest()
                 rows.append(note)
             conn.execute(insert(Event.__table__), rows)
             conn.execute(
@@ -735,7 +737,7 @@ def test_an_export_of_100000_events_streams_in_batches_without_holding_them(
     issue_tokens(world.db)
     dana = world.agent("dana")
     cases = [
-        commands.create_case(world.db, dana, customer={"name": f"C{i}"}, subject="Many notes").id
+        services.create_case(world.db, dana, customer={"name": f"C{i}"}, subject="Many notes").id
         for i in range(10)
     ]
     add_notes(world.db, cases, 10_000)

@@ -3,8 +3,8 @@
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from handoff.db import Database
 from handoff.demo import load_demo
+from handoff.store.db import Database
 
 
 def test_the_demo_loads_the_stories_once_and_its_tokens_work(db: Database) -> None:

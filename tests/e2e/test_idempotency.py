@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from handoff import idempotency, worker
+from handoff.delivery import worker
+from handoff.store import idempotency
 from tests.e2e.conftest import auth
 from tests.integration.world import World
 

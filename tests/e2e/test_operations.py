@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.store.db import Database
 from tests.e2e.conftest import auth
 from tests.integration.world import World
 

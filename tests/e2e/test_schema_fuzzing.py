@@ -21,7 +21,7 @@ from schemathesis.checks import (
 
 from api.app import create_app
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.store.db import Database
 from tests.e2e.conftest import auth, issue_tokens
 from tests.integration.world import build_world
 

@@ -8,15 +8,16 @@ from freezegun import freeze_time
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from handoff import audit, commands
-from handoff.audit import BrokenChain, verify_chains
+from handoff import services
 from handoff.cli import app
-from handoff.errors import Forbidden
-from handoff.history import Verification
-from handoff.org_metrics import Durations, OrgMetrics, org_metrics
-from handoff.verification import verify_cases
-from handoff.visibility import visible_cases
-from handoff.worker import tick
+from handoff.delivery.worker import tick
+from handoff.domain.errors import Forbidden
+from handoff.domain.visibility import visible_cases
+from handoff.history.chain import Verification
+from handoff.history.verification import verify_cases
+from handoff.services import audit
+from handoff.services.audit import BrokenChain, verify_chains
+from handoff.services.org_metrics import Durations, OrgMetrics, org_metrics
 from tests.integration.world import ADMIN, World, tampering
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ def arrived_unclaimed(world: World, claimed_after: list[int | None]) -> list[str
     """Cases Acme's CRM opens at T0, each claimed by Dana that many minutes later (None: not)."""
     crm, dana = world.system("acme-crm"), world.agent("dana")
     cases = [
-        commands.create_case(world.db, crm, customer={"name": "C"}, subject="S").id
+        services.create_case(world.db, crm, customer={"name": "C"}, subject="S").id
         for _ in claimed_after
     ]
     claims = sorted(
@@ -40,14 +41,14 @@ def arrived_unclaimed(world: World, claimed_after: list[int | None]) -> list[str
     )
     for minutes, case in claims:
         with freeze_time(T0 + minutes * MINUTE):
-            commands.claim(world.db, dana, case)
+            services.claim(world.db, dana, case)
     return cases
 
 
 def test_time_to_claim_counts_only_cases_that_arrived_unclaimed(world: World) -> None:
     with freeze_time(T0):
         arrived_unclaimed(world, [5, 15])
-        commands.create_case(world.db, world.agent("dana"), customer={"name": "D"}, subject="S")
+        services.create_case(world.db, world.agent("dana"), customer={"name": "D"}, subject="S")
 
     with freeze_time(T0 + timedelta(hours=1)):
         acme = metrics_of(world, "acme")
@@ -88,7 +89,7 @@ def test_an_owner_deactivated_counts_as_a_change_of_person_but_not_of_org(world:
     with freeze_time(T0):
         arrived_unclaimed(world, [1])
     with freeze_time(T0 + 2 * MINUTE):
-        commands.deactivate_agent(world.db, ADMIN, "acme", "dana")
+        services.deactivate_agent(world.db, ADMIN, "acme", "dana")
 
     acme = metrics_of(world, "acme")
 
@@ -136,7 +137,7 @@ def test_an_event_written_while_chains_are_walked_is_not_taken_for_a_break(
 
     head, events = next(walked)  # the batch's heads and events are being read now
     first_seqs = [e.seq for e in events]
-    commands.claim(world.db, world.agent("dana"), second)
+    services.claim(world.db, world.agent("dana"), second)
     later_head, later_events = next(walked)
 
     assert (head.case_id, first_seqs) == (first, [1])
@@ -157,7 +158,7 @@ def test_a_case_written_to_while_chains_are_verified_is_not_taken_for_a_broken_o
     verified = verify_cases(world.db, visible_cases(world.auditor()), slice_size=slice_size)
 
     assert next(verified) == (first, Verification(True, 1, None))
-    commands.claim(world.db, world.agent("dana"), second)  # its second event, its head moved on
+    services.claim(world.db, world.agent("dana"), second)  # its second event, its head moved on
 
     assert next(verified) == (second, second_read)
 
@@ -197,7 +198,7 @@ def test_only_an_auditor_may_export_and_is_told_so_before_any_event_is_read(
 def test_a_scoped_auditor_exports_only_the_cases_of_its_orgs(world: World) -> None:
     with freeze_time(T0):
         arrived_unclaimed(world, [1])
-        vendo = commands.create_case(
+        vendo = services.create_case(
             world.db, world.agent("vic"), customer={"name": "V"}, subject="S"
         )
 

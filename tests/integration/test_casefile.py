@@ -4,24 +4,25 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from handoff import casefile, commands
-from handoff.commands.flow import now
-from handoff.models import Request, SessionParty
+from handoff import services
+from handoff.services.flow import now
+from handoff.store import casefile
+from handoff.store.models import Request, SessionParty
 from tests.integration.world import World
 
 
 def open_case(world: World) -> str:
     dana = world.agent("dana")
-    return commands.create_case(
+    return services.create_case(
         world.db, dana, customer={"name": "Carla"}, subject="Hold", participants=["firstbank"]
     ).id
 
 
 def test_a_case_read_back_has_every_collection_in_its_order(world: World) -> None:
     case_id, dana = open_case(world), world.agent("dana")
-    first = commands.create_request(world.db, dana, case_id, "firstbank", "Release the hold")
-    second = commands.create_request(world.db, dana, case_id, "firstbank", "Refund the fee")
-    commands.start_session(world.db, dana, case_id)
+    first = services.create_request(world.db, dana, case_id, "firstbank", "Release the hold")
+    second = services.create_request(world.db, dana, case_id, "firstbank", "Refund the fee")
+    services.start_session(world.db, dana, case_id)
 
     with world.db.reading() as session:
         loaded = casefile.load(session.connection(), case_id, lock=False)
@@ -73,7 +74,7 @@ def test_saving_writes_only_the_changed_columns_and_inserts_new_children(world: 
 
 def test_a_new_session_party_gets_the_id_the_database_gave_it(world: World) -> None:
     case_id, dana = open_case(world), world.agent("dana")
-    session_id = commands.start_session(world.db, dana, case_id).id
+    session_id = services.start_session(world.db, dana, case_id).id
 
     with world.db.session() as session:
         loaded = casefile.load(session.connection(), case_id, lock=True)

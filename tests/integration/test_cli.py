@@ -5,10 +5,10 @@ from pathlib import Path
 from sqlalchemy import JSON, bindparam, func, select, text
 from typer.testing import CliRunner, Result
 
-from handoff import commands, demo
+from handoff import demo, services
 from handoff.cli import app
-from handoff.db import Database, drop_append_only, install_append_only
-from handoff.models import Case, Credential, Event, Org
+from handoff.store.db import Database, drop_append_only, install_append_only
+from handoff.store.models import Case, Credential, Event, Org
 from tests.integration.world import World
 
 # The seed file of SPEC §11, as written there.
@@ -66,7 +66,7 @@ def test_seed_prints_a_summary_and_a_generated_token_only_once(
     assert summary.startswith("seeded 2 orgs, 2 agents, 1 partner system, 1 admin")
     assert line.strip().startswith("agent sam: ")
     token = line.split(": ", 1)[1]
-    sam = commands.authenticate(db, token)
+    sam = services.authenticate(db, token)
     assert sam is not None
     assert (sam.id, sam.role) == ("sam", "supervisor")
 
@@ -84,7 +84,7 @@ def test_seed_keeps_given_tokens_only_as_hashes(db: Database, tmp_path: Path) ->
         stored = str([tuple(r) for r in session.execute(text("SELECT * FROM credentials"))])
     for token in ("tok-dana", "tok-sam", "tok-acme-crm", "tok-root"):
         assert token not in stored
-        assert commands.authenticate(db, token) is not None
+        assert services.authenticate(db, token) is not None
 
 
 def test_seed_names_a_missing_file_in_one_line(db: Database, tmp_path: Path) -> None:
@@ -164,9 +164,9 @@ def test_db_upgrade_on_a_current_database_changes_nothing(db: Database) -> None:
 def create_cases(world: World) -> list[str]:
     """Two cases with a few events each."""
     dana, crm = world.agent("dana"), world.system("acme-crm")
-    first = commands.create_case(world.db, crm, customer={"name": "Carla"}, subject="A hold")
-    commands.claim(world.db, dana, first.id)
-    second = commands.create_case(world.db, dana, customer={"name": "Dev"}, subject="A part")
+    first = services.create_case(world.db, crm, customer={"name": "Carla"}, subject="A hold")
+    services.claim(world.db, dana, first.id)
+    second = services.create_case(world.db, dana, customer={"name": "Dev"}, subject="A part")
     return [first.id, second.id]
 
 

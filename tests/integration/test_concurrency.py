@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from handoff import commands, queries
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database, make_engine
-from handoff.errors import Refusal
-from handoff.models import Case, Event, Request
-from handoff.principals import Actor
+from handoff.domain.errors import Refusal
+from handoff.domain.principals import Actor
+from handoff.services import queries
+from handoff.store.db import Database, make_engine
+from handoff.store.models import Case, Event, Request
 from tests.integration.world import ADMIN, World, build_world, race
 
 THREADS = 20
@@ -34,7 +35,7 @@ def acme_reps(world: World, count: int) -> list[Actor]:
     reps = []
     for n in range(1, count + 1):
         agent_id = f"racer{n:02d}"
-        commands.create_agent(world.db, ADMIN, "acme", agent_id, f"Racer {n:02d}", "rep")
+        services.create_agent(world.db, ADMIN, "acme", agent_id, f"Racer {n:02d}", "rep")
         reps.append(Actor(kind="agent", id=agent_id, org_id="acme", role="rep"))
     return reps
 
@@ -50,11 +51,11 @@ def stored(world: World, case_id: str) -> tuple[Case, list[Event]]:
 def test_of_twenty_reps_claiming_one_case_at_once_exactly_one_wins(racing_world: World) -> None:
     world, reps = racing_world, acme_reps(racing_world, THREADS)
     customer = {"name": "Carla Diaz"}
-    case_id = commands.create_case(
+    case_id = services.create_case(
         world.db, world.system("acme-crm"), customer=customer, subject="Pending charge"
     ).id
 
-    results = race([lambda rep=rep: commands.claim(world.db, rep, case_id) for rep in reps])
+    results = race([lambda rep=rep: services.claim(world.db, rep, case_id) for rep in reps])
 
     won = [r for r in results if not isinstance(r, Refusal)]
     refused = [r for r in results if isinstance(r, Refusal)]
@@ -76,7 +77,7 @@ def test_two_reps_working_one_case_at_once_all_succeed_on_one_gapless_chain(
     world, dana, ben = racing_world, racing_world.agent("dana"), racing_world.agent("ben")
     db = world.db
     customer = {"name": "Carla Diaz"}
-    case = commands.create_case(
+    case = services.create_case(
         db, dana, customer=customer, subject="Pending charge", participants=["firstbank"]
     )
     start_version = case.version
@@ -84,12 +85,12 @@ def test_two_reps_working_one_case_at_once_all_succeed_on_one_gapless_chain(
     for n in range(THREADS):
         if n % 4 == 0:
             actions.append(
-                lambda n=n: commands.create_request(db, dana, case.id, "firstbank", f"Act {n}")
+                lambda n=n: services.create_request(db, dana, case.id, "firstbank", f"Act {n}")
             )
         elif n % 4 == 1:
-            actions.append(lambda n=n: commands.add_note(db, dana, case.id, f"Dana note {n}"))
+            actions.append(lambda n=n: services.add_note(db, dana, case.id, f"Dana note {n}"))
         else:
-            actions.append(lambda n=n: commands.add_note(db, ben, case.id, f"Ben note {n}"))
+            actions.append(lambda n=n: services.add_note(db, ben, case.id, f"Ben note {n}"))
 
     results = race(actions)
 

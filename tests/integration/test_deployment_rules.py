@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from handoff import commands, queries
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.errors import Refusal
+from handoff.domain.errors import Refusal
+from handoff.services import queries
+from handoff.store.db import Database
 from tests.integration.world import World, build_world
 
 
@@ -22,7 +23,7 @@ def test_a_deployments_own_wording_is_refused_in_customer_notes(
     )
     world = build_world(deployment)
     dana = world.agent("dana")
-    case = commands.create_case(
+    case = services.create_case(
         deployment,
         dana,
         customer={"name": "Carla"},
@@ -30,9 +31,9 @@ def test_a_deployments_own_wording_is_refused_in_customer_notes(
         participants=["firstbank"],
     )
     with pytest.raises(Refusal) as refused:
-        commands.add_note(deployment, dana, case.id, "Please pester your bank.", "customer")
+        services.add_note(deployment, dana, case.id, "Please pester your bank.", "customer")
     assert refused.value.details["phrase"] == "Please pester your bank"
-    note = commands.add_note(
+    note = services.add_note(
         deployment, dana, case.id, "We will pester your bank for you.", "customer"
     )
     assert note.version == case.version + 1  # the refusal changed nothing but the record
@@ -42,8 +43,8 @@ def test_a_deployments_own_wording_is_refused_in_customer_notes(
 
 def test_the_built_in_wordings_still_apply_without_a_deployment_file(world: World) -> None:
     dana = world.agent("dana")
-    case = commands.create_case(world.db, dana, customer={"name": "Carla"}, subject="Hold")
+    case = services.create_case(world.db, dana, customer={"name": "Carla"}, subject="Hold")
     with pytest.raises(Refusal):
-        commands.add_note(
+        services.add_note(
             world.db, dana, case.id, "You'll need to contact the card issuer.", "customer"
         )

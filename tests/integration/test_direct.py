@@ -13,9 +13,9 @@ from sqlalchemy import Float, Numeric, String, bindparam, cast, event, insert, s
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.direct import Direct
-from handoff.models import Org
+from handoff.store.db import Database
+from handoff.store.direct import Direct
+from handoff.store.models import Org
 from tests.conftest import database_url
 
 ORGS = Org.__table__

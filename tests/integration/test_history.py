@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from handoff import commands, history, queries
-from handoff.db import Database
-from handoff.history import GENESIS_HASH, canonical
-from handoff.models import Case, Event, Request
+from handoff import services
+from handoff.history import chain as history
+from handoff.history.chain import GENESIS_HASH, canonical
+from handoff.services import queries
+from handoff.store.db import Database
+from handoff.store.models import Case, Event, Request
 from tests.integration.world import World, tampering
 
 
@@ -53,7 +55,7 @@ def tamper(db: Database, sql: str, **params: Any) -> None:
 def unclaimed_case(world: World) -> str:
     crm = world.system("acme-crm")
     customer = {"name": "Carla Diaz"}
-    case = commands.create_case(
+    case = services.create_case(
         world.db, crm, customer=customer, subject="Pending charge", participants=["firstbank"]
     )
     return case.id
@@ -63,10 +65,10 @@ def worked_case(world: World) -> str:
     """A case with five events: created, claimed, a request, a note, the request acknowledged."""
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = unclaimed_case(world)
-    commands.claim(db, dana, case_id)
-    request = commands.create_request(db, dana, case_id, to_org="firstbank", action="Release it")
-    commands.add_note(db, ben, case_id, "Looking into it", "internal")
-    commands.acknowledge_request(db, ben, case_id, request.id)
+    services.claim(db, dana, case_id)
+    request = services.create_request(db, dana, case_id, to_org="firstbank", action="Release it")
+    services.add_note(db, ben, case_id, "Looking into it", "internal")
+    services.acknowledge_request(db, ben, case_id, request.id)
     return case_id
 
 
@@ -74,11 +76,11 @@ def test_each_change_appends_exactly_one_event_with_the_next_seq(world: World) -
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = unclaimed_case(world)
     changes: list[Callable[[], object]] = [
-        lambda: commands.claim(db, dana, case_id),
-        lambda: commands.add_note(db, dana, case_id, "Called the customer", "internal"),
-        lambda: commands.create_request(db, dana, case_id, to_org="firstbank", action="Release"),
-        lambda: commands.add_note(db, ben, case_id, "On it", "internal"),
-        lambda: commands.await_customer(db, dana, case_id, needed="a photo of the statement"),
+        lambda: services.claim(db, dana, case_id),
+        lambda: services.add_note(db, dana, case_id, "Called the customer", "internal"),
+        lambda: services.create_request(db, dana, case_id, to_org="firstbank", action="Release"),
+        lambda: services.add_note(db, ben, case_id, "On it", "internal"),
+        lambda: services.await_customer(db, dana, case_id, needed="a photo of the statement"),
     ]
     assert [e.seq for e in stored_events(db, case_id)] == [1]
 
@@ -236,7 +238,7 @@ def test_a_command_failing_midway_leaves_neither_its_change_nor_any_event(
     monkeypatch.setattr(history, "append", append_failing_on_the_second_event)
 
     with pytest.raises(RuntimeError, match="the disk is full"):
-        commands.withdraw(db, dana, case_id, reason="The customer sorted it out")
+        services.withdraw(db, dana, case_id, reason="The customer sorted it out")
 
     assert calls == ["withdrawn", "request_cancelled"]
     after = stored_case(db, case_id)
@@ -252,7 +254,7 @@ def test_a_command_failing_midway_leaves_neither_its_change_nor_any_event(
     assert [e.hash for e in stored_events(db, case_id)] == [e.hash for e in before_events]
 
     monkeypatch.undo()
-    closed = commands.withdraw(db, dana, case_id, reason="The customer sorted it out")
+    closed = services.withdraw(db, dana, case_id, reason="The customer sorted it out")
     assert closed.state == "closed"
     assert [e.type for e in stored_events(db, case_id)][-2:] == ["withdrawn", "request_cancelled"]
     assert queries.verify_case(db, world.auditor(), case_id).valid

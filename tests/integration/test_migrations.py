@@ -14,9 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from handoff.db import make_engine
-from handoff.migrate import alembic_config, downgrade, upgrade
-from handoff.models import Base
+from handoff.store.db import make_engine
+from handoff.store.migrate import alembic_config, downgrade, upgrade
+from handoff.store.models import Base
 
 POSTGRES_URL = os.environ.get("HANDOFF_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

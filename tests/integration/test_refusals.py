@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from handoff import commands, queries
-from handoff.errors import Forbidden, NotFound, Refusal
-from handoff.lifecycle import CASE_TABLE
-from handoff.models import Agent
-from handoff.principals import customer_of
-from handoff.views import EventView, Owner
+from handoff import services
+from handoff.domain.errors import Forbidden, NotFound, Refusal
+from handoff.domain.lifecycle import CASE_TABLE
+from handoff.domain.principals import customer_of
+from handoff.domain.views import EventView, Owner
+from handoff.services import queries
+from handoff.store.models import Agent
 from tests.integration.world import ADMIN, World
 
 SUMMARY = "Order 5521 was cancelled by the shop; the card still shows a hold. Identity verified."
@@ -62,7 +63,7 @@ def active_case(
     world: World, owner: str = "dana", participants: tuple[str, ...] = ("firstbank",)
 ) -> str:
     """A case the agent opened, and so owns at once."""
-    case = commands.create_case(
+    case = services.create_case(
         world.db,
         world.agent(owner),
         customer={"name": "Carla Diaz", "email": "carla@example.com"},
@@ -76,21 +77,21 @@ def active_case(
 def warm_handoff(world: World, case_id: str, owner: str, receiver: str, to_org: str) -> None:
     """Propose, meet the customer in a joint session, and let the receiver accept."""
     db, giver, taker = world.db, world.agent(owner), world.agent(receiver)
-    handoff = commands.propose_handoff(db, giver, case_id, to_org=to_org, summary=SUMMARY)
-    session = commands.start_session(db, giver, case_id, handoff_id=handoff.id)
-    commands.join_session(db, giver, case_id, session.id, party="owner", agent_id=owner)
-    commands.join_session(db, taker, case_id, session.id, party="receiver", agent_id=receiver)
-    commands.join_session(db, giver, case_id, session.id, party="customer")
-    case = commands.accept_handoff(db, taker, case_id, handoff.id)
+    handoff = services.propose_handoff(db, giver, case_id, to_org=to_org, summary=SUMMARY)
+    session = services.start_session(db, giver, case_id, handoff_id=handoff.id)
+    services.join_session(db, giver, case_id, session.id, party="owner", agent_id=owner)
+    services.join_session(db, taker, case_id, session.id, party="receiver", agent_id=receiver)
+    services.join_session(db, giver, case_id, session.id, party="customer")
+    case = services.accept_handoff(db, taker, case_id, handoff.id)
     assert case.owner == Owner(to_org, receiver)
 
 
 def closed_case(world: World) -> str:
     case_id = active_case(world)
-    commands.propose_resolution(
+    services.propose_resolution(
         world.db, world.agent("dana"), case_id, "refunded", "We refunded the order."
     )
-    commands.confirm_resolution(world.db, customer_of(case_id), case_id)
+    services.confirm_resolution(world.db, customer_of(case_id), case_id)
     return case_id
 
 
@@ -108,14 +109,14 @@ def test_claiming_a_case_someone_already_claimed_is_refused_and_lists_what_the_c
     world: World,
 ) -> None:
     db = world.db
-    case = commands.create_case(
+    case = services.create_case(
         db, world.system("acme-crm"), customer={"name": "Carla Diaz"}, subject="Card charged"
     )
-    commands.claim(db, world.agent("dana"), case.id)
+    services.claim(db, world.agent("dana"), case.id)
     before = snapshot(world, case.id)
 
     with pytest.raises(Refusal) as refused:
-        commands.claim(db, world.agent("dave"), case.id)
+        services.claim(db, world.agent("dave"), case.id)
 
     assert refused.value.code == "invalid_transition"
     assert refused.value.details["state"] == "active"
@@ -131,12 +132,12 @@ def test_accepting_a_handoff_that_was_cancelled_is_refused_with_what_the_case_al
 ) -> None:
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = active_case(world)
-    handoff = commands.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
-    commands.cancel_handoff(db, dana, case_id, handoff.id, reason="Solved it ourselves.")
+    handoff = services.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
+    services.cancel_handoff(db, dana, case_id, handoff.id, reason="Solved it ourselves.")
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.accept_handoff(db, ben, case_id, handoff.id)
+        services.accept_handoff(db, ben, case_id, handoff.id)
 
     assert refused.value.code == "invalid_transition"
     assert refused.value.details["allowed_triggers"] == sorted(
@@ -155,7 +156,7 @@ def test_deactivating_the_only_agent_who_owns_open_cases_is_refused_and_keeps_th
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.deactivate_agent(world.db, ADMIN, "thermo", "tom")
+        services.deactivate_agent(world.db, ADMIN, "thermo", "tom")
 
     assert refused.value.code == "owner_required"
     assert refused.value.details["cases"] == [case_id]
@@ -167,12 +168,12 @@ def test_deactivating_the_only_agent_who_owns_open_cases_is_refused_and_keeps_th
 def test_assigning_a_case_to_an_agent_who_was_deactivated_is_refused_as_owner_required(
     world: World,
 ) -> None:
-    commands.deactivate_agent(world.db, ADMIN, "acme", "dave")
+    services.deactivate_agent(world.db, ADMIN, "acme", "dave")
     case_id = active_case(world)
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.assign(world.db, world.agent("dana"), case_id, "dave")
+        services.assign(world.db, world.agent("dana"), case_id, "dave")
 
     assert refused.value.code == "owner_required"
     assert refused.value.details["agent_id"] == "dave"
@@ -189,7 +190,7 @@ def test_assigning_a_case_to_an_agent_of_another_org_is_a_cold_transfer_refused_
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.assign(world.db, world.agent("dana"), case_id, "ben")
+        services.assign(world.db, world.agent("dana"), case_id, "ben")
 
     assert refused.value.code == "cold_transfer_forbidden"
     event = assert_refusal_on_record(world, case_id, before, "cold_transfer_forbidden", "dana")
@@ -205,11 +206,11 @@ def test_accepting_a_handoff_without_a_joint_session_is_refused_and_names_everyo
 ) -> None:
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = active_case(world)
-    handoff = commands.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
+    handoff = services.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.accept_handoff(db, ben, case_id, handoff.id)
+        services.accept_handoff(db, ben, case_id, handoff.id)
 
     assert refused.value.code == "warm_session_required"
     assert refused.value.details["missing"] == [
@@ -226,14 +227,14 @@ def test_accepting_without_the_customer_present_is_refused_and_names_the_missing
 ) -> None:
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = active_case(world)
-    handoff = commands.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
-    session = commands.start_session(db, dana, case_id, handoff_id=handoff.id)
-    commands.join_session(db, dana, case_id, session.id, party="owner", agent_id="dana")
-    commands.join_session(db, ben, case_id, session.id, party="receiver", agent_id="ben")
+    handoff = services.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
+    session = services.start_session(db, dana, case_id, handoff_id=handoff.id)
+    services.join_session(db, dana, case_id, session.id, party="owner", agent_id="dana")
+    services.join_session(db, ben, case_id, session.id, party="receiver", agent_id="ben")
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.accept_handoff(db, ben, case_id, handoff.id)
+        services.accept_handoff(db, ben, case_id, handoff.id)
 
     assert refused.value.code == "warm_session_required"
     assert refused.value.details["missing"] == [{"party": "customer"}]
@@ -261,7 +262,7 @@ def test_handing_a_case_back_to_the_org_that_handed_it_off_is_refused_as_ping_po
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.propose_handoff(
+        services.propose_handoff(
             world.db,
             world.agent(who),
             case_id,
@@ -282,7 +283,7 @@ def test_a_supervisor_may_hand_a_case_back_when_giving_a_reason_for_the_override
     warm_handoff(world, case_id, owner="dana", receiver="ben", to_org="firstbank")
     reason = "The charge is valid; only the merchant can refund the cancelled order."
 
-    handoff = commands.propose_handoff(
+    handoff = services.propose_handoff(
         world.db,
         world.agent("bea"),
         case_id,
@@ -307,13 +308,13 @@ def test_proposing_a_resolution_while_another_org_still_owes_work_is_refused_on_
 ) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = active_case(world)
-    request = commands.create_request(db, dana, case_id, "firstbank", "Release the hold")
+    request = services.create_request(db, dana, case_id, "firstbank", "Release the hold")
     if answered_so_far == "acknowledged":
-        commands.acknowledge_request(db, world.agent("ben"), case_id, request.id)
+        services.acknowledge_request(db, world.agent("ben"), case_id, request.id)
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.propose_resolution(db, dana, case_id, "refunded", "We refunded the order.")
+        services.propose_resolution(db, dana, case_id, "refunded", "We refunded the order.")
 
     assert refused.value.code == "open_requests"
     (owed,) = refused.value.details["requests"]
@@ -328,14 +329,14 @@ def test_answering_a_request_that_was_answered_already_is_an_invalid_transition(
 ) -> None:
     db, ben = world.db, world.agent("ben")
     case_id = active_case(world)
-    request = commands.create_request(db, world.agent("dana"), case_id, "firstbank", "Release it")
-    commands.complete_request(db, ben, case_id, request.id, note="Released.")
+    request = services.create_request(db, world.agent("dana"), case_id, "firstbank", "Release it")
+    services.complete_request(db, ben, case_id, request.id, note="Released.")
     before = snapshot(world, case_id)
 
     answer_again = {
-        "complete": lambda: commands.complete_request(db, ben, case_id, request.id, note="Again."),
-        "decline": lambda: commands.decline_request(db, ben, case_id, request.id, reason="No."),
-        "acknowledge": lambda: commands.acknowledge_request(db, ben, case_id, request.id),
+        "complete": lambda: services.complete_request(db, ben, case_id, request.id, note="Again."),
+        "decline": lambda: services.decline_request(db, ben, case_id, request.id, reason="No."),
+        "acknowledge": lambda: services.acknowledge_request(db, ben, case_id, request.id),
     }[again]
     with pytest.raises(Refusal) as refused:
         answer_again()
@@ -349,10 +350,10 @@ def test_a_request_the_new_owner_org_was_asked_before_the_handoff_does_not_block
 ) -> None:
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = active_case(world)
-    commands.create_request(db, dana, case_id, "firstbank", "Check the hold")
+    services.create_request(db, dana, case_id, "firstbank", "Check the hold")
     warm_handoff(world, case_id, "dana", "ben", "firstbank")
 
-    case = commands.propose_resolution(db, ben, case_id, "explained", "The hold is released.")
+    case = services.propose_resolution(db, ben, case_id, "explained", "The hold is released.")
 
     assert case.state == "resolution_proposed"
 
@@ -367,7 +368,7 @@ def test_a_resolution_summary_sending_the_customer_to_their_bank_is_refused_quot
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.propose_resolution(
+        services.propose_resolution(
             world.db,
             world.agent("dana"),
             case_id,
@@ -392,7 +393,7 @@ def test_a_customer_note_sending_the_customer_elsewhere_is_refused_quoting_the_p
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.add_note(
+        services.add_note(
             world.db, world.agent("dana"), case_id, SENDS_TO_THE_MANUFACTURER, "customer"
         )
 
@@ -409,7 +410,7 @@ def test_asking_the_customer_to_go_to_another_party_while_awaiting_them_is_refus
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.await_customer(
+        services.await_customer(
             world.db, world.agent("dana"), case_id, "Please call your bank for a statement."
         )
 
@@ -423,7 +424,7 @@ def test_an_internal_note_with_the_same_words_is_accepted(world: World) -> None:
     case_id = active_case(world)
     before = snapshot(world, case_id)
 
-    commands.add_note(world.db, world.agent("dana"), case_id, SENDS_TO_THE_MANUFACTURER, "internal")
+    services.add_note(world.db, world.agent("dana"), case_id, SENDS_TO_THE_MANUFACTURER, "internal")
 
     after = snapshot(world, case_id)
     (event,) = after.events[len(before.events) :]
@@ -441,7 +442,7 @@ def test_asking_an_org_that_is_not_on_the_case_to_act_is_refused_as_not_particip
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.create_request(
+        services.create_request(
             world.db, world.agent("dana"), case_id, to_org="vendo", action="Refund the snack"
         )
 
@@ -457,7 +458,7 @@ def test_handing_off_to_an_org_that_is_not_on_the_case_is_refused_as_not_partici
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.propose_handoff(
+        services.propose_handoff(
             world.db, world.agent("dana"), case_id, to_org="vendo", summary=SUMMARY
         )
 
@@ -472,11 +473,11 @@ def test_handing_off_to_an_org_that_is_not_on_the_case_is_refused_as_not_partici
 def test_a_second_handoff_while_one_is_pending_is_refused_as_handoff_pending(world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = active_case(world, participants=("firstbank", "vendo"))
-    first = commands.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
+    first = services.propose_handoff(db, dana, case_id, to_org="firstbank", summary=SUMMARY)
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.propose_handoff(db, dana, case_id, to_org="vendo", summary=SUMMARY)
+        services.propose_handoff(db, dana, case_id, to_org="vendo", summary=SUMMARY)
 
     assert refused.value.code == "handoff_pending"
     assert_no_trace(world, case_id, before)
@@ -493,7 +494,7 @@ def test_reopening_after_the_reopen_window_is_refused_as_window_passed(world: Wo
     before = snapshot(world, case_id)
 
     with freeze_time(datetime.now(UTC) + timedelta(days=31)), pytest.raises(Refusal) as refused:
-        commands.reopen(world.db, customer_of(case_id), case_id, reason="The hold came back.")
+        services.reopen(world.db, customer_of(case_id), case_id, reason="The hold came back.")
 
     assert refused.value.code == "window_passed"
     assert_no_trace(world, case_id, before)
@@ -503,7 +504,7 @@ def test_reopening_shortly_before_the_reopen_window_ends_is_still_allowed(world:
     case_id = closed_case(world)
 
     with freeze_time(datetime.now(UTC) + timedelta(days=29)):
-        case = commands.reopen(
+        case = services.reopen(
             world.db, customer_of(case_id), case_id, reason="The hold came back."
         )
 
@@ -519,11 +520,11 @@ def test_acting_on_a_stale_version_of_the_case_is_refused_as_version_conflict(
     db, dana = world.db, world.agent("dana")
     case_id = active_case(world)
     seen_by_dana = queries.get_case(db, dana, case_id).version
-    commands.assign(db, world.agent("sam"), case_id, "dave")
+    services.assign(db, world.agent("sam"), case_id, "dave")
     before = snapshot(world, case_id)
 
     with pytest.raises(Refusal) as refused:
-        commands.add_note(db, dana, case_id, "Called the bank.", expected_version=seen_by_dana)
+        services.add_note(db, dana, case_id, "Called the bank.", expected_version=seen_by_dana)
 
     assert refused.value.code == "version_conflict"
     assert refused.value.details["current_version"] == before.version == seen_by_dana + 1
@@ -538,11 +539,11 @@ def test_deactivating_an_agent_moves_each_of_their_open_cases_to_the_supervisor_
 ) -> None:
     db, dana = world.db, world.agent("dana")
     open_cases = [active_case(world), active_case(world)]
-    commands.await_customer(db, dana, open_cases[1], needed="the card statement")
+    services.await_customer(db, dana, open_cases[1], needed="the card statement")
     done = closed_case(world)
     before = {case_id: snapshot(world, case_id) for case_id in [*open_cases, done]}
 
-    commands.deactivate_agent(db, ADMIN, "acme", "dana")
+    services.deactivate_agent(db, ADMIN, "acme", "dana")
 
     assert not agent_is_active(world, "dana")
     for case_id in open_cases:
@@ -569,7 +570,7 @@ def test_the_previous_owner_org_stays_a_participant_and_can_still_see_the_case_a
     assert roles == {"acme": "participant", "firstbank": "owner"}
     assert "handoff_accepted" in [e.type for e in queries.case_events(db, dana, case_id)]
     with pytest.raises(Forbidden):
-        commands.await_customer(db, dana, case_id, needed="the card statement")
+        services.await_customer(db, dana, case_id, needed="the card statement")
 
 
 def test_a_rep_of_an_org_not_on_the_case_finds_no_such_case(world: World) -> None:
@@ -582,13 +583,13 @@ def test_a_rep_of_an_org_not_on_the_case_finds_no_such_case(world: World) -> Non
     with pytest.raises(NotFound):
         queries.case_events(db, vic, case_id)
     with pytest.raises(NotFound):
-        commands.add_note(db, vic, case_id, "Is this ours?")
+        services.add_note(db, vic, case_id, "Is this ours?")
     assert_no_trace(world, case_id, before)
 
 
 def test_an_auditor_can_read_a_case_but_is_forbidden_to_act_on_it(world: World) -> None:
     db, auditor = world.db, world.auditor()
-    case = commands.create_case(
+    case = services.create_case(
         db, world.system("acme-crm"), customer={"name": "Carla Diaz"}, subject="Card charged"
     )
     before = snapshot(world, case.id)
@@ -597,7 +598,7 @@ def test_an_auditor_can_read_a_case_but_is_forbidden_to_act_on_it(world: World) 
     assert [e.type for e in queries.case_events(db, auditor, case.id)] == ["case_created"]
     assert queries.verify_case(db, auditor, case.id).valid
     with pytest.raises(Forbidden):
-        commands.claim(db, auditor, case.id)
+        services.claim(db, auditor, case.id)
     with pytest.raises(Forbidden):
-        commands.add_note(db, auditor, case.id, "Checked the history.")
+        services.add_note(db, auditor, case.id, "Checked the history.")
     assert_no_trace(world, case.id, before)

@@ -6,12 +6,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from handoff import commands
-from handoff.commands.admin import hash_token
-from handoff.db import Database
-from handoff.errors import InvalidInput, Refusal
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.errors import InvalidInput, Refusal
+from handoff.domain.principals import Actor
 from handoff.seed import parse_seed, seed
+from handoff.services.admin import hash_token
+from handoff.store.db import Database
 from tests.integration.world import World
 
 SPEC_EXAMPLE: dict[str, Any] = {
@@ -53,16 +53,16 @@ def rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 def test_the_spec_example_seeds_its_orgs_agents_systems_and_admin(db: Database) -> None:
     assert seed(db, example()) == []
 
-    assert commands.authenticate(db, "tok-dana") == Actor(
+    assert services.authenticate(db, "tok-dana") == Actor(
         kind="agent", id="dana", org_id="acme", role="rep"
     )
-    assert commands.authenticate(db, "tok-sam") == Actor(
+    assert services.authenticate(db, "tok-sam") == Actor(
         kind="agent", id="sam", org_id="acme", role="supervisor"
     )
-    assert commands.authenticate(db, "tok-acme-crm") == Actor(
+    assert services.authenticate(db, "tok-acme-crm") == Actor(
         kind="system", id="acme-crm", org_id="acme"
     )
-    assert commands.authenticate(db, "tok-root") == Actor(kind="admin", id="root")
+    assert services.authenticate(db, "tok-root") == Actor(kind="admin", id="root")
     assert query(db, "SELECT id, name, kind FROM orgs ORDER BY id") == [
         ("acme", "Acme Store", "merchant"),
         ("firstbank", "First Bank", "bank"),
@@ -101,7 +101,7 @@ def test_a_left_out_token_is_generated_once_and_never_again(db: Database) -> Non
     ]
     assert all(t.token not in str(rows(db)["credentials"]) for t in issued)
     dana = next(t for t in issued if t.principal_id == "dana")
-    assert commands.authenticate(db, dana.token) == Actor(
+    assert services.authenticate(db, dana.token) == Actor(
         kind="agent", id="dana", org_id="acme", role="rep"
     )
     before = rows(db)
@@ -115,7 +115,7 @@ def test_a_left_out_token_leaves_a_credential_issued_earlier_alone(db: Database)
     del data["orgs"][0]["agents"][0]["token"]
 
     assert seed(db, data) == []
-    assert commands.authenticate(db, "tok-dana") is not None
+    assert services.authenticate(db, "tok-dana") is not None
 
 
 def test_a_changed_name_or_role_updates_the_row(db: Database) -> None:
@@ -126,7 +126,7 @@ def test_a_changed_name_or_role_updates_the_row(db: Database) -> None:
 
     seed(db, data)
 
-    dana = commands.authenticate(db, "tok-dana")
+    dana = services.authenticate(db, "tok-dana")
     assert dana is not None
     assert dana.role == "supervisor"
     assert query(db, "SELECT name FROM orgs WHERE id = 'acme'") == [("Acme Stores Ltd",)]
@@ -143,7 +143,7 @@ def test_an_auditor_credential_is_limited_to_the_orgs_named(db: Database) -> Non
 
     seed(db, data)
 
-    ada = commands.authenticate(db, "tok-ada")
+    ada = services.authenticate(db, "tok-ada")
     assert ada is not None
     assert ada.orgs == frozenset({"acme", "firstbank"})
 
@@ -184,7 +184,7 @@ def test_a_token_already_used_by_another_principal_is_refused(db: Database) -> N
 
 
 def test_an_agent_who_owns_open_cases_cannot_be_made_an_auditor(world: World) -> None:
-    case = commands.create_case(world.db, world.agent("dana"), customer={"name": "C"}, subject="s")
+    case = services.create_case(world.db, world.agent("dana"), customer={"name": "C"}, subject="s")
     data = {
         "orgs": [
             {

@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from handoff import commands, queries
-from handoff.commands import timers
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.errors import Refusal
-from handoff.lifecycle import CASE_TABLE, ROWS, STATES
-from handoff.principals import Actor, customer_of
-from handoff.views import CaseView
+from handoff.domain.errors import Refusal
+from handoff.domain.lifecycle import CASE_TABLE, ROWS, STATES
+from handoff.domain.principals import Actor, customer_of
+from handoff.domain.views import CaseView
+from handoff.services import queries, timers
+from handoff.store.db import Database
 from tests.conftest import database_url
 from tests.integration.world import World, build_world
 
@@ -74,105 +74,105 @@ def later(window: timedelta) -> datetime:
 
 
 def claim(s: Scene) -> None:
-    commands.claim(s.db, s.agent("dana"), s.case_id)
+    services.claim(s.db, s.agent("dana"), s.case_id)
 
 
 def escalate_unclaimed(s: Scene) -> None:
     with freeze_time(later(timedelta(minutes=15))):
-        commands.escalate_unclaimed(s.db, s.case_id)
+        services.escalate_unclaimed(s.db, s.case_id)
 
 
 def assign(s: Scene) -> None:
-    commands.assign(s.db, s.agent("dana"), s.case_id, "dave")
+    services.assign(s.db, s.agent("dana"), s.case_id, "dave")
 
 
 def propose_handoff(s: Scene) -> None:
-    handoff = commands.propose_handoff(
+    handoff = services.propose_handoff(
         s.db, s.agent("dana"), s.case_id, to_org="firstbank", summary=HANDOFF_SUMMARY
     )
     s.handoff_id = handoff.id
 
 
 def accept_handoff(s: Scene) -> None:
-    commands.accept_handoff(s.db, s.agent("ben"), s.case_id, s.handoff_id)
+    services.accept_handoff(s.db, s.agent("ben"), s.case_id, s.handoff_id)
 
 
 def decline_handoff(s: Scene) -> None:
     reason = "The hold is the merchant's to release."
-    commands.decline_handoff(s.db, s.agent("ben"), s.case_id, s.handoff_id, reason=reason)
+    services.decline_handoff(s.db, s.agent("ben"), s.case_id, s.handoff_id, reason=reason)
 
 
 def cancel_handoff(s: Scene) -> None:
-    commands.cancel_handoff(s.db, s.agent("dana"), s.case_id, s.handoff_id)
+    services.cancel_handoff(s.db, s.agent("dana"), s.case_id, s.handoff_id)
 
 
 def expire_handoff(s: Scene) -> None:
     with freeze_time(later(timedelta(hours=24))):
-        commands.expire_handoff(s.db, s.case_id)
+        services.expire_handoff(s.db, s.case_id)
 
 
 def await_customer(s: Scene) -> None:
-    commands.await_customer(s.db, s.agent("dana"), s.case_id, needed="the card statement")
+    services.await_customer(s.db, s.agent("dana"), s.case_id, needed="the card statement")
 
 
 def customer_responded(s: Scene) -> None:
     note = "Statement attached."
-    commands.customer_responded(s.db, s.world.system("acme-crm"), s.case_id, note=note)
+    services.customer_responded(s.db, s.world.system("acme-crm"), s.case_id, note=note)
 
 
 def propose_resolution(s: Scene) -> None:
     summary = "We refunded the order and the hold on your card is gone."
-    commands.propose_resolution(s.db, s.agent("dana"), s.case_id, "refunded", summary)
+    services.propose_resolution(s.db, s.agent("dana"), s.case_id, "refunded", summary)
 
 
 def confirm_resolution(s: Scene) -> None:
-    commands.confirm_resolution(s.db, customer_of(s.case_id), s.case_id)
+    services.confirm_resolution(s.db, customer_of(s.case_id), s.case_id)
 
 
 def reject_resolution(s: Scene) -> None:
     reason = "The hold is still there."
-    commands.reject_resolution(s.db, customer_of(s.case_id), s.case_id, reason=reason)
+    services.reject_resolution(s.db, customer_of(s.case_id), s.case_id, reason=reason)
 
 
 def auto_close(s: Scene) -> None:
     with freeze_time(later(timedelta(days=7))):
-        commands.auto_close(s.db, s.case_id)
+        services.auto_close(s.db, s.case_id)
 
 
 def reopen(s: Scene) -> None:
-    commands.reopen(s.db, customer_of(s.case_id), s.case_id, reason="The hold came back.")
+    services.reopen(s.db, customer_of(s.case_id), s.case_id, reason="The hold came back.")
 
 
 def withdraw(s: Scene) -> None:
     # A supervisor, because an unclaimed case has no owner agent yet.
     reason = "The customer sorted it out."
-    commands.withdraw(s.db, s.agent("sam"), s.case_id, reason=reason)
+    services.withdraw(s.db, s.agent("sam"), s.case_id, reason=reason)
 
 
 def add_participant(s: Scene) -> None:
     reason = "The vending machine took the payment."
-    commands.add_participant(s.db, s.world.system("acme-crm"), s.case_id, "vendo", reason=reason)
+    services.add_participant(s.db, s.world.system("acme-crm"), s.case_id, "vendo", reason=reason)
 
 
 def create_request(s: Scene) -> None:
-    request = commands.create_request(
+    request = services.create_request(
         s.db, s.agent("dana"), s.case_id, to_org="firstbank", action="Release the hold"
     )
     s.request_id = request.id
 
 
 def acknowledge_request(s: Scene) -> None:
-    commands.acknowledge_request(s.db, s.agent("ben"), s.case_id, s.request_id)
+    services.acknowledge_request(s.db, s.agent("ben"), s.case_id, s.request_id)
 
 
 def complete_request(s: Scene) -> None:
     note = "Hold released."
-    commands.complete_request(s.db, s.agent("ben"), s.case_id, s.request_id, note=note)
+    services.complete_request(s.db, s.agent("ben"), s.case_id, s.request_id, note=note)
 
 
 def decline_request(s: Scene) -> None:
     reason = "No hold found."
-    commands.decline_request(s.db, s.agent("ben"), s.case_id, s.request_id, reason=reason)
+    services.decline_request(s.db, s.agent("ben"), s.case_id, s.request_id, reason=reason)
 
 
 def escalate_overdue_request(s: Scene) -> None:
@@ -181,25 +181,25 @@ def escalate_overdue_request(s: Scene) -> None:
 
 
 def start_session(s: Scene) -> None:
-    s.session_id = commands.start_session(s.db, s.agent("dana"), s.case_id).id
+    s.session_id = services.start_session(s.db, s.agent("dana"), s.case_id).id
 
 
 def join_session(s: Scene) -> None:
     dana = s.agent("dana")
-    commands.join_session(s.db, dana, s.case_id, s.session_id, party="owner", agent_id="dana")
+    services.join_session(s.db, dana, s.case_id, s.session_id, party="owner", agent_id="dana")
 
 
 def leave_session(s: Scene) -> None:
     dana = s.agent("dana")
-    commands.leave_session(s.db, dana, s.case_id, s.session_id, party="owner", agent_id="dana")
+    services.leave_session(s.db, dana, s.case_id, s.session_id, party="owner", agent_id="dana")
 
 
 def end_session(s: Scene) -> None:
-    commands.end_session(s.db, s.agent("dana"), s.case_id, s.session_id)
+    services.end_session(s.db, s.agent("dana"), s.case_id, s.session_id)
 
 
 def add_note(s: Scene) -> None:
-    commands.add_note(s.db, s.agent("dana"), s.case_id, "Called the customer back.")
+    services.add_note(s.db, s.agent("dana"), s.case_id, "Called the customer back.")
 
 
 FIRE: dict[str, Callable[[Scene], None]] = {
@@ -239,11 +239,11 @@ FIRE: dict[str, Callable[[Scene], None]] = {
 def warm_session(s: Scene) -> None:
     """Owner, receiver and customer in a live session for the pending handoff."""
     dana, ben = s.agent("dana"), s.agent("ben")
-    session = commands.start_session(s.db, dana, s.case_id, handoff_id=s.handoff_id)
+    session = services.start_session(s.db, dana, s.case_id, handoff_id=s.handoff_id)
     s.session_id = session.id
-    commands.join_session(s.db, dana, s.case_id, session.id, party="owner", agent_id="dana")
-    commands.join_session(s.db, ben, s.case_id, session.id, party="receiver", agent_id="ben")
-    commands.join_session(s.db, dana, s.case_id, session.id, party="customer")
+    services.join_session(s.db, dana, s.case_id, session.id, party="owner", agent_id="dana")
+    services.join_session(s.db, ben, s.case_id, session.id, party="receiver", agent_id="ben")
+    services.join_session(s.db, dana, s.case_id, session.id, party="customer")
 
 
 # What must already be there before a trigger can succeed, beyond the case's state.
@@ -258,7 +258,7 @@ PREPARE: dict[str, Callable[[Scene], None]] = {
     "end_session": start_session,
 }
 
-# How a fresh case reaches each state, through the same public commands.
+# How a fresh case reaches each state, through the same public services.
 PATH_TO: dict[str, tuple[Callable[[Scene], None], ...]] = {
     "unclaimed": (),
     "active": (claim,),
@@ -277,7 +277,7 @@ OWN_REFUSAL = {("propose_handoff", "handoff_pending"): "handoff_pending"}
 
 def bring_case_to(world: World, state: str) -> Scene:
     """A new case from the owner's partner system, the bank taking part, walked into `state`."""
-    case = commands.create_case(
+    case = services.create_case(
         world.db,
         world.system("acme-crm"),
         customer={"name": "Carla Diaz"},

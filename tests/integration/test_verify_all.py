@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.pool import StaticPool
 
-from handoff import commands, history, queries
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database, make_engine
-from handoff.history import Verification
-from handoff.models import Base, Case, Event
+from handoff.history import chain
+from handoff.history.chain import Verification
+from handoff.services import queries
+from handoff.store.db import Database, make_engine
+from handoff.store.models import Base, Case, Event
 from tests.integration.test_history import tamper, worked_case
 from tests.integration.world import World, build_world
 
@@ -25,15 +27,15 @@ def synthetic_cases(db: Database, count: int) -> list[str]:
     """`count` cases of 0 to 4 events each, written straight into the tables; their ids."""
     cases, events = [], []
     for number in range(1, count + 1):
-        case_id, prev = uuid.uuid4().hex, history.GENESIS_HASH  # ids in no order but their own
+        case_id, prev = uuid.uuid4().hex, chain.GENESIS_HASH  # ids in no order but their own
         for seq in range(1, number % 5 + 1):
             event = Event(
                 case_id=case_id, seq=seq, type="note_added", actor_kind="agent", actor_id="dana",
                 org_id="acme", at=START + timedelta(seconds=number, microseconds=seq),
                 data={"text": f"Note {seq} — ünïcode", "visibility": "internal"}, prev_hash=prev,
             )  # fmt: skip
-            event.hash = prev = history.event_hash(event)
-            events.append({c: getattr(event, c) for c in history.STORED_EVENT})
+            event.hash = prev = chain.event_hash(event)
+            events.append({c: getattr(event, c) for c in chain.STORED_EVENT})
         cases.append(
             {"id": case_id, "number": 1000 + number, "state": "active", "subject": "Synthetic",
              "customer": {"name": "Carla Diaz"}, "owner_org_id": "acme",
@@ -60,9 +62,9 @@ def writing_json_as_before(db: Database) -> Database:
 def test_rows_written_before_json_was_stored_canonically_still_verify(world: World) -> None:
     before = writing_json_as_before(world.db)
     old_only, case_id = worked_case(World(before)), worked_case(World(before))
-    commands.add_note(before, world.agent("dana"), case_id, "Rückruf — morgen", "internal")
+    services.add_note(before, world.agent("dana"), case_id, "Rückruf — morgen", "internal")
     before.dispose()
-    commands.add_note(world.db, world.agent("dana"), case_id, "Rückruf — heute", "internal")
+    services.add_note(world.db, world.agent("dana"), case_id, "Rückruf — heute", "internal")
 
     old, new = stored_data(world.db, case_id)[-2:]
     assert (old, new) == (
@@ -146,7 +148,7 @@ def test_a_case_written_to_after_the_walk_began_is_not_taken_for_a_broken_one(
     verified = queries.verify_all(world.db, workers=1, slice_size=1)
 
     assert next(verified) == (first, Verification(True, 5, None))
-    commands.add_note(world.db, world.agent("dana"), second, "Called back", "internal")
+    services.add_note(world.db, world.agent("dana"), second, "Called back", "internal")
 
     assert next(verified) == (second, Verification(True, 6, None))
 

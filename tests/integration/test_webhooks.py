@@ -14,15 +14,16 @@ from freezegun import freeze_time
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from handoff import commands, queries, worker
-from handoff.commands.flow import now
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.errors import InvalidInput
-from handoff.models import WebhookSubscription
-from handoff.outbox import WebhookDelivery
-from handoff.subscriptions import create_webhook
-from handoff.webhooks import deliver_due
+from handoff.delivery import worker
+from handoff.delivery.webhooks import deliver_due
+from handoff.domain.errors import InvalidInput
+from handoff.services import queries
+from handoff.services.flow import now
+from handoff.services.subscriptions import create_webhook
+from handoff.store.db import Database
+from handoff.store.models import WebhookDelivery, WebhookSubscription
 from tests.integration.world import ADMIN, World
 
 
@@ -78,10 +79,10 @@ def fast_retries(world: World) -> Database:
 
 def open_case(world: World) -> str:
     dana = world.agent("dana")
-    case = commands.create_case(
+    case = services.create_case(
         world.db, dana, customer={"name": "Carla"}, subject="Hold", participants=["firstbank"]
     )
-    commands.add_note(world.db, dana, case.id, "Called the bank's dispute desk.")
+    services.add_note(world.db, dana, case.id, "Called the bank's dispute desk.")
     return case.id
 
 
@@ -177,7 +178,7 @@ def test_an_endpoint_that_hangs_holds_up_neither_other_subscribers_nor_the_timer
     create_webhook(db, ADMIN, hanging.url, org_id="acme")
     create_webhook(db, ADMIN, receiver.url, org_id="firstbank")
     case_id = open_case(world)
-    unclaimed = commands.create_case(
+    unclaimed = services.create_case(
         db, world.system("acme-crm"), customer={"name": "Omar"}, subject="Refund"
     ).id
     stop = threading.Event()
@@ -264,7 +265,7 @@ def test_an_org_added_to_a_case_receives_its_events_from_then_on(
 ) -> None:
     webhook = create_webhook(world.db, ADMIN, receiver.url, org_id="forge")
     case_id = open_case(world)
-    commands.add_participant(world.db, world.agent("dana"), case_id, "forge", "They made the part")
+    services.add_participant(world.db, world.agent("dana"), case_id, "forge", "They made the part")
     with httpx.Client() as client:
         deliver_due(world.db, client)
     assert webhook.secret is not None

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from handoff import commands, queries, web_sessions, worker
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database, make_engine
-from handoff.worker import tick
+from handoff.delivery import worker
+from handoff.delivery.worker import tick
+from handoff.services import queries
+from handoff.store import web_sessions
+from handoff.store.db import Database, make_engine
 from tests.integration.world import ADMIN, World
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -35,7 +38,7 @@ def test_an_unclaimed_case_escalates_to_the_supervisor_once_the_claim_window_pas
     world: World,
 ) -> None:
     with freeze_time(T0):
-        case = commands.create_case(
+        case = services.create_case(
             world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
         )
     before, after, again = passes_around(world, T0 + timedelta(minutes=15))
@@ -47,9 +50,9 @@ def test_an_unclaimed_case_escalates_to_the_supervisor_once_the_claim_window_pas
 
 def test_with_nobody_to_escalate_to_the_case_stays_unclaimed_and_says_so_once(world: World) -> None:
     for agent in ("dana", "dave", "sam"):
-        commands.deactivate_agent(world.db, ADMIN, "acme", agent)
+        services.deactivate_agent(world.db, ADMIN, "acme", agent)
     with freeze_time(T0):
-        case = commands.create_case(
+        case = services.create_case(
             world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
         )
     before, after, again = passes_around(world, T0 + timedelta(minutes=15))
@@ -63,14 +66,14 @@ def test_a_case_nobody_could_take_is_escalated_once_the_org_has_someone_again(
     world: World,
 ) -> None:
     for agent in ("dana", "dave", "sam"):
-        commands.deactivate_agent(world.db, ADMIN, "acme", agent)
+        services.deactivate_agent(world.db, ADMIN, "acme", agent)
     with freeze_time(T0):
-        case = commands.create_case(
+        case = services.create_case(
             world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
         )
     with freeze_time(T0 + timedelta(minutes=16)):
         assert tick(world.db) == Counter(escalation_failed=1)
-        commands.create_agent(world.db, ADMIN, "acme", "nia", "Nia Park", "rep")
+        services.create_agent(world.db, ADMIN, "acme", "nia", "Nia Park", "rep")
         assert tick(world.db) == Counter(escalated_unclaimed=1)
         assert tick(world.db) == Counter()
     taken = queries.get_case(world.db, world.auditor(), case.id)
@@ -82,10 +85,10 @@ def test_a_case_nobody_could_take_is_escalated_once_the_org_has_someone_again(
 def test_a_handoff_nobody_answers_expires_and_the_owner_keeps_the_case(world: World) -> None:
     vic = world.agent("vic")
     with freeze_time(T0):
-        case = commands.create_case(
+        case = services.create_case(
             world.db, vic, customer={"name": "Omar"}, subject="Part missing", participants=["forge"]
         )
-        commands.propose_handoff(world.db, vic, case.id, "forge", "Missing portafilter")
+        services.propose_handoff(world.db, vic, case.id, "forge", "Missing portafilter")
     before, after, again = passes_around(world, T0 + timedelta(hours=24))
     assert (before, after, again) == (Counter(), Counter(expired_handoffs=1), Counter())
     expired = queries.get_case(world.db, vic, case.id)
@@ -96,10 +99,10 @@ def test_a_handoff_nobody_answers_expires_and_the_owner_keeps_the_case(world: Wo
 def test_an_overdue_request_is_escalated_to_the_target_orgs_supervisor_once(world: World) -> None:
     dana = world.agent("dana")
     with freeze_time(T0):
-        case = commands.create_case(
+        case = services.create_case(
             world.db, dana, customer={"name": "Carla"}, subject="Hold", participants=["firstbank"]
         )
-        request = commands.create_request(world.db, dana, case.id, "firstbank", "Release hold")
+        request = services.create_request(world.db, dana, case.id, "firstbank", "Release hold")
     before, after, again = passes_around(world, T0 + timedelta(hours=24))
     assert (before, after, again) == (Counter(), Counter(overdue_requests=1), Counter())
     events = queries.case_events(world.db, world.auditor(), case.id)
@@ -112,8 +115,8 @@ def test_an_overdue_request_is_escalated_to_the_target_orgs_supervisor_once(worl
 def test_a_proposed_resolution_closes_by_itself_after_the_auto_close_window(world: World) -> None:
     dora = world.agent("dora")
     with freeze_time(T0):
-        case = commands.create_case(world.db, dora, customer={"name": "Lena"}, subject="Thermostat")
-        commands.propose_resolution(world.db, dora, case.id, "replaced", "New thermostat fitted.")
+        case = services.create_case(world.db, dora, customer={"name": "Lena"}, subject="Thermostat")
+        services.propose_resolution(world.db, dora, case.id, "replaced", "New thermostat fitted.")
     before, after, again = passes_around(world, T0 + timedelta(days=7))
     assert (before, after, again) == (Counter(), Counter(auto_closed=1), Counter())
     closed = queries.get_case(world.db, dora, case.id)
@@ -122,12 +125,12 @@ def test_a_proposed_resolution_closes_by_itself_after_the_auto_close_window(worl
 
 
 def test_an_orgs_own_claim_window_overrides_the_deployments(world: World) -> None:
-    commands.create_org(world.db, ADMIN, "quick", "Quick Shop", "merchant", {"claim_window": 60})
-    commands.create_agent(world.db, ADMIN, "quick", "quinn", "Quinn", "supervisor")
-    commands.create_system(world.db, ADMIN, "quick", "quick-crm", "Quick CRM")
+    services.create_org(world.db, ADMIN, "quick", "Quick Shop", "merchant", {"claim_window": 60})
+    services.create_agent(world.db, ADMIN, "quick", "quinn", "Quinn", "supervisor")
+    services.create_system(world.db, ADMIN, "quick", "quick-crm", "Quick CRM")
     crm = world.system("acme-crm").__class__(kind="system", id="quick-crm", org_id="quick")
     with freeze_time(T0):
-        commands.create_case(world.db, crm, customer={"name": "Q"}, subject="Late")
+        services.create_case(world.db, crm, customer={"name": "Q"}, subject="Late")
     before, after, _ = passes_around(world, T0 + timedelta(seconds=60))
     assert (before, after) == (Counter(), Counter(escalated_unclaimed=1))
 
@@ -138,7 +141,7 @@ def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: 
     assert world.db.is_postgres
     with freeze_time(T0):
         ids = [
-            commands.create_case(
+            services.create_case(
                 world.db, world.system("acme-crm"), customer={"name": f"C{i}"}, subject="Hold"
             ).id
             for i in range(200)
@@ -168,10 +171,10 @@ def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: 
 
 
 def test_the_worker_loop_acts_on_due_work_and_stops_when_told(world: World) -> None:
-    from handoff.worker import run
+    from handoff.delivery.worker import run
 
     with freeze_time(T0 - timedelta(hours=1)):
-        case = commands.create_case(
+        case = services.create_case(
             world.db, world.system("acme-crm"), customer={"name": "Carla"}, subject="Hold"
         )
     stop = threading.Event()

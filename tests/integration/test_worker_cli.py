@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from handoff import commands
-from handoff.migrate import upgrade
-from handoff.principals import Actor
+from handoff import services
+from handoff.domain.principals import Actor
+from handoff.store.migrate import upgrade
 from tests.integration.world import ADMIN
 
 HANDOFF = [sys.executable, "-m", "handoff.cli"]
@@ -22,16 +22,16 @@ def run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 def test_tick_acts_on_what_is_due_and_says_what_it_did(tmp_path: Path) -> None:
     from handoff.config import Settings
-    from handoff.db import Database
+    from handoff.store.db import Database
 
     url = f"sqlite:///{tmp_path / 'h.db'}"
     upgrade(url)
     db = Database(Settings(database_url=url, claim_window=1))
-    commands.create_org(db, ADMIN, "acme", "Acme", "merchant")
-    commands.create_agent(db, ADMIN, "acme", "sam", "Sam", "supervisor")
-    commands.create_system(db, ADMIN, "acme", "acme-crm", "CRM")
+    services.create_org(db, ADMIN, "acme", "Acme", "merchant")
+    services.create_agent(db, ADMIN, "acme", "sam", "Sam", "supervisor")
+    services.create_system(db, ADMIN, "acme", "acme-crm", "CRM")
     crm = Actor(kind="system", id="acme-crm", org_id="acme")
-    commands.create_case(db, crm, customer={"name": "Carla"}, subject="Hold")
+    services.create_case(db, crm, customer={"name": "Carla"}, subject="Hold")
     db.dispose()
     time.sleep(1.1)
     first, second = run("tick", url=url), run("tick", url=url)

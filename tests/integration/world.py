@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from handoff import commands, demo
-from handoff.db import Database, drop_append_only, install_append_only
-from handoff.errors import Refusal
-from handoff.principals import Actor
+from handoff import demo, services
+from handoff.domain.errors import Refusal
+from handoff.domain.principals import Actor
+from handoff.store.db import Database, drop_append_only, install_append_only
 
 ADMIN = Actor(kind="admin", id="root")
 
@@ -39,11 +39,11 @@ class World:
 
 def build_world(db: Database) -> World:
     for org_id, (name, kind) in ORGS.items():
-        commands.create_org(db, ADMIN, org_id, name, kind)
+        services.create_org(db, ADMIN, org_id, name, kind)
     for agent_id, (org_id, name, role) in AGENTS.items():
-        commands.create_agent(db, ADMIN, org_id, agent_id, name, role)
+        services.create_agent(db, ADMIN, org_id, agent_id, name, role)
     for system_id, org_id in SYSTEMS.items():
-        commands.create_system(db, ADMIN, org_id, system_id, system_id)
+        services.create_system(db, ADMIN, org_id, system_id, system_id)
     return World(db)
 
 

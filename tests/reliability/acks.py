@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from handoff.db import Database
-from handoff.models import Event
+from handoff.store.db import Database
+from handoff.store.models import Event
 
 
 @dataclass(frozen=True)

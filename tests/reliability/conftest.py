@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from handoff.migrate import upgrade
+from handoff.store.migrate import upgrade
 from tests.conftest import IN_CI, POSTGRES_URL
 
 LONG = os.environ.get("HANDOFF_LONG_TESTS", "").lower() in ("1", "true", "yes")

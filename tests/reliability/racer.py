@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handoff import commands, queries
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.errors import DomainError
-from handoff.models import Case
-from handoff.principals import Actor, customer_of
-from handoff.views import CaseView
-from handoff.worker import tick
+from handoff.delivery.worker import tick
+from handoff.domain.errors import DomainError
+from handoff.domain.principals import Actor, customer_of
+from handoff.domain.views import CaseView
+from handoff.services import queries
+from handoff.store.db import Database
+from handoff.store.models import Case
 from tests.integration.world import AGENTS, SYSTEMS
 from tests.reliability.acks import Ack
 
@@ -74,7 +75,7 @@ def open_cases(db: Database, count: int, rng: random.Random) -> list[str]:
         org = ORGS[n % 2]
         creator = system_of(org) if n % 4 < 2 else rng.choice(people_of(org))
         others = [o for o in ORGS if o != org]
-        view = commands.create_case(
+        view = services.create_case(
             db,
             creator,
             customer={"name": f"Customer {n}"},
@@ -110,23 +111,23 @@ class Race:
 
     def claim(self, view: CaseView) -> None:
         someone = self.rng.choice(people_of(view.owner.org_id))
-        self.acked(commands.claim(self.db, someone, view.id), "claimed")
+        self.acked(services.claim(self.db, someone, view.id), "claimed")
 
     def assign(self, view: CaseView) -> None:
         boss = next(p for p in people_of(view.owner.org_id) if p.role == "supervisor")
         to = self.rng.choice(people_of(view.owner.org_id))
-        self.acked(commands.assign(self.db, boss, view.id, to.id), "assigned")
+        self.acked(services.assign(self.db, boss, view.id, to.id), "assigned")
 
     def propose_handoff(self, view: CaseView) -> None:
         to_org = self.rng.choice([p.org_id for p in view.participants])
         who = self.owner_side(view)
         reason = "Supervisor's call" if who.role == "supervisor" else None
-        handoff = commands.propose_handoff(self.db, who, view.id, to_org, "Context", reason)
+        handoff = services.propose_handoff(self.db, who, view.id, to_org, "Context", reason)
         self.acked(handoff, "handoff_proposed")
 
     def start_session(self, view: CaseView) -> None:
         handoff_id = view.handoff.id if view.handoff else None
-        session = commands.start_session(self.db, self.owner_side(view), view.id, handoff_id)
+        session = services.start_session(self.db, self.owner_side(view), view.id, handoff_id)
         self.acked(session, "session_started")
 
     def join(self, view: CaseView) -> None:
@@ -142,7 +143,7 @@ class Race:
         if party == "customer":
             who = self.owner_side(view)
         agent_id = None if party == "customer" else who.id
-        joined = commands.join_session(self.db, who, view.id, view.session.id, party, agent_id)
+        joined = services.join_session(self.db, who, view.id, view.session.id, party, agent_id)
         self.acked(joined, "session_joined")
 
     def answer_handoff(self, view: CaseView) -> None:
@@ -150,22 +151,22 @@ class Race:
             return
         who = self.rng.choice(people_of(view.handoff.to_org))
         if self.rng.random() < 0.8:
-            accepted = commands.accept_handoff(self.db, who, view.id, view.handoff.id)
+            accepted = services.accept_handoff(self.db, who, view.id, view.handoff.id)
             self.acked(accepted, "handoff_accepted")
         else:
-            declined = commands.decline_handoff(self.db, who, view.id, view.handoff.id, "No")
+            declined = services.decline_handoff(self.db, who, view.id, view.handoff.id, "No")
             self.acked(declined, "handoff_declined")
 
     def cancel_handoff(self, view: CaseView) -> None:
         if view.handoff is not None:
-            cancelled = commands.cancel_handoff(
+            cancelled = services.cancel_handoff(
                 self.db, self.owner_side(view), view.id, view.handoff.id
             )
             self.acked(cancelled, "handoff_cancelled")
 
     def create_request(self, view: CaseView) -> None:
         to_org = self.rng.choice([p.org_id for p in view.participants])
-        request = commands.create_request(self.db, self.owner_side(view), view.id, to_org, "Act")
+        request = services.create_request(self.db, self.owner_side(view), view.id, to_org, "Act")
         self.acked(request, "request_created")
 
     def answer_request(self, view: CaseView) -> None:
@@ -176,37 +177,37 @@ class Race:
         who, db = self.rng.choice(people_of(request.to_org)), self.db
         answer = self.rng.choice(["acknowledge", "complete", "complete", "decline"])
         if answer == "acknowledge":
-            view = commands.acknowledge_request(db, who, view.id, request.id)
+            view = services.acknowledge_request(db, who, view.id, request.id)
         elif answer == "complete":
-            view = commands.complete_request(db, who, view.id, request.id, "Done")
+            view = services.complete_request(db, who, view.id, request.id, "Done")
         else:
-            view = commands.decline_request(db, who, view.id, request.id, "Cannot")
+            view = services.decline_request(db, who, view.id, request.id, "Cannot")
         self.acked(view, ANSWERED[answer])
 
     def customer_round(self, view: CaseView) -> None:
         """Waiting on the customer, resolving, and the customer's answers."""
         db, who, customer = self.db, self.owner_side(view), customer_of(view.id)
         if view.state == "active" and self.rng.random() < 0.3:
-            self.acked(commands.await_customer(db, who, view.id, "A photo"), "awaiting_customer")
+            self.acked(services.await_customer(db, who, view.id, "A photo"), "awaiting_customer")
         elif view.state == "awaiting_customer":
-            responded = commands.customer_responded(db, who, view.id, "Sent")
+            responded = services.customer_responded(db, who, view.id, "Sent")
             self.acked(responded, "customer_responded")
         elif view.state == "resolution_proposed":
             if self.rng.random() < 0.7:
                 self.acked(
-                    commands.confirm_resolution(db, customer, view.id), "resolution_confirmed"
+                    services.confirm_resolution(db, customer, view.id), "resolution_confirmed"
                 )
             else:
-                rejected = commands.reject_resolution(db, customer, view.id, "Not yet")
+                rejected = services.reject_resolution(db, customer, view.id, "Not yet")
                 self.acked(rejected, "resolution_rejected")
         elif view.state == "closed":
-            self.acked(commands.reopen(db, customer, view.id, "Again"), "reopened")
+            self.acked(services.reopen(db, customer, view.id, "Again"), "reopened")
         else:
-            proposed = commands.propose_resolution(db, who, view.id, "fixed", "We fixed it.")
+            proposed = services.propose_resolution(db, who, view.id, "fixed", "We fixed it.")
             self.acked(proposed, "resolution_proposed")
 
     def withdraw(self, view: CaseView) -> None:
-        self.acked(commands.withdraw(self.db, self.owner_side(view), view.id, "Gone"), "withdrawn")
+        self.acked(services.withdraw(self.db, self.owner_side(view), view.id, "Gone"), "withdrawn")
 
     def timers(self, _view: CaseView) -> None:
         for work, count in tick(self.db).items():
@@ -215,7 +216,7 @@ class Race:
     def new_case(self, _view: CaseView) -> None:
         org = self.rng.choice(ORGS[:2])
         others = [o for o in ORGS if o != org]
-        created = commands.create_case(
+        created = services.create_case(
             self.db, system_of(org), customer={"name": "New"}, subject="New", participants=others
         )
         self.acked(created, "case_created")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from handoff.db import Database
+from handoff.store.db import Database
 from tests.e2e.conftest import issue_tokens, token
 from tests.integration.world import build_world
 from tests.reliability.proxy import free_port

@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from handoff import commands
-from handoff.check import check
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.outbox import WebhookDelivery
-from handoff.subscriptions import create_webhook
+from handoff.history.check import check
+from handoff.services.subscriptions import create_webhook
+from handoff.store.db import Database
+from handoff.store.models import WebhookDelivery
 from tests.integration.world import ADMIN, World, build_world
 from tests.reliability.acks import not_in_history
 from tests.reliability.conftest import scaled
@@ -121,11 +121,11 @@ def histories(world: World, cases: int) -> None:
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     for n in range(cases):
         customer = {"name": f"Customer {n}"}
-        case_id = commands.create_case(
+        case_id = services.create_case(
             db, dana, customer=customer, subject="Hold", participants=["firstbank"]
         ).id
-        request = commands.create_request(db, dana, case_id, "firstbank", "Release the hold")
-        commands.complete_request(db, ben, case_id, request.id, "Released")
+        request = services.create_request(db, dana, case_id, "firstbank", "Release the hold")
+        services.complete_request(db, ben, case_id, request.id, "Released")
         warm_accept(world, case_id, dana, ben)
 
 

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from handoff.check import check
 from handoff.config import Settings
-from handoff.db import CONNECT_TIMEOUT, POOL_TIMEOUT, Database
+from handoff.history.check import check
+from handoff.store.db import CONNECT_TIMEOUT, POOL_TIMEOUT, Database
 from tests.reliability.acks import not_in_history
 from tests.reliability.load import Answer, Load
 from tests.reliability.proxy import Proxy

@@ -11,13 +11,14 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from handoff import commands, history
-from handoff.check import check
+from handoff import services
 from handoff.cli import app
-from handoff.db import Database
-from handoff.models import Case, Event
-from handoff.principals import Actor
-from handoff.table_replay import FOLLOWUPS, ROW_OF_EVENT
+from handoff.domain.principals import Actor
+from handoff.history import chain
+from handoff.history.check import check
+from handoff.history.table_replay import FOLLOWUPS, ROW_OF_EVENT
+from handoff.store.db import Database
+from handoff.store.models import Case, Event
 from tests.integration.world import World
 from tests.reliability.scenarios import every_kind_of_event, warm_accept
 
@@ -34,7 +35,7 @@ def active_case(world: World) -> str:
     """Dana's active case with First Bank taking part."""
     dana = world.agent("dana")
     customer = {"name": "Carla Diaz"}
-    return commands.create_case(
+    return services.create_case(
         world.db, dana, customer=customer, subject="Hold", participants=["firstbank"]
     ).id
 
@@ -56,7 +57,7 @@ def forge_event(db: Database, case_id: str, type: str, data: dict[str, Any], **r
     """Append an event the engine would not have written, chained correctly, changing the row."""
     with locked_case(db, case_id) as (session, case):
         actor = Actor(kind="agent", id="dana", org_id="acme", role="rep")
-        history.append(session.connection(), case, type, actor, datetime.now(UTC), data)
+        chain.append(session.connection(), case, type, actor, datetime.now(UTC), data)
         case.version += 1
         for name, value in row.items():
             setattr(case, name, value)
@@ -139,7 +140,7 @@ def test_an_event_whose_hash_is_wrong_breaks_the_chain(world: World) -> None:
             data={"text": "real"},
             prev_hash=case.last_hash,
         )
-        event.hash = history.event_hash(event)
+        event.hash = chain.event_hash(event)
         event.data = {"text": "forged after hashing"}
         session.add(event)
         case.last_seq, case.last_hash, case.version = event.seq, event.hash, case.version + 1
@@ -173,7 +174,7 @@ def forge_acceptance_by_ben(db: Database, case_id: str, handoff_id: str) -> None
 
 def test_ownership_moved_without_a_warm_session_is_reported(world: World) -> None:
     case_id = active_case(world)
-    handoff = commands.propose_handoff(world.db, world.agent("dana"), case_id, "firstbank", "Yours")
+    handoff = services.propose_handoff(world.db, world.agent("dana"), case_id, "firstbank", "Yours")
 
     forge_acceptance_by_ben(world.db, case_id, handoff.id)
 
@@ -187,11 +188,11 @@ def test_a_handoff_taken_by_someone_present_only_as_collaborator_is_reported(
 ) -> None:
     db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
     case_id = active_case(world)
-    handoff = commands.propose_handoff(db, dana, case_id, "firstbank", "Yours")
-    session = commands.start_session(db, dana, case_id, handoff_id=handoff.id)
-    commands.join_session(db, dana, case_id, session.id, "owner", "dana")
-    commands.join_session(db, ben, case_id, session.id, "collaborator", "ben")
-    commands.join_session(db, dana, case_id, session.id, "customer")
+    handoff = services.propose_handoff(db, dana, case_id, "firstbank", "Yours")
+    session = services.start_session(db, dana, case_id, handoff_id=handoff.id)
+    services.join_session(db, dana, case_id, session.id, "owner", "dana")
+    services.join_session(db, ben, case_id, session.id, "collaborator", "ben")
+    services.join_session(db, dana, case_id, session.id, "customer")
 
     forge_acceptance_by_ben(db, case_id, handoff.id)
 
@@ -231,8 +232,8 @@ def test_a_case_row_that_its_history_does_not_explain_is_reported(
 def test_a_closed_case_with_a_request_still_open_is_reported(world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = active_case(world)
-    request = commands.create_request(db, dana, case_id, "firstbank", "Release the hold")
-    commands.withdraw(db, dana, case_id, "The customer sorted it out")
+    request = services.create_request(db, dana, case_id, "firstbank", "Release the hold")
+    services.withdraw(db, dana, case_id, "The customer sorted it out")
 
     execute(db, "UPDATE requests SET state = 'open' WHERE id = :r", r=request.id)
 
@@ -242,7 +243,7 @@ def test_a_closed_case_with_a_request_still_open_is_reported(world: World) -> No
 def test_a_resolution_proposed_while_a_request_is_open_is_reported(world: World) -> None:
     db, dana = world.db, world.agent("dana")
     case_id = active_case(world)
-    commands.create_request(db, dana, case_id, "firstbank", "Release the hold")
+    services.create_request(db, dana, case_id, "firstbank", "Release the hold")
     execute(db, "UPDATE requests SET state = 'done' WHERE case_id = :c", c=case_id)
 
     forge_event(db, case_id, "resolution_proposed", {"code": "fixed"}, state="resolution_proposed")
@@ -289,11 +290,11 @@ def test_a_case_withdrawn_before_anyone_claimed_it_is_owned_by_whoever_withdrew_
     world: World,
 ) -> None:
     db, sam = world.db, world.agent("sam")
-    case_id = commands.create_case(
+    case_id = services.create_case(
         db, world.system("acme-crm"), customer={"name": "Carla Diaz"}, subject="Hold"
     ).id
 
-    closed = commands.withdraw(db, sam, case_id, "The customer sorted it out")
+    closed = services.withdraw(db, sam, case_id, "The customer sorted it out")
 
     assert (closed.state, closed.owner.agent_id) == ("closed", "sam")
     assert check(db) == []

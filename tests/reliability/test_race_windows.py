@@ -6,12 +6,12 @@ from functools import partial
 
 import pytest
 
-from handoff import commands
-from handoff.check import check
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database, make_engine
-from handoff.errors import Refusal
-from handoff.principals import Actor, customer_of
+from handoff.domain.errors import Refusal
+from handoff.domain.principals import Actor, customer_of
+from handoff.history.check import check
+from handoff.store.db import Database, make_engine
 from tests.integration.world import ADMIN, World, build_world, race
 from tests.reliability.conftest import scaled
 from tests.reliability.scenarios import warm_session_ready
@@ -29,7 +29,7 @@ def racing_world(db_url: str) -> Iterator[World]:
 
 def hire(db: Database, org_id: str, agent_id: str, role: str = "rep") -> Actor:
     """A new agent of the org, as the actor their token would give."""
-    commands.create_agent(db, ADMIN, org_id, agent_id, agent_id.title(), role)
+    services.create_agent(db, ADMIN, org_id, agent_id, agent_id.title(), role)
     return Actor(kind="agent", id=agent_id, org_id=org_id, role=role)
 
 
@@ -39,16 +39,16 @@ def test_a_request_and_a_resolution_at_the_same_instant_never_both_happen(
     world, dana = racing_world, racing_world.agent("dana")
     db, both = world.db, []
     for _ in range(ROUNDS):
-        case_id = commands.create_case(
+        case_id = services.create_case(
             db, dana, customer={"name": "C"}, subject="S", participants=["firstbank"]
         ).id
 
         asked, resolved = race(
             [
                 partial(
-                    commands.create_request, db, dana, case_id, "firstbank", "Release the hold"
+                    services.create_request, db, dana, case_id, "firstbank", "Release the hold"
                 ),
-                partial(commands.propose_resolution, db, dana, case_id, "fixed", "We fixed it."),
+                partial(services.propose_resolution, db, dana, case_id, "fixed", "We fixed it."),
             ]
         )
 
@@ -65,13 +65,13 @@ def test_an_agent_deactivated_while_being_assigned_a_case_never_owns_an_open_one
     db = world.db
     for n in range(ROUNDS):
         leaving = f"leaving{n:03d}"
-        commands.create_agent(db, ADMIN, "acme", leaving, f"Leaving {n}", "rep")
-        case_id = commands.create_case(db, sam, customer={"name": "C"}, subject="S").id
+        services.create_agent(db, ADMIN, "acme", leaving, f"Leaving {n}", "rep")
+        case_id = services.create_case(db, sam, customer={"name": "C"}, subject="S").id
 
         race(
             [
-                partial(commands.deactivate_agent, db, ADMIN, "acme", leaving),
-                partial(commands.assign, db, sam, case_id, leaving),
+                partial(services.deactivate_agent, db, ADMIN, "acme", leaving),
+                partial(services.assign, db, sam, case_id, leaving),
             ]
         )
 
@@ -84,12 +84,12 @@ def test_an_agent_deactivated_while_claiming_a_case_never_owns_an_open_one(
     db, acme_crm = racing_world.db, racing_world.system("acme-crm")
     for n in range(ROUNDS):
         claimer = hire(db, "acme", f"claimer{n:03d}")
-        case_id = commands.create_case(db, acme_crm, customer={"name": "C"}, subject="S").id
+        case_id = services.create_case(db, acme_crm, customer={"name": "C"}, subject="S").id
 
         race(
             [
-                partial(commands.deactivate_agent, db, ADMIN, "acme", claimer.id),
-                partial(commands.claim, db, claimer, case_id),
+                partial(services.deactivate_agent, db, ADMIN, "acme", claimer.id),
+                partial(services.claim, db, claimer, case_id),
             ]
         )
 
@@ -103,8 +103,8 @@ def test_an_agent_deactivated_while_opening_a_case_never_owns_it(racing_world: W
 
         race(
             [
-                partial(commands.deactivate_agent, db, ADMIN, "acme", opener.id),
-                partial(commands.create_case, db, opener, customer={"name": "C"}, subject="S"),
+                partial(services.deactivate_agent, db, ADMIN, "acme", opener.id),
+                partial(services.create_case, db, opener, customer={"name": "C"}, subject="S"),
             ]
         )
 
@@ -118,15 +118,15 @@ def test_an_agent_deactivated_while_accepting_a_handoff_never_owns_the_case(
     db, dana = world.db, world.agent("dana")
     for n in range(ROUNDS):
         taker = hire(db, "firstbank", f"taker{n:03d}")
-        case_id = commands.create_case(
+        case_id = services.create_case(
             db, dana, customer={"name": "C"}, subject="S", participants=["firstbank"]
         ).id
         handoff_id = warm_session_ready(world, case_id, dana, taker)
 
         race(
             [
-                partial(commands.deactivate_agent, db, ADMIN, "firstbank", taker.id),
-                partial(commands.accept_handoff, db, taker, case_id, handoff_id),
+                partial(services.deactivate_agent, db, ADMIN, "firstbank", taker.id),
+                partial(services.accept_handoff, db, taker, case_id, handoff_id),
             ]
         )
 
@@ -141,12 +141,12 @@ def test_two_agents_deactivated_at_once_hand_their_cases_to_someone_active(
         first = hire(db, "vendo", f"va{n:03d}", "supervisor")
         second = hire(db, "vendo", f"vb{n:03d}", "supervisor")
         for owner in (first, second):
-            commands.create_case(db, owner, customer={"name": "C"}, subject="S")
+            services.create_case(db, owner, customer={"name": "C"}, subject="S")
 
         results = race(
             [
-                partial(commands.deactivate_agent, db, ADMIN, "vendo", first.id),
-                partial(commands.deactivate_agent, db, ADMIN, "vendo", second.id),
+                partial(services.deactivate_agent, db, ADMIN, "vendo", first.id),
+                partial(services.deactivate_agent, db, ADMIN, "vendo", second.id),
             ]
         )
 
@@ -161,14 +161,14 @@ def test_an_agent_deactivated_while_their_closed_case_is_reopened_never_owns_it(
     db = racing_world.db
     for n in range(ROUNDS):
         closer = hire(db, "acme", f"closer{n:03d}")
-        case_id = commands.create_case(db, closer, customer={"name": "C"}, subject="S").id
-        commands.propose_resolution(db, closer, case_id, "fixed", "We fixed it.")
-        commands.confirm_resolution(db, customer_of(case_id), case_id)
+        case_id = services.create_case(db, closer, customer={"name": "C"}, subject="S").id
+        services.propose_resolution(db, closer, case_id, "fixed", "We fixed it.")
+        services.confirm_resolution(db, customer_of(case_id), case_id)
 
         race(
             [
-                partial(commands.deactivate_agent, db, ADMIN, "acme", closer.id),
-                partial(commands.reopen, db, customer_of(case_id), case_id, "It broke again"),
+                partial(services.deactivate_agent, db, ADMIN, "acme", closer.id),
+                partial(services.reopen, db, customer_of(case_id), case_id, "It broke again"),
             ]
         )
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from handoff.check import check
-from handoff.db import Database
+from handoff.history.check import check
+from handoff.store.db import Database
 from tests.integration.world import build_world
 from tests.reliability import racer
 from tests.reliability.acks import not_in_history

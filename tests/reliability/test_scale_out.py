@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from handoff import commands
-from handoff.check import check
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.history.check import check
+from handoff.store.db import Database
 from tests.integration.world import ADMIN
 from tests.reliability.conftest import scaled
 from tests.reliability.servers import Api, bearer, populated
@@ -25,8 +25,8 @@ def racers(db: Database) -> list[str]:
     """Acme reps, each with a token of their own."""
     ids = [f"racer{n:02d}" for n in range(RACERS)]
     for agent_id in ids:
-        commands.create_agent(db, ADMIN, "acme", agent_id, agent_id.title(), "rep")
-        commands.issue_credential(db, ADMIN, "agent", agent_id, f"tok-{agent_id}")
+        services.create_agent(db, ADMIN, "acme", agent_id, agent_id.title(), "rep")
+        services.issue_credential(db, ADMIN, "agent", agent_id, f"tok-{agent_id}")
     return ids
 
 

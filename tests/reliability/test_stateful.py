@@ -27,15 +27,16 @@ from hypothesis.stateful import (
 )
 from hypothesis.stateful import run_state_machine_as_test as run
 
-from handoff import commands, queries
-from handoff.check import check
+from handoff import services
 from handoff.config import Settings
-from handoff.db import Database
-from handoff.errors import DomainError
-from handoff.lifecycle import ROWS
-from handoff.principals import Actor, customer_of
-from handoff.views import CaseView
-from handoff.worker import tick
+from handoff.delivery.worker import tick
+from handoff.domain.errors import DomainError
+from handoff.domain.lifecycle import ROWS
+from handoff.domain.principals import Actor, customer_of
+from handoff.domain.views import CaseView
+from handoff.history.check import check
+from handoff.services import queries
+from handoff.store.db import Database
 from tests.integration.world import AGENTS, SYSTEMS, World, build_world
 from tests.reliability.conftest import LONG, scaled
 
@@ -133,54 +134,54 @@ class Step:
     def join(self, leave: bool = False) -> object:
         party = self.one(PARTIES)
         agent_id = None if party == "customer" else self.agent_id()
-        command = commands.leave_session if leave else commands.join_session
+        command = services.leave_session if leave else services.join_session
         return command(self.db, self.actor, self.view.id, self.session_id(), party, agent_id)
 
 
 FIRE: dict[str, Callable[[Step], object]] = {
-    "claim": lambda s: commands.claim(s.db, s.actor, s.view.id),
-    "assign": lambda s: commands.assign(s.db, s.actor, s.view.id, s.one(sorted(AGENTS))),
-    "propose_handoff": lambda s: commands.propose_handoff(
+    "claim": lambda s: services.claim(s.db, s.actor, s.view.id),
+    "assign": lambda s: services.assign(s.db, s.actor, s.view.id, s.one(sorted(AGENTS))),
+    "propose_handoff": lambda s: services.propose_handoff(
         s.db, s.actor, s.view.id, s.one(ORG_IDS), "Context", "Override" if s.flag else None
     ),
-    "accept_handoff": lambda s: commands.accept_handoff(
+    "accept_handoff": lambda s: services.accept_handoff(
         s.db, s.actor, s.view.id, s.handoff_id(), None if s.actor.kind == "agent" else s.agent_id()
     ),
-    "decline_handoff": lambda s: commands.decline_handoff(
+    "decline_handoff": lambda s: services.decline_handoff(
         s.db, s.actor, s.view.id, s.handoff_id(), "No"
     ),
-    "cancel_handoff": lambda s: commands.cancel_handoff(s.db, s.actor, s.view.id, s.handoff_id()),
-    "await_customer": lambda s: commands.await_customer(s.db, s.actor, s.view.id, "A photo"),
-    "customer_responded": lambda s: commands.customer_responded(s.db, s.actor, s.view.id),
-    "propose_resolution": lambda s: commands.propose_resolution(
+    "cancel_handoff": lambda s: services.cancel_handoff(s.db, s.actor, s.view.id, s.handoff_id()),
+    "await_customer": lambda s: services.await_customer(s.db, s.actor, s.view.id, "A photo"),
+    "customer_responded": lambda s: services.customer_responded(s.db, s.actor, s.view.id),
+    "propose_resolution": lambda s: services.propose_resolution(
         s.db, s.actor, s.view.id, s.one(CODES), s.one(TEXTS)
     ),
-    "confirm_resolution": lambda s: commands.confirm_resolution(s.db, s.actor, s.view.id),
-    "reject_resolution": lambda s: commands.reject_resolution(s.db, s.actor, s.view.id, "No"),
-    "reopen": lambda s: commands.reopen(s.db, s.actor, s.view.id, "Again"),
-    "withdraw": lambda s: commands.withdraw(s.db, s.actor, s.view.id, "Gone"),
-    "add_participant": lambda s: commands.add_participant(
+    "confirm_resolution": lambda s: services.confirm_resolution(s.db, s.actor, s.view.id),
+    "reject_resolution": lambda s: services.reject_resolution(s.db, s.actor, s.view.id, "No"),
+    "reopen": lambda s: services.reopen(s.db, s.actor, s.view.id, "Again"),
+    "withdraw": lambda s: services.withdraw(s.db, s.actor, s.view.id, "Gone"),
+    "add_participant": lambda s: services.add_participant(
         s.db, s.actor, s.view.id, s.one(ORG_IDS), "Needed"
     ),
-    "create_request": lambda s: commands.create_request(
+    "create_request": lambda s: services.create_request(
         s.db, s.actor, s.view.id, s.one(ORG_IDS), "Act"
     ),
-    "acknowledge_request": lambda s: commands.acknowledge_request(
+    "acknowledge_request": lambda s: services.acknowledge_request(
         s.db, s.actor, s.view.id, s.request_id()
     ),
-    "complete_request": lambda s: commands.complete_request(
+    "complete_request": lambda s: services.complete_request(
         s.db, s.actor, s.view.id, s.request_id(), "Done"
     ),
-    "decline_request": lambda s: commands.decline_request(
+    "decline_request": lambda s: services.decline_request(
         s.db, s.actor, s.view.id, s.request_id(), "Cannot"
     ),
-    "start_session": lambda s: commands.start_session(
+    "start_session": lambda s: services.start_session(
         s.db, s.actor, s.view.id, s.view.handoff.id if s.view.handoff and s.flag else None
     ),
     "join_session": lambda s: s.join(),
     "leave_session": lambda s: s.join(leave=True),
-    "end_session": lambda s: commands.end_session(s.db, s.actor, s.view.id, s.session_id()),
-    "add_note": lambda s: commands.add_note(
+    "end_session": lambda s: services.end_session(s.db, s.actor, s.view.id, s.session_id()),
+    "add_note": lambda s: services.add_note(
         s.db, s.actor, s.view.id, s.one(TEXTS) or "Note", "customer" if s.flag else "internal"
     ),
 }
@@ -211,7 +212,7 @@ class CaseLifecycle(RuleBasedStateMachine):
         crm, dana = self.world.system("acme-crm"), self.world.agent("dana")
         with freeze_time(self.clock):
             ids = [
-                commands.create_case(
+                services.create_case(
                     self.db,
                     who,
                     customer={"name": "Carla"},
@@ -261,11 +262,11 @@ class CaseLifecycle(RuleBasedStateMachine):
         receiver = people_of(to_org)[0]  # whom a "target" step with pick 0 casts
         try:
             with freeze_time(self.clock):
-                handoff = commands.propose_handoff(self.db, owner, case_id, to_org, "Context")
-                session = commands.start_session(self.db, owner, case_id, handoff.id)
+                handoff = services.propose_handoff(self.db, owner, case_id, to_org, "Context")
+                session = services.start_session(self.db, owner, case_id, handoff.id)
                 for who, party in ((owner, "owner"), (receiver, "receiver")):
-                    commands.join_session(self.db, who, case_id, session.id, party, who.id)
-                commands.join_session(self.db, owner, case_id, session.id, "customer")
+                    services.join_session(self.db, who, case_id, session.id, party, who.id)
+                services.join_session(self.db, owner, case_id, session.id, "customer")
         except DomainError:
             return
         if then is not None:

@@ -3,10 +3,18 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handoff.attempt import Attempt
 from handoff.config import Settings, Windows
-from handoff.models import Agent, Case, Handoff, JointSession, Participant, Request, SessionParty
-from handoff.principals import Actor
+from handoff.domain.attempt import Attempt
+from handoff.domain.principals import Actor
+from handoff.store.models import (
+    Agent,
+    Case,
+    Handoff,
+    JointSession,
+    Participant,
+    Request,
+    SessionParty,
+)
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 WINDOWS = Windows.for_org(Settings(), None)

@@ -3,7 +3,7 @@
 from sqlalchemy import text
 
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.store.db import Database
 
 POSTGRES = "postgresql+psycopg://handoff@db.example:5432/handoff"
 

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from handoff.db import FairLock
+from handoff.store.db import FairLock
 
 
 def wait_until(condition: object, timeout: float = 5.0) -> None:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from handoff import guards
-from handoff.errors import InvalidInput, Refusal
-from handoff.models import Handoff
+from handoff.domain import guards
+from handoff.domain.errors import InvalidInput, Refusal
+from handoff.store.models import Handoff
 from tests.unit.cases import (
     BEN,
     DANA,

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from handoff import history
-from handoff.models import Event, format_time
+from handoff.history import chain as history
+from handoff.store.models import Event, format_time
 from tests.unit.cases import NOW
 
 

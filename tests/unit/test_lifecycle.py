@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from handoff import lifecycle
-from handoff.errors import Forbidden, Refusal
+from handoff.domain import lifecycle
+from handoff.domain.errors import Forbidden, Refusal
 from tests.unit.cases import (
     ACME_CRM,
     AUDITOR,

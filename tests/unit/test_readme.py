@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from handoff import diagram
+from handoff.domain import diagram
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 SPEC_CODES = [

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from handoff.models import Event
-from handoff.replay import Presence, Standing, standings
+from handoff.history.replay import Presence, Standing, standings
+from handoff.store.models import Event
 
 
 def event(type_: str, **data: Any) -> Event:

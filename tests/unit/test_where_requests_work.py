@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from api.deps import on_database, per_case
 from api.routes import audit, cases, handoffs, history, requests, resolution, sessions
 from handoff.config import Settings
-from handoff.db import Database
+from handoff.store.db import Database
 
 POSTGRES = "postgresql+psycopg://handoff@db.example:5432/handoff"
 T = TypeVar("T")

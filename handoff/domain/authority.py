@@ -1,0 +1,87 @@
+"""Who may fire a trigger (SPEC §3 "who" column, §7 access). Each raises Forbidden or passes."""
+
+from collections.abc import Callable
+
+from handoff.domain.attempt import Attempt
+from handoff.domain.errors import Forbidden
+
+Who = Callable[[Attempt], None]
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise Forbidden(message)
+
+
+def rep_of_owner_org(a: Attempt) -> None:
+    _require(
+        a.actor.works_cases and a.actor.org_id == a.case.owner_org_id,
+        "only a rep or supervisor of the owner org may do this",
+    )
+
+
+def owner_agent(a: Attempt) -> None:
+    """The owner agent, or a supervisor of the owner org (who may do what its reps may)."""
+    actor, case = a.actor, a.case
+    _require(
+        actor.works_cases
+        and actor.org_id == case.owner_org_id
+        and (actor.id == case.owner_agent_id or actor.is_supervisor),
+        "only the owner agent or a supervisor of the owner org may do this",
+    )
+
+
+def owner_org(a: Attempt) -> None:
+    """The owner agent, a supervisor of the owner org, or the owner org's partner system."""
+    actor = a.actor
+    if actor.kind == "system" and actor.org_id == a.case.owner_org_id:
+        return
+    owner_agent(a)
+
+
+def customer_or_owner_org(a: Attempt) -> None:
+    if a.actor.kind == "customer" and a.actor.case_id == a.case.id:
+        return
+    owner_org(a)
+
+
+def handoff_target_org(a: Attempt) -> None:
+    handoff = a.case.pending_handoff
+    _require(
+        handoff is not None and a.actor.speaks_for(handoff.to_org_id),
+        "only the org the handoff is addressed to may answer it",
+    )
+
+
+def agent_of_handoff_target_org(a: Attempt) -> None:
+    """A person of the org the handoff is addressed to: its partner system may accept for one of
+    them (naming the agent), but saying no is not left to a machine (SPEC §7)."""
+    handoff = a.case.pending_handoff
+    _require(
+        handoff is not None and a.actor.works_cases and a.actor.org_id == handoff.to_org_id,
+        "only a rep or supervisor of the org the handoff is addressed to may decline it",
+    )
+
+
+def request_target_org(a: Attempt) -> None:
+    """The org the request in hand is addressed to, whatever its state (answering one already
+    answered is then the request's own invalid_transition); with none in hand, as when listing
+    allowed actions, an org with an open request on the case."""
+    request = a.params.get("request")
+    if request is not None:
+        allowed = a.actor.speaks_for(request.to_org_id)
+    else:
+        allowed = any(a.actor.speaks_for(r.to_org_id) for r in a.case.open_requests)
+    _require(allowed, "only the org a request is addressed to may answer it")
+
+
+def participant(a: Attempt) -> None:
+    _require(
+        a.actor.org_id in a.case.participant_org_ids
+        and (a.actor.works_cases or a.actor.kind == "system"),
+        "only a rep, supervisor or partner system of a participant org may do this",
+    )
+
+
+def timer(a: Attempt) -> None:
+    _require(a.actor.kind == "timer", "only the timer may do this")

@@ -1,0 +1,247 @@
+"""Read-only snapshots of cases and their parts, taken inside the transaction that made them."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from handoff.store.models import Case, Event, Handoff, JointSession, Request, WebhookDelivery
+
+
+@dataclass(frozen=True)
+class Owner:
+    org_id: str
+    agent_id: str | None
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    org_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: str
+    case_id: str
+    state: str
+    from_org: str
+    to_org: str
+    action: str
+    details: str
+    respond_by: datetime
+    note: str | None
+    reason: str | None
+    overdue: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: Request, now: datetime) -> "RequestView":
+        return cls(
+            id=r.id,
+            case_id=r.case_id,
+            state=r.state,
+            from_org=r.from_org_id,
+            to_org=r.to_org_id,
+            action=r.action,
+            details=r.details,
+            respond_by=r.respond_by,
+            note=r.note,
+            reason=r.reason,
+            overdue=r.is_open and r.respond_by < now,
+            created_at=r.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    id: str
+    case_id: str
+    state: str
+    from_org: str
+    from_agent: str
+    to_org: str
+    summary: str
+    override_reason: str | None
+    expires_at: datetime
+    accepted_by: str | None
+    reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, h: Handoff) -> "HandoffView":
+        return cls(
+            id=h.id,
+            case_id=h.case_id,
+            state=h.state,
+            from_org=h.from_org_id,
+            from_agent=h.from_agent_id,
+            to_org=h.to_org_id,
+            summary=h.summary,
+            override_reason=h.override_reason,
+            expires_at=h.expires_at,
+            accepted_by=h.accepted_by,
+            reason=h.reason,
+            created_at=h.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class PresenceView:
+    party: str
+    agent_id: str | None
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: str
+    case_id: str
+    state: str
+    handoff_id: str | None
+    present: list[PresenceView]
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, s: JointSession) -> "SessionView":
+        return cls(
+            id=s.id,
+            case_id=s.case_id,
+            state=s.state,
+            handoff_id=s.handoff_id,
+            present=[PresenceView(p.party, p.agent_id, p.joined_at) for p in s.present],
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+        )
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: str
+    reference: str
+    state: str
+    version: int
+    subject: str
+    description: str
+    priority: str
+    customer: dict[str, Any]
+    owner: Owner
+    first_contact_org: str
+    participants: list[ParticipantView]
+    requests: list[RequestView]
+    handoff: HandoffView | None
+    session: SessionView | None
+    allowed_actions: list[str]
+    customer_link: str | None
+    resolution: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    handoffs: list[HandoffView] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, case: Case, allowed: list[str], now: datetime, *, show_link: bool) -> "CaseView":
+        pending, live = case.pending_handoff, case.live_session
+        return cls(
+            id=case.id,
+            reference=case.reference,
+            state=case.state,
+            version=case.version,
+            subject=case.subject,
+            description=case.description,
+            priority=case.priority,
+            customer=dict(case.customer),
+            owner=Owner(case.owner_org_id, case.owner_agent_id),
+            first_contact_org=case.first_contact_org_id,
+            participants=[
+                ParticipantView(
+                    p.org_id, "owner" if p.org_id == case.owner_org_id else "participant"
+                )
+                for p in case.participants
+            ],
+            requests=[RequestView.of(r, now) for r in case.requests],
+            handoff=HandoffView.of(pending) if pending else None,
+            session=SessionView.of(live) if live else None,
+            allowed_actions=allowed,
+            customer_link=f"/c/{case.customer_link}" if show_link else None,
+            resolution=(
+                {"code": case.resolution_code, "summary": case.resolution_summary}
+                if case.resolution_code
+                else None
+            ),
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            closed_at=case.closed_at,
+            handoffs=[HandoffView.of(h) for h in case.handoffs],
+        )
+
+
+@dataclass(frozen=True)
+class EventView:
+    case_id: str
+    seq: int
+    type: str
+    actor: dict[str, str | None]
+    org_id: str | None
+    at: datetime
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, e: Event) -> "EventView":
+        return cls(
+            case_id=e.case_id,
+            seq=e.seq,
+            type=e.type,
+            actor={"kind": e.actor_kind, "id": e.actor_id},
+            org_id=e.org_id,
+            at=e.at,
+            data=e.data,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
+        )
+
+
+@dataclass(frozen=True)
+class WebhookView:
+    id: str
+    org_id: str
+    url: str
+    events: list[str] | None
+    active: bool
+    created_at: datetime
+    secret: str | None = None  # only in the answer to the creation
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: str
+    webhook_id: str
+    case_id: str
+    seq: int
+    event_type: str
+    state: str  # pending (maybe retrying), delivered, dead (tries used up)
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, d: WebhookDelivery) -> "DeliveryView":
+        return cls(
+            id=d.id,
+            webhook_id=d.subscription_id,
+            case_id=d.case_id,
+            seq=d.event_seq,
+            event_type=d.event_type,
+            state=d.state,
+            attempts=d.attempts,
+            response_status=d.response_status,
+            last_error=d.last_error,
+            next_attempt_at=d.next_attempt_at if d.state == "pending" else None,
+            delivered_at=d.delivered_at,
+            created_at=d.created_at,
+        )

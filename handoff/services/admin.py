@@ -1,0 +1,232 @@
+"""Set-up by an admin: orgs, agents, partner systems, credentials; deactivating an agent."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session
+
+from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
+from handoff.domain.principals import Actor
+from handoff.history import chain
+from handoff.services.resolution import org_fallback_owner
+from handoff.store.db import Database
+from handoff.store.direct import Direct
+from handoff.store.models import Agent, Case, Credential, Org, PartnerSystem
+from handoff.store.models import utcnow as now
+
+ORG_KINDS = ("merchant", "bank", "vendor", "manufacturer", "carrier", "other")
+ROLES = ("rep", "supervisor", "auditor")
+PRINCIPAL_KINDS = ("agent", "system", "admin")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "hot_" + secrets.token_urlsafe(32)
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.kind != "admin":
+        raise Forbidden("only an admin may do this")
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    id: str
+    principal_kind: str
+    principal_id: str
+    token: str  # shown once; only its hash is kept
+
+
+def create_org(
+    db: Database,
+    actor: Actor,
+    org_id: str,
+    name: str,
+    kind: str,
+    windows: dict[str, int] | None = None,
+) -> Org:
+    require_admin(actor)
+    if kind not in ORG_KINDS:
+        raise InvalidInput("kind", f"kind must be one of {', '.join(ORG_KINDS)}")
+    with db.session() as session:
+        if session.get(Org, org_id) is not None:
+            raise Refusal("already_exists", f"org {org_id} already exists", org_id=org_id)
+        org = Org(id=org_id, name=name, kind=kind, windows=windows or None, created_at=now())
+        session.add(org)
+        session.commit()
+        return org
+
+
+def create_agent(
+    db: Database, actor: Actor, org_id: str, agent_id: str, name: str, role: str
+) -> Agent:
+    require_admin(actor)
+    if role not in ROLES:
+        raise InvalidInput("role", f"role must be one of {', '.join(ROLES)}")
+    with db.session() as session:
+        if session.get(Org, org_id) is None:
+            raise NotFound(f"org {org_id} not found")
+        if session.get(Agent, agent_id) is not None:
+            raise Refusal("already_exists", f"agent {agent_id} already exists", agent_id=agent_id)
+        agent = Agent(
+            id=agent_id, org_id=org_id, name=name, role=role, active=True, created_at=now()
+        )
+        session.add(agent)
+        session.commit()
+        return agent
+
+
+def create_system(
+    db: Database, actor: Actor, org_id: str, system_id: str, name: str
+) -> PartnerSystem:
+    require_admin(actor)
+    with db.session() as session:
+        if session.get(Org, org_id) is None:
+            raise NotFound(f"org {org_id} not found")
+        if session.get(PartnerSystem, system_id) is not None:
+            raise Refusal("already_exists", f"system {system_id} already exists")
+        system = PartnerSystem(id=system_id, org_id=org_id, name=name, created_at=now())
+        session.add(system)
+        session.commit()
+        return system
+
+
+def issue_credential(
+    db: Database,
+    actor: Actor,
+    principal_kind: str,
+    principal_id: str,
+    token: str | None = None,
+    orgs: list[str] | None = None,
+) -> IssuedCredential:
+    """A new bearer token for an agent, partner system or admin; only its hash is stored."""
+    require_admin(actor)
+    with db.session() as session:
+        issued = add_credential(session, principal_kind, principal_id, token, orgs)
+        session.commit()
+        return issued
+
+
+def add_credential(
+    session: Session,
+    principal_kind: str,
+    principal_id: str,
+    token: str | None = None,
+    orgs: list[str] | None = None,
+) -> IssuedCredential:
+    if principal_kind not in PRINCIPAL_KINDS:
+        raise InvalidInput("kind", f"kind must be one of {', '.join(PRINCIPAL_KINDS)}")
+    owner: Any = {"agent": Agent, "system": PartnerSystem}.get(principal_kind)
+    if owner is not None and session.get(owner, principal_id) is None:
+        raise NotFound(f"{principal_kind} {principal_id} not found")
+    token = token or new_token()
+    if session.scalars(
+        select(Credential).where(Credential.token_hash == hash_token(token))
+    ).first():
+        raise Refusal("already_exists", "that token is already in use")
+    credential = Credential(
+        token_hash=hash_token(token),
+        principal_kind=principal_kind,
+        principal_id=principal_id,
+        orgs=orgs,
+        created_at=now(),
+    )
+    session.add(credential)
+    session.flush()
+    return IssuedCredential(credential.id, principal_kind, principal_id, token)
+
+
+# One statement per request: the credential and, by its kind, the agent or system behind it.
+PRINCIPAL_OF_TOKEN = Direct(
+    select(
+        Credential.id,
+        Credential.principal_kind,
+        Credential.principal_id,
+        Credential.orgs,
+        Agent.org_id,
+        Agent.role,
+        Agent.active,
+        PartnerSystem.org_id,
+    )
+    .outerjoin(
+        Agent, and_(Credential.principal_kind == "agent", Agent.id == Credential.principal_id)
+    )
+    .outerjoin(
+        PartnerSystem,
+        and_(Credential.principal_kind == "system", PartnerSystem.id == Credential.principal_id),
+    )
+    .where(Credential.token_hash == bindparam("token_hash"), Credential.revoked_at.is_(None))
+    .limit(1)
+)  # every request asks it: straight to the driver, with no SQLAlchemy transaction around it
+
+
+def authenticate(db: Database, token: str) -> Actor | None:
+    """The principal behind a bearer token, or None (unknown, revoked, or a deactivated agent)."""
+    with db.read_connection() as conn:
+        rows = PRINCIPAL_OF_TOKEN.rows(conn, {"token_hash": hash_token(token)})
+    if not rows:
+        return None
+    credential, kind, pid, orgs, agent_org, role, active, system_org = rows[0]
+    if kind == "admin":
+        return Actor(kind="admin", id=pid, credential_id=credential)
+    if kind == "system":
+        if not system_org:
+            return None
+        return Actor(kind="system", id=pid, org_id=system_org, credential_id=credential)
+    if agent_org is None or not active:
+        return None
+    scope = frozenset(orgs) if orgs is not None else None
+    return Actor(
+        kind="agent", id=pid, org_id=agent_org, role=role, orgs=scope, credential_id=credential
+    )
+
+
+NO_KEY_UPDATE = {"key_share": True}
+
+
+def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> Agent:
+    """Each of the agent's open cases moves to the org's supervisor, one event each, at once."""
+    require_admin(actor)
+    with db.session() as session:
+        at = now()
+        # Deactivations in one org queue on the org's row: each picks a successor among the
+        # others, and two at once would each wait for the other's agent row. FOR NO KEY UPDATE:
+        # the foreign-key checks of ordinary commands (FOR KEY SHARE) do not wait for it.
+        session.get(Org, org_id, with_for_update=NO_KEY_UPDATE)
+        # Then the agent: whoever is making this agent an owner holds a share lock on the row
+        # (taken before the case's), so they finish first or see the agent inactive.
+        agent = session.get(Agent, agent_id, with_for_update=NO_KEY_UPDATE, populate_existing=True)
+        if agent is None or agent.org_id != org_id:
+            raise NotFound(f"agent {agent_id} not found in {org_id}")
+        if not agent.active:
+            return agent
+        cases = session.scalars(
+            select(Case)
+            .where(Case.owner_agent_id == agent_id, Case.state != "closed")
+            .order_by(Case.number)
+            .with_for_update()
+        ).all()
+        successor = org_fallback_owner(session.connection(), org_id, excluding=agent_id)
+        if cases and successor is None:
+            raise Refusal(
+                "owner_required",
+                f"{agent_id} owns {len(cases)} open case(s) and {org_id} has no other active "
+                "agent to take them; add one first.",
+                cases=[c.id for c in cases],
+            )
+        agent.active, agent.deactivated_at = False, at
+        for case in cases:
+            assert successor is not None
+            case.owner_agent_id = successor.id
+            case.version += 1
+            case.updated_at = at
+            data = {"from_agent": agent_id, "to_agent": successor.id, "reason": "agent deactivated"}
+            chain.append(session.connection(), case, "assigned", actor, at, data, org_id=org_id)
+        session.commit()
+        return agent

@@ -1,0 +1,248 @@
+"""What auditors read (SPEC §6): a case's history page by page, a case as it stood at a time,
+events searched or exported across cases, and every chain verified."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from handoff.domain.errors import Forbidden
+from handoff.domain.principals import Actor
+from handoff.domain.views import EventView, Owner
+from handoff.domain.visibility import visible_cases
+from handoff.history.replay import (
+    HandoffStanding,
+    RequestStanding,
+    SessionStanding,
+    Standing,
+    standings,
+)
+from handoff.history.verification import verify_cases
+from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
+from handoff.store.db import Database
+from handoff.store.models import Case, Event
+
+EXPORT_BATCH = 1000  # events per query of an export
+CASE_BATCH = 200  # cases per statement when every chain is walked or verified
+EXPORTED = (
+    Event.case_id, Event.seq, Event.type, Event.actor_kind, Event.actor_id, Event.org_id, Event.at,
+    Event.data, Event.prev_hash, Event.hash,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Audit search: every given criterion must hold; `types` and `cases` match any of theirs."""
+
+    org: str | None = None
+    types: list[str] = field(default_factory=list)
+    actor: str | None = None
+    cases: list[str] = field(default_factory=list)
+    start: datetime | None = None  # inclusive
+    end: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class CaseAsOf:
+    """A case as it stood at `at`; state and owner are None if it did not exist yet."""
+
+    case_id: str
+    at: datetime
+    state: str | None
+    owner: Owner | None
+    participants: list[str]
+    requests: list[RequestStanding]
+    handoff: HandoffStanding | None  # pending then
+    session: SessionStanding | None  # live then
+    events: list[EventView]
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where a case's row says its chain ends."""
+
+    case_id: str
+    last_seq: int
+    last_hash: str
+
+
+@dataclass(frozen=True)
+class BrokenChain:
+    case_id: str
+    first_broken_seq: int
+
+
+@dataclass(frozen=True)
+class ChainsVerification:
+    valid: bool
+    chains: int
+    events: int
+    broken: list[BrokenChain]
+
+
+def require_auditor(actor: Actor) -> None:
+    if not actor.is_auditor:
+        raise Forbidden("only an auditor may search and export events")
+
+
+def case_history(
+    db: Database, actor: Actor, case_id: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[EventView]:
+    """One case's events in `seq` order, a page at a time."""
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
+    get_case(db, actor, case_id)  # not visible: not found
+    query = select(Event).where(Event.case_id == case_id).order_by(Event.seq)
+    return _page_after(db, query, Event.seq, limit, position)
+
+
+def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAsOf:
+    """The case after every event at or before `at` (an event at exactly `at` has happened)."""
+    get_case(db, actor, case_id)
+    query = select(Event).where(Event.case_id == case_id, Event.at <= at).order_by(Event.seq)
+    with db.reading() as session:
+        walked = list(standings(session.scalars(query)))
+    standing: Standing | None = walked[-1][1] if walked else None
+    return CaseAsOf(
+        case_id=case_id,
+        at=at,
+        state=standing.state if standing else None,
+        owner=Owner(standing.owner_org, standing.owner_agent) if standing else None,
+        participants=list(standing.participants) if standing else [],
+        requests=list(standing.requests) if standing else [],
+        handoff=standing.handoff if standing else None,
+        session=standing.session if standing else None,
+        events=[EventView.of(e) for e, _ in walked],
+    )
+
+
+def _matching(actor: Actor, f: EventFilter) -> Select[Event]:
+    query = select(Event).order_by(Event.id)
+    if not (actor.is_auditor and actor.orgs is None):
+        visible = visible_cases(actor).with_only_columns(Case.id)
+        query = query.where(Event.case_id.in_(visible))
+    if f.org:
+        query = query.where(Event.org_id == f.org)
+    if f.types:
+        query = query.where(Event.type.in_(f.types))
+    if f.actor:
+        query = query.where(Event.actor_id == f.actor)
+    if f.cases:
+        query = query.where(Event.case_id.in_(f.cases))
+    if f.start:
+        query = query.where(Event.at >= f.start)
+    if f.end:
+        query = query.where(Event.at < f.end)
+    return query
+
+
+def search_events(
+    db: Database, actor: Actor, f: EventFilter, *, limit: int = 50, cursor: str | None = None
+) -> Page[EventView]:
+    """Events across the cases the auditor may see, in the order they were written."""
+    require_auditor(actor)
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
+    return _page_after(db, _matching(actor, f), Event.id, limit, position)
+
+
+def _page_after(
+    db: Database,
+    query: Select[Event],
+    key: InstrumentedAttribute[int],
+    limit: int,
+    position: dict[str, Any] | None,
+) -> Page[EventView]:
+    """Up to `limit` events of `query` (ordered by `key`) after the cursor's position."""
+    query = query.limit(limit + 1)
+    if position:
+        query = query.where(key > position["after"])
+    with db.reading() as session:
+        events = list(session.scalars(query))
+    more = len(events) > limit
+    next_cursor = encode_cursor({"after": getattr(events[limit - 1], key.key)}) if more else None
+    return Page([EventView.of(e) for e in events[:limit]], next_cursor)
+
+
+def export_events(db: Database, actor: Actor, f: EventFilter) -> Iterator[EventView]:
+    """Every matching event, read in batches so memory stays flat however many there are.
+
+    Access is checked now, before the first event is asked for.
+    """
+    require_auditor(actor)
+    return _batches(db, _matching(actor, f))
+
+
+def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
+    # Keyset pages on the event id: each query reads at most one batch, on every database, and
+    # no session stays open while the caller writes a batch out. Plain rows, not mapped events:
+    # an export reads each event once, and a model object per event would cost most of its time.
+    rows_query = query.with_only_columns(Event.id, *EXPORTED)
+    after = 0
+    while True:
+        with db.reading() as session:
+            page = rows_query.where(Event.id > after).limit(EXPORT_BATCH)
+            batch = session.connection().execute(page).all()
+        for _id, case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev, hash in batch:
+            yield EventView(
+                case_id=case_id,
+                seq=seq,
+                type=type,
+                actor={"kind": actor_kind, "id": actor_id},
+                org_id=org_id,
+                at=at,
+                data=data,
+                prev_hash=prev,
+                hash=hash,
+            )
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = batch[-1][0]
+
+
+def case_histories(db: Database, cases: Select[str]) -> Iterator[tuple[Head, Iterator[Event]]]:
+    """Each chosen case's head with its events in `seq` order, one case at a time.
+
+    `cases` selects case ids. They are taken CASE_BATCH at a time, and each batch's heads and
+    events are read by one streamed statement: memory stays flat, and a head is always read in
+    the same snapshot as its events (a case written to meanwhile is not mistaken for a broken one).
+    """
+    after = None
+    while True:
+        with db.reading() as session:
+            page = cases.order_by(Case.number).limit(CASE_BATCH)
+            if after is not None:
+                page = page.where(Case.number > after)
+            numbers = dict(session.execute(page.with_only_columns(Case.id, Case.number)).all())
+            if not numbers:
+                return
+            rows = session.execute(
+                select(Case.id, Case.last_seq, Case.last_hash, Event)
+                .outerjoin(Event, Event.case_id == Case.id)
+                .where(Case.id.in_(list(numbers)))
+                .order_by(Case.number, Event.seq)
+                .execution_options(yield_per=EXPORT_BATCH)
+            )
+            for (case_id, last_seq, last_hash), group in groupby(rows, key=lambda r: r[:3]):
+                events = (event for *_, event in group if event is not None)
+                yield Head(case_id, last_seq, last_hash), events
+        if len(numbers) < CASE_BATCH:
+            return
+        after = max(numbers.values())
+
+
+def verify_chains(db: Database, actor: Actor) -> ChainsVerification:
+    """Walk the chain of every case the auditor may see; name each broken one and where."""
+    require_auditor(actor)
+    chains = events = 0
+    broken = []
+    # In this process: a request's work stays in the server, not in worker processes of its own.
+    for case_id, verification in verify_cases(db, visible_cases(actor), slice_size=CASE_BATCH):
+        chains, events = chains + 1, events + verification.events
+        if verification.first_broken_seq is not None:
+            broken.append(BrokenChain(case_id, verification.first_broken_seq))
+    return ChainsVerification(not broken, chains, events, broken)

@@ -1,0 +1,160 @@
+"""Reading cases and histories, as the principal asking may see them."""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from handoff.config import Windows
+from handoff.domain.errors import InvalidInput, NotFound
+from handoff.domain.principals import Actor
+from handoff.domain.views import CaseView, EventView
+from handoff.domain.visibility import can_see, visible_cases
+from handoff.history import chain
+from handoff.history.chain import Verification
+from handoff.history.verification import verify_all as verify_all  # its callers know it from here
+from handoff.services.flow import view_of, windows_of
+from handoff.store import casefile
+from handoff.store.casefile import Loaded
+from handoff.store.db import Database
+from handoff.store.models import OPEN_REQUEST_STATES, Case, Event, Handoff, Request
+from handoff.store.models import utcnow as now
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *keys: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor", "the cursor is not one this server gave out") from None
+    # Positions are row numbers: anything else (or a number no database column holds) is forged.
+    if (
+        not isinstance(position, dict)
+        or set(position) != set(keys)
+        or not all(type(v) is int and 0 <= v < 2**53 for v in position.values())
+    ):
+        raise InvalidInput("cursor", "the cursor is not one this server gave out")
+    return position
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput("limit", f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
+    return _visible(session, actor, case_id).case
+
+
+def _visible(session: Session, actor: Actor, case_id: str) -> Loaded:
+    loaded = casefile.load(session.connection(), case_id, lock=False)
+    if loaded is None or not can_see(loaded.case, actor):
+        raise NotFound("case not found")
+    return loaded
+
+
+def get_case(db: Database, actor: Actor, case_id: str) -> CaseView:
+    with db.reading() as session:
+        loaded = _visible(session, actor, case_id)
+        windows = Windows.for_org(db.settings, loaded.windows)
+        return view_of(loaded.case, actor, windows, now(), db)
+
+
+def case_by_link(db: Database, link: str) -> Case:
+    """The case behind a customer's status-page link (the link is the customer's only key)."""
+    with db.reading() as session:
+        case = session.scalars(select(Case).where(Case.customer_link == link)).first()
+        if case is None:
+            raise NotFound("case not found")
+        return case
+
+
+def list_cases(
+    db: Database,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    owner_org: str | None = None,
+    mine: bool = False,
+    unclaimed: bool = False,
+    waiting_on: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[CaseView]:
+    """Visible cases, oldest first (a queue is worked from its oldest case). `waiting_on`: only
+    those with an open request or a pending handoff addressed to that org."""
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
+    query = visible_cases(actor).order_by(Case.number).limit(limit + 1)
+    if waiting_on:
+        query = query.where(addressed_to(waiting_on))
+    if state:
+        query = query.where(Case.state == state)
+    if owner_org:
+        query = query.where(Case.owner_org_id == owner_org)
+    if mine:
+        query = query.where(Case.owner_agent_id == actor.id, Case.state != "closed")
+    if unclaimed:
+        query = query.where(Case.state == "unclaimed")
+    if position:
+        query = query.where(Case.number > int(position["after"]))
+    with db.reading() as session:
+        at = now()
+        cases = list(session.scalars(query))
+        items = [
+            view_of(c, actor, windows_of(session, db, c.owner_org_id), at, db)
+            for c in cases[:limit]
+        ]
+        more = len(cases) > limit
+        return Page(items, encode_cursor({"after": cases[limit - 1].number}) if more else None)
+
+
+def addressed_to(org_id: str) -> ColumnElement[bool]:
+    """The case has an open request to `org_id`, or a handoff to it waiting for its answer."""
+    # Driven from the few open requests and pending handoffs, not from every case.
+    return or_(
+        Case.id.in_(
+            select(Request.case_id).where(
+                Request.to_org_id == org_id, Request.state.in_(OPEN_REQUEST_STATES)
+            )
+        ),
+        Case.id.in_(
+            select(Handoff.case_id).where(Handoff.to_org_id == org_id, Handoff.state == "proposed")
+        ),
+    )
+
+
+def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:
+    with db.reading() as session:
+        _visible_case(session, actor, case_id)
+        return [EventView.of(e) for e in _events_of(session, case_id)]
+
+
+def _events_of(session: Session, case_id: str) -> Iterator[Event]:
+    return iter(session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
+
+
+def verify_case(db: Database, actor: Actor, case_id: str) -> Verification:
+    with db.reading() as session:
+        case = _visible_case(session, actor, case_id)
+        return chain.verify(_events_of(session, case_id), (case.last_seq, case.last_hash))

@@ -1,0 +1,87 @@
+"""What a customer sees behind their status-page link: who owns the case and nothing internal."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from handoff.domain.errors import NotFound
+from handoff.domain.principals import customer_of
+from handoff.services.flow import view_of, windows_of
+from handoff.store.db import Database
+from handoff.store.models import Agent, Case, Event, Org
+from handoff.store.models import utcnow as now
+
+# How the case ended, for the customer: a withdrawal's reason is the owner's note, not theirs.
+RESOLVED = ("confirmed", "automatic")
+
+
+@dataclass(frozen=True)
+class CustomerNote:
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerStatus:
+    case_id: str
+    reference: str
+    subject: str
+    state: str
+    owner_org_name: str
+    owner_agent_name: str | None
+    resolution_code: str | None
+    resolution_summary: str | None
+    closed_how: str | None
+    closed_at: datetime | None
+    reopen_until: datetime | None
+    needed: str | None  # what the customer is asked for, while the case awaits them
+    notes: list[CustomerNote]
+    allowed_actions: list[str]
+
+
+def customer_status(db: Database, link: str) -> CustomerStatus:
+    """The case behind `link` as its customer may see it, with what the customer may do now."""
+    with db.reading() as session:
+        case = session.scalars(select(Case).where(Case.customer_link == link)).first()
+        if case is None:
+            raise NotFound("case not found")
+        customer, at = customer_of(case.id), now()
+        windows = windows_of(session, db, case.owner_org_id)
+        allowed = view_of(case, customer, windows, at, db).allowed_actions
+        org = session.get(Org, case.owner_org_id)
+        agent = session.get(Agent, case.owner_agent_id) if case.owner_agent_id else None
+        notes = session.scalars(
+            select(Event)
+            .where(Event.case_id == case.id, Event.type == "note_added")
+            .order_by(Event.seq)
+        )
+        shows_resolution = case.state == "resolution_proposed" or case.closed_how in RESOLVED
+        asked = None
+        if case.state == "awaiting_customer":
+            asked = session.scalars(
+                select(Event.data)
+                .where(Event.case_id == case.id, Event.type == "awaiting_customer")
+                .order_by(Event.seq.desc())
+                .limit(1)
+            ).first()
+        return CustomerStatus(
+            case_id=case.id,
+            reference=case.reference,
+            subject=case.subject,
+            state=case.state,
+            owner_org_name=org.name if org else case.owner_org_id,
+            owner_agent_name=agent.name if agent else None,
+            resolution_code=case.resolution_code if shows_resolution else None,
+            resolution_summary=case.resolution_summary if shows_resolution else None,
+            closed_how=case.closed_how,
+            closed_at=case.closed_at,
+            reopen_until=case.reopen_until,
+            needed=str(asked["needed"]) if asked and asked.get("needed") else None,
+            notes=[
+                CustomerNote(e.data["text"], e.at)
+                for e in notes
+                if e.data.get("visibility") == "customer"
+            ],
+            allowed_actions=allowed,
+        )

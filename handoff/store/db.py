@@ -1,0 +1,260 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
+
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+
+from handoff.config import Settings
+from handoff.send_away import PhraseRules, load_rules
+from handoff.store.direct import run_driver_sql
+
+# Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
+# statement, and a server that went silent (TCP keepalives) each give up within a stated time,
+# so a request fails fast (503 over HTTP) instead of hanging, and a stuck client's transaction
+# cannot hold its row locks for ever. A URL that names any of these keeps its own value.
+CONNECT_TIMEOUT = 5  # seconds to open a connection
+POOL_TIMEOUT = 5  # seconds to wait for a pooled connection
+SERVER_TIMEOUTS = {  # milliseconds, as the server's settings for each of our sessions
+    "lock_timeout": 5_000,
+    "statement_timeout": 30_000,
+    "idle_in_transaction_session_timeout": 60_000,
+}
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    # JSON is stored as the hash chain encodes it, so verify hashes an event's `data` text as it
+    # is, without decoding it. (Imported here: history needs the models, which need this module.)
+    from handoff.history.chain import canonical_json
+
+    kwargs.setdefault("json_serializer", canonical_json)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
+        _make_sqlite_serialize_writers(engine)
+        return engine
+    kwargs["connect_args"] = _postgres_connect_args(parsed.query) | kwargs.get("connect_args", {})
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _postgres_connect_args(query: Mapping[str, Any]) -> dict[str, Any]:
+    options = " ".join(f"-c {name}={ms}" for name, ms in SERVER_TIMEOUTS.items())
+    defaults = {"connect_timeout": CONNECT_TIMEOUT, "options": options, **KEEPALIVES}
+    return {name: value for name, value in defaults.items() if name not in query}
+
+
+def _make_sqlite_serialize_writers(engine: Engine) -> None:
+    """SQLite has no row locks: a writing transaction takes the database's write lock at BEGIN
+    (BEGIN IMMEDIATE), so read-check-write on a case is atomic. WAL lets readers go on meanwhile."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("handoff_read_only", False)
+        run_driver_sql(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _pool_of(settings: Settings) -> dict[str, Any]:
+    """The pool sizing settings, for PostgreSQL (SQLite keeps SQLAlchemy's defaults)."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return {}
+    return {
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.pool_max_overflow,
+        "pool_timeout": settings.pool_timeout,
+    }
+
+
+class FairLock:
+    """A reentrant lock handed to its waiters in the order they came: a releasing thread cannot
+    take it straight back while others wait (threading.RLock lets it), which keeps every
+    request's wait for the SQLite writer within one queue's length."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiters: deque[tuple[int, threading.Lock]] = deque()
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._owner == me or (self._owner is None and not self._waiters):
+                self._owner, self._depth = me, self._depth + 1
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiters.append((me, gate))
+        gate.acquire()  # released by the thread that handed the lock over to this one
+
+    @property
+    def is_free(self) -> bool:
+        """Nobody holds it or waits for it (a glance: it may be taken the moment after)."""
+        return self._owner is None and not self._waiters
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._mutex:
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            if self._waiters:
+                self._owner, gate = self._waiters.popleft()
+                self._depth = 1
+                gate.release()
+
+
+_writers: dict[str, FairLock] = {}
+_writers_guard = threading.Lock()
+
+
+class Database:
+    """One deployment's database, settings and send-away rules: what every command is given."""
+
+    def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
+        self.settings = settings or Settings()
+        self.engine = engine or make_engine(self.settings.database_url, **_pool_of(self.settings))
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(handoff_read_only=True)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+
+    @cached_property
+    def rules(self) -> PhraseRules:
+        return load_rules(self.settings.send_away_rules)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: it rolls back unless the command commits."""
+        with self._one_writer_at_a_time(), self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction (on SQLite, BEGIN IMMEDIATE: the write lock),
+        for the commands' own statements; it rolls back unless the command commits."""
+        with self._one_writer_at_a_time(), self.engine.connect() as conn:
+            conn.begin()
+            yield conn
+
+    @contextmanager
+    def _one_writer_at_a_time(self) -> Iterator[None]:
+        """SQLite has one write lock, and a thread refused it sleeps in the driver's busy handler
+        (1, 2, 5, 10 … 100 ms) rather than being woken when it is free; so this process's
+        writers queue on a lock of their own first. PostgreSQL locks rows and needs none of this."""
+        if self.is_postgres:
+            yield
+            return
+        with self._writer:
+            yield
+
+    @cached_property
+    def _writer(self) -> FairLock:
+        key = self.engine.url.render_as_string()
+        with _writers_guard:
+            return _writers.setdefault(key, FairLock())
+
+    @property
+    def writer_is_busy(self) -> bool:
+        """On SQLite: another thread of this process writes, or waits to."""
+        return not self.is_postgres and not self._writer.is_free
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._read_sessions() as session:
+            yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A plain connection for one or two Core reads (no ORM session), rolled back after."""
+        with self._read_engine.connect() as conn:
+            yield conn
+
+    def forget_before(self, column: InstrumentedAttribute[datetime], cutoff: datetime) -> int:
+        """Delete the rows of `column`'s table whose `column` is before `cutoff` (the worker's
+        housekeeping); returns how many went."""
+        with self.session() as session:
+            result = session.execute(delete(column.class_).where(column < cutoff))
+            session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# The database refuses to change history (SPEC §6). Used by the migration and by tests.
+APPEND_ONLY_SQLITE = [
+    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END""",
+]
+# Row triggers do not see TRUNCATE (emptying the table, or a cascade from `cases`): a statement
+# trigger refuses it (migration 0005). SQLite has no TRUNCATE; its DELETE trigger covers it.
+DROP_NO_TRUNCATE_POSTGRES = "DROP TRIGGER IF EXISTS events_no_truncate ON events"
+NO_TRUNCATE_POSTGRES = [
+    DROP_NO_TRUNCATE_POSTGRES,
+    """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+       FOR EACH STATEMENT EXECUTE FUNCTION handoff_events_append_only()""",
+]
+APPEND_ONLY_POSTGRES = [
+    """CREATE OR REPLACE FUNCTION handoff_events_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'events are append-only: % refused', TG_OP; END;
+       $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+       FOR EACH ROW EXECUTE FUNCTION handoff_events_append_only()""",
+    *NO_TRUNCATE_POSTGRES,
+]
+DROP_APPEND_ONLY_SQLITE = [
+    "DROP TRIGGER IF EXISTS events_no_update",
+    "DROP TRIGGER IF EXISTS events_no_delete",
+]
+DROP_APPEND_ONLY_POSTGRES = [
+    DROP_NO_TRUNCATE_POSTGRES,
+    "DROP TRIGGER IF EXISTS events_append_only ON events",
+    "DROP FUNCTION IF EXISTS handoff_events_append_only()",
+]
+
+
+def install_append_only(conn: Connection) -> None:
+    for statement in (
+        APPEND_ONLY_POSTGRES if conn.dialect.name == "postgresql" else APPEND_ONLY_SQLITE
+    ):
+        conn.execute(text(statement))
+
+
+def drop_append_only(conn: Connection) -> None:
+    statements = (
+        DROP_APPEND_ONLY_POSTGRES if conn.dialect.name == "postgresql" else DROP_APPEND_ONLY_SQLITE
+    )
+    for statement in statements:
+        conn.execute(text(statement))

@@ -1,0 +1,370 @@
+"""The persisted records: orgs, agents, credentials, cases and what hangs off a case."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps no offset, so it is stored naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; handoff stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: the one clock of the engine (freezegun moves it in tests)."""
+    return datetime.now(UTC)
+
+
+def format_time(at: datetime) -> str:
+    """RFC 3339, UTC, microseconds: one spelling, so an event's hash never depends on the
+    database (webhook payloads spell `at` so too; the API writes `Z`)."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    # Per-org overrides of the deployment's windows, in seconds: {"claim_window": 600}.
+    windows: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Loaded only when asked for: authenticating (every request) needs the agent, not its org.
+    org: Mapped[Org] = relationship(lazy="select")
+
+
+class PartnerSystem(Base):
+    __tablename__ = "partner_systems"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Credential(Base):
+    """A bearer token, kept only as its SHA-256, for an agent, a partner system or an admin."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    principal_kind: Mapped[str] = mapped_column(String(10))
+    principal_id: Mapped[str] = mapped_column(String(64))
+    # An auditor credential may be limited to these orgs' cases; None means every case.
+    orgs: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_credentials_principal", "principal_kind", "principal_id"),)
+
+
+class CaseNumber(Base):
+    """Hands out the running number behind each case's reference (HC-000123)."""
+
+    __tablename__ = "case_numbers"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+OPEN_REQUEST_STATES = ("open", "acknowledged")  # a request still owed
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    subject: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    customer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    owner_org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    owner_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    first_contact_org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    customer_link: Mapped[str] = mapped_column(String(64), unique=True)
+    resolution_code: Mapped[str | None] = mapped_column(String(32))
+    resolution_summary: Mapped[str | None] = mapped_column(Text)
+    closed_how: Mapped[str | None] = mapped_column(String(16))
+    # Due times live on the row so the worker finds due work with an indexed query.
+    claim_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    auto_close_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reopen_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set once an unclaimed case found nobody to escalate to, so that is said only once.
+    unclaimed_escalation_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participants: Mapped[list["Participant"]] = relationship(
+        lazy="selectin", order_by="Participant.added_at", cascade="all, delete-orphan"
+    )
+    requests: Mapped[list["Request"]] = relationship(
+        lazy="selectin", order_by="Request.created_at", cascade="all, delete-orphan"
+    )
+    handoffs: Mapped[list["Handoff"]] = relationship(
+        lazy="selectin", order_by="Handoff.created_at", cascade="all, delete-orphan"
+    )
+    sessions: Mapped[list["JointSession"]] = relationship(
+        lazy="selectin", order_by="JointSession.started_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def reference(self) -> str:
+        return f"HC-{self.number:06d}"
+
+    @property
+    def participant_org_ids(self) -> list[str]:
+        return [p.org_id for p in self.participants]
+
+    @property
+    def open_requests(self) -> list["Request"]:
+        return [r for r in self.requests if r.state in OPEN_REQUEST_STATES]
+
+    @property
+    def pending_handoff(self) -> "Handoff | None":
+        return next((h for h in self.handoffs if h.state == "proposed"), None)
+
+    @property
+    def live_session(self) -> "JointSession | None":
+        return next((s for s in self.sessions if s.state == "live"), None)
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    to_org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    action: Mapped[str] = mapped_column(String(300))
+    details: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_REQUEST_STATES
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    from_agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id"))
+    to_org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    accepted_by: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JointSession(Base):
+    __tablename__ = "joint_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    handoff_id: Mapped[str | None] = mapped_column(ForeignKey("handoffs.id"))
+    state: Mapped[str] = mapped_column(String(8), default="live")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    parties: Mapped[list["SessionParty"]] = relationship(
+        lazy="selectin", order_by="SessionParty.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def present(self) -> list["SessionParty"]:
+        return [p for p in self.parties if p.left_at is None] if self.state == "live" else []
+
+
+class SessionParty(Base):
+    """One stay of one party in a joint session: from its join to its leave (or the end)."""
+
+    __tablename__ = "session_parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("joint_sessions.id"), index=True)
+    party: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """One immutable line of a case's history; the database refuses UPDATE and DELETE."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    org_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+        Index("ix_events_org_at", "org_id", "at"),
+    )
+
+
+class WebhookSubscription(Base):
+    """An org's subscription to the events of the cases it takes part in (SPEC §10)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Event types to deliver; None means every type.
+    events: Mapped[list[str] | None] = mapped_column(JSON)
+    # The HMAC key deliveries are signed with: kept as is, since signing needs it.
+    secret: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    # "agent:dana", "system:acme-crm": keys of different principals never meet.
+    principal: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of what was asked (method, path, body), to tell a retry from a reuse of the key.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # None while the first request is still being answered.
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one subscription; its id is the `webhook-id` header, kept across
+    retries so a receiver can drop duplicates."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    case_id: Mapped[str] = mapped_column(String(32))
+    event_seq: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending (still to deliver, maybe retrying), delivered, or dead (tries used up).
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Due work, found by an index; and "is an earlier event of this case still pending?".
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "subscription_id", "case_id", "event_seq"),
+    )
+
+
+class EndedSession(Base):
+    __tablename__ = "ended_ui_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
