@@ -1,157 +1,17 @@
 """The events of a case's history, one class per type, each with named fields (SPEC §6).
 
-`data()` is the dict an event is stored as, and `parse` reads every dict ever stored for a type.
-Events are hash-chained, so a stored shape never changes: a key an older version did not write
-reads as its fallback (None, "", False, ()) and is left out again by `data()`; a key this version
-does not name, or a value not of the field's type, is kept as it was (`unnamed`); a type this
-version does not know reads as `UnknownEvent`. So `data()` gives back exactly what was stored.
+`data()` is the dict an event is stored as, byte for byte what the commands have always written,
+and `parse` reads every dict ever stored for a type (see event_encoding); a type this version does
+not know reads as `UnknownEvent`, so a chain written by a newer version still reads.
 """
 
-import types
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, Union, get_args, get_origin
+from typing import Any, Protocol
 
-# A key written only when it has a value (only some of the writers, or only newer ones, write it).
-OMITTED_IF_NONE = {"omitted_if_none": True}
-# The field that holds every key the others do not name, stored beside them (a refusal's details).
-THE_REST = {"the_rest": True}
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    """What one event says; who wrote it and when is the envelope's (`Recorded`)."""
-
-    TYPE: ClassVar[str]
-    # Keys the class names that the stored data lacked, and keys (or values) it could not read:
-    # both are kept so that `data()` re-encodes the event byte for byte.
-    absent: frozenset[str] = field(default=frozenset(), kw_only=True, repr=False)
-    unnamed: Mapping[str, Any] = field(default_factory=dict, kw_only=True, repr=False)
-
-    @property
-    def type(self) -> str:
-        return self.TYPE
-
-    def data(self) -> dict[str, Any]:
-        rest = _rest_field(type(self))
-        stored: dict[str, Any] = dict(getattr(self, rest)) if rest else {}
-        for key in _keys(type(self)):
-            value = getattr(self, key.name)
-            if key.name in self.absent or (value is None and key.omitted_if_none):
-                continue
-            stored[key.name] = key.encode(value)
-        return stored | dict(self.unnamed)
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> "DomainEvent":
-        values: dict[str, Any] = {}
-        absent: set[str] = set()
-        unnamed = dict(data)
-        for key in _keys(cls):
-            decoded = key.decode(data[key.name]) if key.name in data else _UNREADABLE
-            if decoded is None and key.omitted_if_none:  # stored as null: kept as it was
-                decoded = _UNREADABLE
-            if decoded is _UNREADABLE:
-                values[key.name] = key.fallback
-                if key.name in data or not key.omitted_if_none:
-                    absent.add(key.name)
-            else:
-                values[key.name] = decoded
-                del unnamed[key.name]
-        rest = _rest_field(cls)
-        if rest:
-            values[rest] = {k: v for k, v in unnamed.items() if k not in values}
-            unnamed = {k: v for k, v in unnamed.items() if k in values}
-        return cls(**values, absent=frozenset(absent), unnamed=unnamed)
-
-
-_UNREADABLE = object()
-
-
-@dataclass(frozen=True)
-class _Key:
-    """How one named field is stored: its key, its fallback, its encoding."""
-
-    name: str
-    fallback: Any
-    omitted_if_none: bool
-    encode: Callable[[Any], Any]
-    decode: Callable[[Any], Any]
-
-
-def _rest_field(cls: type[DomainEvent]) -> str | None:
-    return next((f.name for f in fields(cls) if f.metadata.get("the_rest")), None)
-
-
-def _keys(cls: type[DomainEvent]) -> tuple[_Key, ...]:
-    """The fields stored each under its own key (not the bookkeeping, not the rest)."""
-    keys = _KEYS.get(cls)
-    if keys is None:
-        keys = _KEYS[cls] = _keys_of(cls)
-    return keys
-
-
-_KEYS: dict[type[DomainEvent], tuple[_Key, ...]] = {}
-
-
-def _keys_of(cls: type[DomainEvent]) -> tuple[_Key, ...]:
-    keys = []
-    for f in fields(cls):
-        if f.kw_only or f.metadata.get("the_rest"):
-            continue
-        kinds = [k for k in _alternatives(f.type) if k is not type(None)]
-        nullable = len(kinds) < len(_alternatives(f.type))
-        (kind,) = kinds  # one kind of value per field (optionally None)
-        keys.append(
-            _Key(
-                name=f.name,
-                fallback=None if nullable else _FALLBACK[get_origin(kind) or kind],
-                omitted_if_none=bool(f.metadata.get("omitted_if_none")),
-                encode=_encoder(kind),
-                decode=_decoder(kind, nullable),
-            )
-        )
-    return tuple(keys)
-
-
-def _alternatives(annotation: Any) -> tuple[Any, ...]:
-    if isinstance(annotation, types.UnionType) or get_origin(annotation) is Union:
-        return get_args(annotation)
-    return (annotation,)
-
-
-_FALLBACK: dict[Any, Any] = {str: "", bool: False, tuple: ()}
-
-
-def _encoder(kind: Any) -> Callable[[Any], Any]:
-    if kind is datetime:
-        return lambda v: None if v is None else v.isoformat()
-    if get_origin(kind) is tuple:
-        return lambda v: None if v is None else list(v)
-    return lambda v: v
-
-
-def _decoder(kind: Any, nullable: bool) -> Callable[[Any], Any]:
-    def decode(value: Any) -> Any:
-        if value is None:
-            return None if nullable else _UNREADABLE
-        if kind is datetime:  # read only as written: isoformat's own spelling
-            try:
-                read = datetime.fromisoformat(value) if isinstance(value, str) else None
-            except ValueError:
-                read = None
-            return read if read is not None and read.isoformat() == value else _UNREADABLE
-        if get_origin(kind) is tuple:
-            (item, _ellipsis) = get_args(kind)
-            fits = isinstance(value, list) and all(isinstance(v, item) for v in value)
-            return tuple(value) if fits else _UNREADABLE
-        if kind is str:
-            return value if isinstance(value, str) else _UNREADABLE
-        return value if type(value) is kind else _UNREADABLE
-
-    return decode
-
+from handoff.domain.event_encoding import OMITTED_IF_NONE, THE_REST
+from handoff.domain.event_encoding import DomainEvent as DomainEvent  # the base, for readers
 
 # --- Opening, claiming, owning ------------------------------------------------------------------
 
