@@ -8,11 +8,13 @@ import json
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Text, cast, select
 
+from api.ui.timeline import timeline
 from handoff import services
 from handoff.config import Settings
 from handoff.domain import events
@@ -21,10 +23,13 @@ from handoff.domain.lifecycle import EVENT_TYPES
 from handoff.domain.principals import Actor
 from handoff.history.chain import canonical_json
 from handoff.history.check import check
-from handoff.services.audit import verify_chains
+from handoff.services import queries
+from handoff.services.audit import case_as_of, verify_chains
+from handoff.services.directory import load_directory
+from handoff.services.org_metrics import org_metrics
 from handoff.store.db import Database
 from handoff.store.migrate import upgrade
-from handoff.store.models import Case, Event
+from handoff.store.models import Case, Event, Participant
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "history-b4cec65.db"
 AUDITOR = Actor(kind="agent", id="ada", org_id="acme", role="auditor")
@@ -99,3 +104,56 @@ def test_a_fixture_case_takes_a_new_event_and_its_chain_still_verifies(
     assert events.parse(new_type, json.loads(new_text)) == events.NoteAdded(
         "Written by the new code.", "internal"
     )
+
+
+def test_each_fixture_case_as_of_now_is_the_case_as_its_row_holds_it(fixture_db: Database) -> None:
+    """Withdrawn with a handoff pending, a case is closed; withdrawn unclaimed, it is owned."""
+    with fixture_db.reading() as session:
+        rows = session.execute(select(Case.id, Case.state, Case.owner_org_id, Case.owner_agent_id))
+        cases = {case_id: tuple(rest) for case_id, *rest in rows}
+        taking_part = session.execute(select(Participant.case_id, Participant.org_id)).all()
+
+    for case_id, (state, owner_org, owner_agent) in cases.items():
+        now = case_as_of(fixture_db, AUDITOR, case_id, datetime(2100, 1, 1, tzinfo=UTC))
+
+        assert now.owner is not None
+        assert (now.state, now.owner.org_id, now.owner.agent_id) == (state, owner_org, owner_agent)
+        orgs = sorted(org for case, org in taking_part if case == case_id)
+        assert sorted(now.participants) == orgs
+
+
+def test_the_metrics_count_each_refused_attempt_for_the_org_that_tried(
+    fixture_db: Database,
+) -> None:
+    metrics = {m.org_id: m for m in org_metrics(fixture_db, AUDITOR)}
+
+    assert metrics["acme"].send_away_refused == {
+        "cold_transfer_forbidden": 1,
+        "send_away_language": 1,
+    }
+    assert metrics["firstbank"].send_away_refused == {
+        "open_requests": 1,
+        "ping_pong": 1,
+        "send_away_language": 1,
+        "warm_session_required": 1,
+    }
+    assert (metrics["acme"].reopens, metrics["firstbank"].reopens) == (2, 1)
+    assert metrics["acme"].owner_changes_orgs == 1
+    assert metrics["acme"].bounces == 0
+
+
+def test_the_timeline_phrases_every_fixture_event_and_names_each_handoff_s_org(
+    fixture_db: Database,
+) -> None:
+    names = load_directory(fixture_db)
+    for case_id in list_of_cases(fixture_db):
+        events = queries.case_events(fixture_db, AUDITOR, case_id)
+        lines = timeline(events, names)
+
+        assert [line.seq for line in lines] == [e.seq for e in events]
+        assert not [line.text for line in lines if "unknown org" in line.text]
+
+
+def list_of_cases(db: Database) -> list[str]:
+    with db.reading() as session:
+        return list(session.scalars(select(Case.id).order_by(Case.number)))
