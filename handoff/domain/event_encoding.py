@@ -46,24 +46,26 @@ class DomainEvent:
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> "DomainEvent":
         values: dict[str, Any] = {}
-        absent: set[str] = set()
-        unnamed = dict(data)
+        absent: list[str] = []
         for key in _keys(cls):
-            decoded = key.decode(data[key.name]) if key.name in data else _UNREADABLE
-            if decoded is None and key.omitted_if_none:  # stored as null: kept as it was
-                decoded = _UNREADABLE
-            if decoded is _UNREADABLE:
-                values[key.name] = key.fallback
-                if key.name in data or not key.omitted_if_none:
-                    absent.add(key.name)
+            name = key.name
+            value = key.decode(data[name]) if name in data else _UNREADABLE
+            if value is None and key.omitted_if_none:  # stored as null: kept as it was
+                value = _UNREADABLE
+            if value is _UNREADABLE:
+                values[name] = key.fallback
+                if name in data or not key.omitted_if_none:
+                    absent.append(name)
             else:
-                values[key.name] = decoded
-                del unnamed[key.name]
+                values[name] = value
+        if not absent and len(values) == len(data):  # the shape this version writes
+            return cls(**values)
+        kept = {k: v for k, v in data.items() if k not in values or k in absent}
         rest = _rest_field(cls)
         if rest:
-            values[rest] = {k: v for k, v in unnamed.items() if k not in values}
-            unnamed = {k: v for k, v in unnamed.items() if k in values}
-        return cls(**values, absent=frozenset(absent), unnamed=unnamed)
+            values[rest] = {k: v for k, v in kept.items() if k not in values}
+            kept = {k: v for k, v in kept.items() if k in values}
+        return cls(**values, absent=frozenset(absent), unnamed=kept)
 
 
 _UNREADABLE = object()
@@ -133,21 +135,36 @@ def _encoder(kind: Any) -> Callable[[Any], Any]:
 
 
 def _decoder(kind: Any, nullable: bool) -> Callable[[Any], Any]:
-    def decode(value: Any) -> Any:
-        if value is None:
-            return None if nullable else _UNREADABLE
-        if kind is datetime:  # read only as written: isoformat's own spelling
+    """Reads a stored value as `kind`, or answers _UNREADABLE (kept then as it was)."""
+    null = None if nullable else _UNREADABLE
+    if kind is datetime:  # read only as written: isoformat's own spelling
+
+        def read_time(value: Any) -> Any:
+            if value is None:
+                return null
             try:
                 read = datetime.fromisoformat(value) if isinstance(value, str) else None
             except ValueError:
                 read = None
             return read if read is not None and read.isoformat() == value else _UNREADABLE
-        if get_origin(kind) is tuple:
-            (item, _ellipsis) = get_args(kind)
+
+        return read_time
+    if get_origin(kind) is tuple:
+        (item, _ellipsis) = get_args(kind)
+
+        def read_items(value: Any) -> Any:
+            if value is None:
+                return null
             fits = isinstance(value, list) and all(isinstance(v, item) for v in value)
             return tuple(value) if fits else _UNREADABLE
-        if kind is str:
-            return value if isinstance(value, str) else _UNREADABLE
-        return value if type(value) is kind else _UNREADABLE
 
-    return decode
+        return read_items
+    exact = kind is not str  # a bool is an int, but not the other way round
+
+    def read_plain(value: Any) -> Any:
+        if value is None:
+            return null
+        fits = type(value) is kind if exact else isinstance(value, kind)
+        return value if fits else _UNREADABLE
+
+    return read_plain
