@@ -1,10 +1,10 @@
 """Named guards of the lifecycle table. Each passes or raises the spec's refusal and details."""
 
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Agent
 from handoff.domain.errors import Forbidden, InvalidInput, Refusal
 from handoff.domain.principals import WORKING_ROLES
 from handoff.send_away import find_send_away
-from handoff.store.models import Agent
 
 RESOLUTION_CODES = (
     "fixed",

@@ -7,13 +7,15 @@ from sqlalchemy import insert
 
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Agent, Case, Participant
 from handoff.domain.errors import Forbidden, InvalidInput
 from handoff.domain.principals import Actor
 from handoff.domain.views import CaseView
 from handoff.history import chain
 from handoff.services.flow import Tx, act, lock_agents, view_of, windows_of
+from handoff.store import casefile
 from handoff.store.db import Database
-from handoff.store.models import Agent, Case, CaseNumber, Org, Participant
+from handoff.store.models import CaseNumber, Org
 from handoff.store.models import utcnow as now
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -67,12 +69,11 @@ def create_case(
             handoffs=[],
             sessions=[],
         )
-        session.add(case)
-        session.flush()
+        conn = session.connection()
         created = {"subject": case.subject, "priority": priority, "participants": orgs}
-        chain.append(session.connection(), case, "case_created", actor, at, created)
+        events = [chain.next_event(case, "case_created", actor, at, created)]
         if actor.kind == "agent":
-            claimer = lock_agents(session.connection(), [actor.id]).get(actor.id)
+            claimer = lock_agents(conn, [actor.id]).get(actor.id)
             attempt = Attempt(
                 case=case,
                 actor=actor,
@@ -83,8 +84,10 @@ def create_case(
             )
             lifecycle.fire("claim", attempt)
             claimed = _claimed(case, attempt, auto=True)
-            chain.append(session.connection(), case, "claimed", actor, at, claimed)
+            events.append(chain.next_event(case, "claimed", actor, at, claimed))
             case.version += 1
+        casefile.save(conn, casefile.add(conn, case))
+        chain.write(conn, case, events)
         view = view_of(case, actor, windows, at, db)
         session.commit()
         return view

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from handoff.config import Windows
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Agent, Case
 from handoff.domain.errors import NotFound, Refusal
 from handoff.domain.principals import Actor
 from handoff.domain.views import CaseView
@@ -20,9 +21,9 @@ from handoff.history import chain
 from handoff.store import casefile
 from handoff.store.casefile import Loaded
 from handoff.store.db import Database
-from handoff.store.direct import Direct
-from handoff.store.models import Agent, Case, Org
+from handoff.store.models import Org
 from handoff.store.models import utcnow as now
+from handoff.store.sql import Statement
 
 # Applies the change a trigger makes and returns the data of its event.
 Apply = Callable[["Tx", Attempt], dict[str, Any]]
@@ -34,14 +35,15 @@ class Outcome:
     created: Any = None
 
 
-AGENTS = casefile.table_of(Agent)
+AGENTS = casefile.AGENTS
 # Agents who may become an owner are share-locked before the case: a deactivation locks the agent
 # for update and then the agent's cases, so taking the agent first keeps one order everywhere.
-_LOCK_AGENT = Direct(
-    select(*AGENTS.c).where(AGENTS.c.id == bindparam("agent_id")).with_for_update(read=True)
+_AGENT_COLUMNS = casefile.COLUMNS[AGENTS].listed()
+_LOCK_AGENT = Statement(
+    f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :agent_id", postgres_tail="FOR SHARE"
 )
-_AGENT = Direct(select(*AGENTS.c).where(AGENTS.c.id == bindparam("agent_id")))
-_ORG_EXISTS = Direct(select(Org.id).where(Org.id == bindparam("org_id")))
+_AGENT = Statement(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :agent_id")
+_ORG_EXISTS = Statement("SELECT id FROM orgs WHERE id = :org_id")
 
 
 def lock_agents(conn: Connection, agent_ids: Sequence[str | None]) -> dict[str, Agent]:
@@ -52,7 +54,7 @@ def lock_agents(conn: Connection, agent_ids: Sequence[str | None]) -> dict[str, 
     for agent_id in sorted({a for a in agent_ids if a}):
         rows = _LOCK_AGENT.rows(conn, {"agent_id": agent_id})
         if rows:
-            held[agent_id] = casefile.detached(Agent, rows[0])
+            held[agent_id] = casefile.agent_of(rows[0])
     return held
 
 
@@ -74,7 +76,7 @@ class Tx:
         if held is not None:
             return held
         rows = _AGENT.rows(self.conn, {"agent_id": agent_id})
-        return casefile.detached(Agent, rows[0]) if rows else None
+        return casefile.agent_of(rows[0]) if rows else None
 
     def org_exists(self, org_id: str) -> bool:
         return bool(_ORG_EXISTS.rows(self.conn, {"org_id": org_id}))

@@ -5,13 +5,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Agent, Case, Handoff
 from handoff.domain.errors import InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor, timer
 from handoff.domain.views import CaseView, HandoffView
 from handoff.services.cases import agent_param
 from handoff.services.flow import Tx, act
 from handoff.store.db import Database
-from handoff.store.models import Agent, Case, Handoff, new_id
+from handoff.store.models import new_id
 
 
 def propose_handoff(

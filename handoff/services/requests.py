@@ -5,12 +5,13 @@ from typing import Any
 
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Case, Request
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound
 from handoff.domain.principals import Actor
 from handoff.domain.views import CaseView, RequestView
 from handoff.services.flow import Tx, act
 from handoff.store.db import Database
-from handoff.store.models import Case, Request, new_id
+from handoff.store.models import new_id
 
 
 def create_request(

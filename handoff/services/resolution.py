@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Agent
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor, timer
 from handoff.domain.views import CaseView
 from handoff.services.flow import AGENTS, Tx, act, lock_agents
 from handoff.store import casefile
 from handoff.store.db import Database
-from handoff.store.models import Agent
 
 
 def propose_resolution(
@@ -110,7 +110,7 @@ def org_fallback_owner(conn: Connection, org_id: str, excluding: str | None = No
             .with_for_update(read=True)
         ).first()
         if row is not None:
-            return casefile.detached(Agent, row)
+            return casefile.agent_of(row)
     return None
 
 

@@ -4,13 +4,14 @@ from typing import Any
 
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Case, JointSession, SessionParty
 from handoff.domain.errors import NotFound
 from handoff.domain.principals import Actor
 from handoff.domain.views import CaseView, SessionView
 from handoff.services.cases import agent_param
 from handoff.services.flow import Tx, act
 from handoff.store.db import Database
-from handoff.store.models import Case, JointSession, SessionParty, new_id
+from handoff.store.models import new_id
 
 
 def start_session(

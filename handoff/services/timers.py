@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Case
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import timer
 from handoff.domain.views import CaseView
@@ -14,7 +15,6 @@ from handoff.services.requests import request_of
 from handoff.services.resolution import org_fallback_owner
 from handoff.store import casefile
 from handoff.store.db import Database
-from handoff.store.models import Case
 from handoff.store.models import utcnow as now
 
 CLAIM_TIMER = timer("claim_window")

@@ -132,7 +132,7 @@ def test_an_event_written_while_chains_are_walked_is_not_taken_for_a_break(
     with freeze_time(T0):
         first, second = arrived_unclaimed(world, [None, None])
     walked = audit.case_histories(
-        world.db, audit.visible_cases(world.auditor()).with_only_columns(audit.Case.id)
+        world.db, audit.visible_cases(world.auditor()).with_only_columns(audit.CaseRow.id)
     )
 
     head, events = next(walked)  # the batch's heads and events are being read now
