@@ -23,7 +23,7 @@ from tests.reliability.load import Answer, Load
 from tests.reliability.proxy import Proxy
 from tests.reliability.servers import Api, bearer, populated
 
-# What the README states: with PostgreSQL stopped a request is answered 503 at once; with a
+# What docs/operations.md states: with PostgreSQL stopped a request is answered 503 at once; with a
 # server that accepts connections and never answers, within the connect (or pool) timeout.
 STATED_TIMEOUT = max(CONNECT_TIMEOUT, POOL_TIMEOUT)
 MARGIN = 2.0  # the request's own work and a loaded test machine
