@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
 from handoff.history import chain
-from handoff.services.resolution import org_fallback_owner
 from handoff.store import casefile
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
 from handoff.store.sql import Kind, Statement, from_db
+from handoff.store.work import SqlWork
 
 ORG_KINDS = ("merchant", "bank", "vendor", "manufacturer", "carrier", "other")
 ROLES = ("rep", "supervisor", "auditor")
@@ -206,7 +206,7 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
             .with_for_update()
         ).all()
         cases = [casefile.load(conn, case_id, lock=True) for case_id in case_ids]
-        successor = org_fallback_owner(session.connection(), org_id, excluding=agent_id)
+        successor = SqlWork(conn, session).fallback_owner(org_id, excluding=agent_id)
         if cases and successor is None:
             raise Refusal(
                 "owner_required",

@@ -51,7 +51,7 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
             raise NotFound("case not found")
         case, customer, at = loaded.case, customer_of(loaded.case.id), now()
         windows = Windows.for_org(db.settings, loaded.windows)
-        allowed = view_of(case, customer, windows, at, db).allowed_actions
+        allowed = view_of(case, customer, windows, at, db.rules).allowed_actions
         org = session.get(Org, case.owner_org_id)
         agent = session.get(AgentRow, case.owner_agent_id) if case.owner_agent_id else None
         notes = session.scalars(

@@ -16,6 +16,7 @@ from handoff.config import Settings
 from handoff.domain.canonical import canonical_json
 from handoff.send_away import PhraseRules, load_rules
 from handoff.store import sql
+from handoff.store.work import SqlWork
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
 # statement, and a server that went silent (TCP keepalives) each give up within a stated time,
@@ -166,6 +167,16 @@ class Database:
         with self._one_writer_at_a_time(), self.engine.connect() as conn:
             conn.begin()
             yield conn
+
+    @contextmanager
+    def work(self, within: Session | None = None) -> Iterator[SqlWork]:
+        """One command's transaction, rolled back unless committed; or the caller's session's,
+        when it already began one (the caller then ends it, if the command does not commit)."""
+        if within is not None:
+            yield SqlWork(within.connection(), within)
+            return
+        with self.writing() as conn:
+            yield SqlWork(conn)
 
     @contextmanager
     def _one_writer_at_a_time(self) -> Iterator[None]:

@@ -227,15 +227,15 @@ def test_a_command_failing_midway_leaves_neither_its_change_nor_any_event(
     db, dana = world.db, world.agent("dana")
     case_id = worked_case(world)
     before_case, before_events = stored_case(db, case_id), stored_events(db, case_id)
-    real_append, calls = history.append, []
+    real_next_event, calls = history.next_event, []
 
-    def append_failing_on_the_second_event(*args: Any, **kwargs: Any) -> Event:
-        calls.append(args[2])
+    def failing_on_the_second_event(*args: Any, **kwargs: Any) -> Event:
+        calls.append(args[1])  # (case, type, …)
         if len(calls) == 2:
             raise RuntimeError("the disk is full")
-        return real_append(*args, **kwargs)
+        return real_next_event(*args, **kwargs)
 
-    monkeypatch.setattr(history, "append", append_failing_on_the_second_event)
+    monkeypatch.setattr(history, "next_event", failing_on_the_second_event)
 
     with pytest.raises(RuntimeError, match="the disk is full"):
         services.withdraw(db, dana, case_id, reason="The customer sorted it out")
