@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.domain.errors import InvalidInput, Refusal
-from handoff.services.admin import ORG_KINDS, ROLES, IssuedCredential, add_credential, hash_token
+from handoff.domain.vocabulary import ORG_KINDS, ROLES
+from handoff.services.admin import IssuedCredential, add_credential, hash_token
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now

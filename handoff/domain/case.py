@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-OPEN_REQUEST_STATES = ("open", "acknowledged")  # a request still owed
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES
+
 GENESIS_HASH = "0" * 64
 
 
@@ -151,6 +152,10 @@ class Case:
     @property
     def pending_handoff(self) -> Handoff | None:
         return next((h for h in self.handoffs if h.state == "proposed"), None)
+
+    def handed_off_by(self, org_id: str | None) -> bool:
+        """Whether `org_id` owned the case once and handed it off: a handoff back is ping-pong."""
+        return any(h.state == "accepted" and h.from_org_id == org_id for h in self.handoffs)
 
     @property
     def live_session(self) -> JointSession | None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
+from handoff.domain.vocabulary import ORG_KINDS, PRINCIPAL_KINDS, ROLES
 from handoff.history import chain
 from handoff.store import casefile
 from handoff.store.db import Database
@@ -17,10 +18,6 @@ from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSyst
 from handoff.store.models import utcnow as now
 from handoff.store.sql import Kind, Statement, from_db
 from handoff.store.work import SqlWork
-
-ORG_KINDS = ("merchant", "bank", "vendor", "manufacturer", "carrier", "other")
-ROLES = ("rep", "supervisor", "auditor")
-PRINCIPAL_KINDS = ("agent", "system", "admin")
 
 
 def hash_token(token: str) -> str:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from handoff.domain import lifecycle
 from handoff.domain.case import Agent, Case, Handoff
 from handoff.domain.errors import InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor, timer
@@ -28,7 +29,7 @@ def propose_handoff(
     ) as change:
         change.check()
         case = change.case
-        overriding = any(h.state == "accepted" and h.from_org_id == to_org for h in case.handoffs)
+        overriding = case.handed_off_by(to_org)  # not_ping_pong let it through on an override
         handoff = Handoff(
             id=new_id(),
             case_id=case.id,
@@ -101,7 +102,8 @@ def accept_handoff(
         handoff = proposed_handoff(case, handoff_id)
         receiver = _acceptor(change.work, actor, agent_id)
         change.check(agent=receiver)
-        handoff.state, handoff.accepted_by, handoff.decided_at = "accepted", receiver.id, change.now
+        lifecycle.fire_handoff("accept", handoff, change.attempt)
+        handoff.accepted_by, handoff.decided_at = receiver.id, change.now
         from_org, from_agent = case.owner_org_id, case.owner_agent_id
         case.owner_org_id, case.owner_agent_id = handoff.to_org_id, receiver.id
         change.record(
@@ -117,10 +119,11 @@ def accept_handoff(
         return change.done()
 
 
-def _settle(change: Change, handoff: Handoff, state: str) -> CaseView:
+def _settle(change: Change, handoff: Handoff, trigger: str) -> CaseView:
     """A proposal that ends without moving the case: declined or cancelled."""
     change.check()
-    handoff.state, handoff.decided_at = state, change.now
+    lifecycle.fire_handoff(trigger, handoff, change.attempt)
+    handoff.decided_at = change.now
     handoff.reason = change.text("reason") or None
     change.record({"handoff_id": handoff.id, "to_org": handoff.to_org_id, "reason": handoff.reason})
     return change.done()
@@ -140,7 +143,7 @@ def decline_handoff(
     with changing(
         db, actor, case_id, "decline_handoff", params=params, expected_version=expected_version
     ) as change:
-        return _settle(change, proposed_handoff(change.case, handoff_id), "declined")
+        return _settle(change, proposed_handoff(change.case, handoff_id), "decline")
 
 
 def cancel_handoff(
@@ -156,7 +159,7 @@ def cancel_handoff(
     with changing(
         db, actor, case_id, "cancel_handoff", params=params, expected_version=expected_version
     ) as change:
-        return _settle(change, proposed_handoff(change.case, handoff_id), "cancelled")
+        return _settle(change, proposed_handoff(change.case, handoff_id), "cancel")
 
 
 def expire_handoff(db: Store, case_id: str, *, within: Any = None) -> CaseView:
@@ -165,7 +168,8 @@ def expire_handoff(db: Store, case_id: str, *, within: Any = None) -> CaseView:
         change.check()
         handoff = change.case.pending_handoff
         assert handoff is not None  # the guard handoff_window_passed saw it
-        handoff.state, handoff.decided_at = "expired", change.now
+        lifecycle.fire_handoff("expire", handoff, change.attempt)
+        handoff.decided_at = change.now
         change.record(
             {
                 "handoff_id": handoff.id,

@@ -130,7 +130,8 @@ def withdraw(
             change.follow("request_cancelled", request_id=request.id, to_org=request.to_org_id)
         handoff = case.pending_handoff
         if handoff is not None:
-            handoff.state, handoff.decided_at = "cancelled", change.now
+            lifecycle.fire_handoff("cancel", handoff, change.attempt)
+            handoff.decided_at = change.now
             change.follow("handoff_cancelled", handoff_id=handoff.id, reason="case withdrawn")
         case.resolution_code, case.resolution_summary = (
             "withdrawn_by_customer",

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES as OPEN_REQUEST_STATES
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -130,9 +132,6 @@ class CaseNumber(Base):
     __tablename__ = "case_numbers"
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-
-
-OPEN_REQUEST_STATES = ("open", "acknowledged")  # a request still owed
 
 
 class CaseRow(Base):
