@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from api.ui.words import RESOLUTIONS
 from handoff.domain.authority import party_fits
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView
 from handoff.domain.vocabulary import PARTIES, RESOLUTION_CODES
 from handoff.services.directory import Directory
+from handoff.services.views import CaseView
 
 Options = list[tuple[str, str]]
 

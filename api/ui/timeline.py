@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from api.ui.words import ACTIONS, PARTIES, RESOLUTIONS, when
-from handoff.domain.views import EventView
 from handoff.services.directory import Directory
+from handoff.services.views import EventView
 
 TIMERS = {
     "claim_window": "the claim window",

@@ -12,8 +12,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from handoff.domain.errors import Forbidden
 from handoff.domain.principals import Actor
-from handoff.domain.views import EventView, Owner
-from handoff.domain.visibility import visible_cases
 from handoff.history.replay import (
     HandoffStanding,
     RequestStanding,
@@ -23,6 +21,8 @@ from handoff.history.replay import (
 )
 from handoff.history.verification import verify_cases
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
+from handoff.services.views import EventView, Owner
+from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
 from handoff.store.models import CaseRow, Event
 

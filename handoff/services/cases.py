@@ -9,11 +9,11 @@ from handoff.domain.attempt import Attempt
 from handoff.domain.case import Agent, Case, Participant
 from handoff.domain.errors import Forbidden, InvalidInput
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView
 from handoff.domain.vocabulary import PRIORITIES, VISIBILITIES
 from handoff.history import chain
 from handoff.services.flow import changing, view_of
 from handoff.services.ports import Store, Work
+from handoff.services.views import CaseView
 from handoff.store.models import utcnow as now
 
 

@@ -20,11 +20,11 @@ from handoff.domain.attempt import Attempt
 from handoff.domain.case import Case
 from handoff.domain.errors import NotFound, Refusal
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView
-from handoff.domain.visibility import can_see
 from handoff.history import chain
 from handoff.send_away import PhraseRules
 from handoff.services.ports import LockedCase, Store, Work
+from handoff.services.views import CaseView
+from handoff.services.visibility import can_see
 from handoff.store.models import Event
 from handoff.store.models import utcnow as now
 

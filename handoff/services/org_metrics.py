@@ -16,9 +16,9 @@ from sqlalchemy import exists
 
 from handoff.domain.errors import RECORDED_CODES
 from handoff.domain.principals import Actor
-from handoff.domain.visibility import visible_cases
 from handoff.history.replay import Standing, standings
 from handoff.services.audit import case_histories, require_auditor
+from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
 from handoff.store.models import CaseRow, Event, ParticipantRow
 from handoff.store.models import utcnow as now

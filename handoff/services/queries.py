@@ -14,12 +14,12 @@ from handoff.config import Windows
 from handoff.domain.case import Case
 from handoff.domain.errors import InvalidInput, NotFound
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView, EventView
-from handoff.domain.visibility import can_see, visible_cases
 from handoff.history import chain
 from handoff.history.chain import Verification
 from handoff.history.verification import verify_all as verify_all  # its callers know it from here
 from handoff.services.flow import view_of
+from handoff.services.views import CaseView, EventView
+from handoff.services.visibility import can_see, visible_cases
 from handoff.store import casefile
 from handoff.store.casefile import Loaded
 from handoff.store.db import Database

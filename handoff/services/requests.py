@@ -7,9 +7,9 @@ from handoff.domain import lifecycle
 from handoff.domain.case import Case, Request
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView, RequestView
 from handoff.services.flow import changing
 from handoff.services.ports import Store
+from handoff.services.views import CaseView, RequestView
 from handoff.store.models import new_id
 
 

@@ -5,9 +5,9 @@ from typing import Any
 from handoff.domain import lifecycle
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor, timer
-from handoff.domain.views import CaseView
 from handoff.services.flow import Change, changing
 from handoff.services.ports import Store
+from handoff.services.views import CaseView
 
 
 def propose_resolution(

@@ -4,10 +4,10 @@ from handoff.domain import lifecycle
 from handoff.domain.case import Case, JointSession, SessionParty
 from handoff.domain.errors import NotFound
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView, SessionView
 from handoff.services.cases import agent_param
 from handoff.services.flow import changing
 from handoff.services.ports import Store
+from handoff.services.views import CaseView, SessionView
 from handoff.store.models import new_id
 
 

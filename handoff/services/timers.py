@@ -4,11 +4,11 @@ from typing import Any
 
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import timer
-from handoff.domain.views import CaseView
 from handoff.history import chain
 from handoff.services.flow import changing, locked_case
 from handoff.services.ports import Store
 from handoff.services.requests import request_of
+from handoff.services.views import CaseView
 from handoff.store.models import utcnow as now
 
 CLAIM_TIMER = timer("claim_window")

@@ -12,12 +12,12 @@ from handoff import services
 from handoff.cli import app
 from handoff.delivery.worker import tick
 from handoff.domain.errors import Forbidden
-from handoff.domain.visibility import visible_cases
 from handoff.history.chain import Verification
 from handoff.history.verification import verify_cases
 from handoff.services import audit
 from handoff.services.audit import BrokenChain, verify_chains
 from handoff.services.org_metrics import Durations, OrgMetrics, org_metrics
+from handoff.services.visibility import visible_cases
 from tests.integration.world import ADMIN, World, tampering
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)

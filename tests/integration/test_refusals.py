@@ -14,8 +14,8 @@ from handoff import services
 from handoff.domain.errors import Forbidden, NotFound, Refusal
 from handoff.domain.lifecycle import CASE_TABLE
 from handoff.domain.principals import customer_of
-from handoff.domain.views import EventView, Owner
 from handoff.services import queries
+from handoff.services.views import EventView, Owner
 from handoff.store.models import AgentRow
 from tests.integration.world import ADMIN, World
 

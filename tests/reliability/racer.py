@@ -20,8 +20,8 @@ from handoff.config import Settings
 from handoff.delivery.worker import tick
 from handoff.domain.errors import DomainError
 from handoff.domain.principals import Actor, customer_of
-from handoff.domain.views import CaseView
 from handoff.services import queries
+from handoff.services.views import CaseView
 from handoff.store.db import Database
 from handoff.store.models import CaseRow
 from tests.integration.world import AGENTS, SYSTEMS
