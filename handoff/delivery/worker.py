@@ -176,6 +176,7 @@ def run(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    # The readiness line: from here on, SIGTERM and SIGINT stop the worker cleanly.
     log.info("worker started (pass every %.1f s, %d webhook senders)", interval, senders)
     sending = threading.Thread(
         target=_deliver_until, args=(db, stop, interval, senders), name="webhooks"
