@@ -2,7 +2,7 @@
 
 from fastapi import Response
 
-from handoff.domain.views import CaseView
+from handoff.services.views import CaseView
 
 
 def case_answer(response: Response, case: CaseView, *, created: bool = False) -> CaseView:

@@ -28,7 +28,7 @@ async def on_database(
     On SQLite it runs right here, on the event loop: every write queues on the one write lock
     anyway, and a hop to a worker thread, with the GIL handed back and forth at each statement,
     cost more than the work (the benchmark's note POSTs: about 500/s in threads with p99 near
-    50 ms, 1,100/s here with p99 near 20 ms; README, Performance). On PostgreSQL it runs in a
+    50 ms, 1,100/s here with p99 near 20 ms; docs/performance.md). On PostgreSQL it runs in a
     worker thread: network round trips and row-lock waits must not stall the loop.
     """
     if db.is_postgres or db.writer_is_busy:  # busy: a thread (web UI, admin) writes, so wait

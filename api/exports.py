@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter
 
-from handoff.domain.views import EventView
+from handoff.services.views import EventView
 
 CHUNK = 64 * 1024
 CSV_COLUMNS = (

@@ -11,8 +11,8 @@ from bench.report import Figure
 from handoff.config import Settings, Windows
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Case, Participant
 from handoff.domain.principals import Actor
-from handoff.store.models import Case, Participant
 
 DANA = Actor(kind="agent", id="dana", org_id="acme", role="rep")
 # A round trip that fires two transitions and leaves the case as it found it.

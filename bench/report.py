@@ -78,7 +78,7 @@ def verdict(passed: bool | None) -> str:
 
 
 def table(figures: Sequence[Figure]) -> str:
-    """A Markdown table: it reads in a terminal and pastes into the README as it is."""
+    """A Markdown table: it reads in a terminal and pastes into docs/performance.md as it is."""
     rows = [("figure", "measured", "reference", "ratio", "target", "", "reference is", "note")]
     for f in figures:
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else "-"

@@ -31,7 +31,7 @@ from handoff.history import check as checker
 from handoff.services import queries
 from handoff.store import migrate
 from handoff.store.db import Database, make_engine
-from handoff.store.models import Case
+from handoff.store.models import CaseRow
 
 app = typer.Typer(
     help="handoff: one accountable owner per cross-company case.",
@@ -233,7 +233,7 @@ def verify_command(database_url: DatabaseUrl = None) -> None:
     chains, events, broken = 0, 0, []
     with reported(settings), database(settings) as db:
         with db.reading() as session:
-            total = session.scalar(select(func.count()).select_from(Case)) or 0
+            total = session.scalar(select(func.count()).select_from(CaseRow)) or 0
         results = track(
             queries.verify_all(db),
             description="Verifying chains",

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     # Signs the web UI's session cookie; when unset, each process makes up its own.
     session_secret: str | None = None
     # Each process's PostgreSQL connection pool: connections kept open, more opened under load,
-    # and seconds a request waits for one before it is answered 503 (see "Running at scale").
+    # and seconds a request waits for one before it is answered 503 (docs/operations.md,
+    # "Running at scale").
     pool_size: int = Field(5, ge=1)
     pool_max_overflow: int = Field(10, ge=0)
     pool_timeout: float = Field(5.0, gt=0)

@@ -15,7 +15,7 @@ from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor
 from handoff.services.admin import hash_token
 from handoff.store.db import Database
-from handoff.store.models import Agent, Case, Credential, PartnerSystem
+from handoff.store.models import AgentRow, CaseRow, Credential, PartnerSystem
 
 ROOT = Actor(kind="admin", id="root")
 ORGS = {
@@ -146,7 +146,7 @@ def _clash(db: Database) -> str | None:
     the stories never run as somebody else."""
     with db.reading() as session:
         for agent_id, (org_id, _name, role) in AGENTS.items():
-            agent = session.get(Agent, agent_id)
+            agent = session.get(AgentRow, agent_id)
             wanted = (org_id, role, True)
             if agent is not None and (agent.org_id, agent.role, agent.active) != wanted:
                 return f"agent {agent_id} is not an active {role} of {org_id}"
@@ -252,7 +252,7 @@ def _tell_the_stories(db: Database) -> None:
 def _demo_cases(db: Database) -> list[DemoCase]:
     with db.reading() as session:
         cases = session.scalars(
-            select(Case).where(Case.subject.in_(STORIES.values())).order_by(Case.number)
+            select(CaseRow).where(CaseRow.subject.in_(STORIES.values())).order_by(CaseRow.number)
         ).all()
         by_subject = {c.subject: c for c in cases}
     found = []

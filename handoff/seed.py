@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.domain.errors import InvalidInput, Refusal
-from handoff.services.admin import ORG_KINDS, ROLES, IssuedCredential, add_credential, hash_token
+from handoff.domain.vocabulary import ORG_KINDS, ROLES
+from handoff.services.admin import IssuedCredential, add_credential, hash_token
 from handoff.store.db import Database
-from handoff.store.models import Agent, Case, Credential, Org, PartnerSystem
+from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
 
 # A token the seed generated: the only time anyone sees it.
@@ -214,10 +215,10 @@ def _upsert_org(session: Session, entry: OrgEntry) -> None:
 
 
 def _upsert_agent(session: Session, org_id: str, entry: AgentEntry, path: str) -> None:
-    agent = session.get(Agent, entry.id)
+    agent = session.get(AgentRow, entry.id)
     if agent is None:
         fields = entry.model_dump(include={"id", "name", "role"})
-        session.add(Agent(org_id=org_id, active=True, created_at=now(), **fields))
+        session.add(AgentRow(org_id=org_id, active=True, created_at=now(), **fields))
         session.flush()
         return
     _check_same_org("agent", agent, org_id, path)
@@ -242,18 +243,18 @@ def _upsert_system(session: Session, org_id: str, entry: SystemEntry, path: str)
         _update(system, name=entry.name)
 
 
-def _check_same_org(kind: str, row: Agent | PartnerSystem, org_id: str, path: str) -> None:
+def _check_same_org(kind: str, row: AgentRow | PartnerSystem, org_id: str, path: str) -> None:
     if row.org_id != org_id:
         message = f"{path}.id: {kind} {row.id} belongs to {row.org_id}, not {org_id}"
         raise InvalidInput(f"{path}.id", message)
 
 
-def _owns_open_cases(session: Session, agent: Agent) -> bool:
-    query = select(Case.id).where(Case.owner_agent_id == agent.id, Case.state != "closed")
+def _owns_open_cases(session: Session, agent: AgentRow) -> bool:
+    query = select(CaseRow.id).where(CaseRow.owner_agent_id == agent.id, CaseRow.state != "closed")
     return session.scalars(query.limit(1)).first() is not None
 
 
-def _update(row: Org | Agent | PartnerSystem, **values: str) -> None:
+def _update(row: Org | AgentRow | PartnerSystem, **values: str) -> None:
     """Assign only what differs, so an unchanged file leaves rows untouched."""
     for field, value in values.items():
         if getattr(row, field) != value:

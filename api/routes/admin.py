@@ -12,7 +12,7 @@ from handoff.services import credentials
 from handoff.services.admin import IssuedCredential
 from handoff.services.credentials import CredentialView, grant_credential
 from handoff.services.queries import Page
-from handoff.store.models import Agent, Org
+from handoff.store.models import AgentRow, Org
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -23,7 +23,7 @@ def create_org(body: inputs.NewOrg, db: DbDep, actor: ActorDep) -> Org:
 
 
 @router.post("/orgs/{org_id}/agents", status_code=201, response_model=outputs.Agent)
-def create_agent(org_id: ItemId, body: inputs.NewAgent, db: DbDep, actor: ActorDep) -> Agent:
+def create_agent(org_id: ItemId, body: inputs.NewAgent, db: DbDep, actor: ActorDep) -> AgentRow:
     return services.create_agent(db, actor, org_id, body.id, body.name, body.role)
 
 
@@ -34,7 +34,7 @@ def deactivate_agent(
     db: DbDep,
     actor: ActorDep,
     body: inputs.Empty | None = None,
-) -> Agent:
+) -> AgentRow:
     """Each of the agent's open cases moves to the org's supervisor, one event each."""
     return services.deactivate_agent(db, actor, org_id, agent_id)
 

@@ -10,9 +10,9 @@ from api.deps import ActorDep, Cursor, DbDep, Limit
 from api.exports import csv_lines, in_chunks, ndjson_lines
 from api.schemas import outputs
 from api.schemas.fields import EventType, Id, Instant
-from handoff.domain.views import EventView
 from handoff.services import audit, org_metrics
 from handoff.services.queries import Page
+from handoff.services.views import EventView
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

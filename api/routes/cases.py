@@ -9,8 +9,8 @@ from api.deps import ActorDep, CaseId, CaseRouter, Cursor, DbDep, IfMatch, Limit
 from api.schemas import inputs, outputs
 from api.schemas.fields import CaseState, Id
 from handoff import services
-from handoff.domain.views import CaseView
 from handoff.services import queries
+from handoff.services.views import CaseView
 
 router = CaseRouter(prefix="/v1/cases", tags=["cases"])
 

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query
 from api.deps import ActorDep, CaseId, Cursor, DbDep, Limit
 from api.schemas import outputs
 from api.schemas.fields import Instant
-from handoff.domain.views import EventView
 from handoff.history.chain import Verification
 from handoff.services import audit, queries
+from handoff.services.views import EventView
 
 router = APIRouter(prefix="/v1/cases/{case_id}", tags=["history"])
 

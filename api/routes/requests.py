@@ -6,7 +6,7 @@ from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
 from handoff import services
-from handoff.domain.views import CaseView, RequestView
+from handoff.services.views import CaseView, RequestView
 
 router = CaseRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
 

@@ -4,8 +4,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import ActorDep, Cursor, DbDep, ItemId, Limit
 from api.schemas import inputs, outputs
-from handoff.domain import views
-from handoff.services import subscriptions
+from handoff.services import subscriptions, views
 from handoff.services.queries import Page
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])

@@ -5,6 +5,17 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, StringConstraints
 
+from handoff.domain.vocabulary import (
+    CASE_STATES,
+    ORG_KINDS,
+    PARTIES,
+    PRINCIPAL_KINDS,
+    PRIORITIES,
+    RESOLUTION_CODES,
+    ROLES,
+    VISIBILITIES,
+)
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
 EVENT_TYPE_PATTERN = r"^[a-z][a-z_]{0,39}$"
@@ -43,15 +54,13 @@ Url = Annotated[
 # A moment with its offset (RFC 3339), held in UTC.
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
-CaseState = Literal[
-    "unclaimed", "active", "handoff_pending", "awaiting_customer", "resolution_proposed", "closed"
-]
-Priority = Literal["low", "normal", "high", "urgent"]
-ResolutionCode = Literal[
-    "fixed", "refunded", "replaced", "credited", "explained", "withdrawn_by_customer"
-]
-Party = Literal["owner", "receiver", "customer", "collaborator"]
-Visibility = Literal["internal", "customer"]
-OrgKind = Literal["merchant", "bank", "vendor", "manufacturer", "carrier", "other"]
-Role = Literal["rep", "supervisor", "auditor"]
-PrincipalKind = Literal["agent", "system", "admin"]
+# The engine's words (handoff.domain.vocabulary) as the API's enums: built from the engine's
+# tuples, which mypy cannot read as literals (hence the ignores).
+CaseState = Literal[CASE_STATES]  # type: ignore[valid-type]
+Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
+ResolutionCode = Literal[RESOLUTION_CODES]  # type: ignore[valid-type]
+Party = Literal[PARTIES]  # type: ignore[valid-type]
+Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
+OrgKind = Literal[ORG_KINDS]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+PrincipalKind = Literal[PRINCIPAL_KINDS]  # type: ignore[valid-type]

@@ -17,9 +17,9 @@ from api.ui.session import CurrentActor
 from api.ui.timeline import EVENT_TYPES, line, timeline
 from handoff.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
 from handoff.domain.principals import Actor
-from handoff.domain.views import EventView
 from handoff.services import audit, queries
 from handoff.services.directory import Directory
+from handoff.services.views import EventView
 
 router = APIRouter(prefix="/ui/audit", include_in_schema=False)
 STREAMED: dict[str, tuple[str, Callable[[Iterable[EventView]], Iterator[str]]]] = {

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 
 from api.ui.words import RESOLUTIONS
-from handoff.domain.guards import PARTIES, RESOLUTION_CODES
+from handoff.domain.authority import party_fits
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView
+from handoff.domain.vocabulary import PARTIES, RESOLUTION_CODES
 from handoff.services.directory import Directory
+from handoff.services.views import CaseView
 
 Options = list[tuple[str, str]]
 
@@ -26,14 +27,6 @@ def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
     taking_part = {p.org_id for p in case.participants}
     present = case.session.present if case.session else []
     owner_side = actor.org_id == case.owner.org_id
-    # Who may be which party (the guards party_fits_case and party_speaks_for_itself): the owner
-    # org's people join as owner and bring the customer; the other orgs' as receiver.
-    fits = {
-        "owner": owner_side,
-        "customer": owner_side,
-        "receiver": not owner_side,
-        "collaborator": True,
-    }
     return Choices(
         others=[
             (p.org_id, names.org_name(p.org_id)) for p in case.participants if p.role != "owner"
@@ -51,7 +44,7 @@ def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
         join_parties=[
             (party, "The customer" if party == "customer" else f"Me, as {party}")
             for party in PARTIES
-            if fits[party]
+            if party_fits(party, actor.org_id, case.owner.org_id)
         ],
         join_as=_likely_party(case, actor),
         leave_parties=[

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from api.ui.words import ACTIONS, PARTIES, RESOLUTIONS, when
 from handoff.domain import events as ev
 from handoff.domain.events import DomainEvent, Recorded
-from handoff.domain.views import EventView
 from handoff.history.fold import CaseState, step
 from handoff.services.directory import Directory
+from handoff.services.views import EventView
 
 TIMERS = {
     "claim_window": "the claim window",

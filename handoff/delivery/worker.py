@@ -29,7 +29,7 @@ from handoff.services.resolution import auto_close
 from handoff.services.timers import escalate_overdue_request, escalate_unclaimed
 from handoff.store import idempotency, web_sessions
 from handoff.store.db import Database
-from handoff.store.models import OPEN_REQUEST_STATES, Agent, Case, Handoff, Request
+from handoff.store.models import OPEN_REQUEST_STATES, AgentRow, CaseRow, HandoffRow, RequestRow
 from handoff.store.models import utcnow as now
 
 log = logging.getLogger("handoff.worker")
@@ -47,68 +47,68 @@ class DueWork:
 # An org with someone who could own a case: an escalation that found nobody is tried again then.
 _SOMEONE_TO_ESCALATE_TO = (
     exists()
-    .where(Agent.org_id == Case.owner_org_id, Agent.active.is_(True))
-    .where(Agent.role.in_(WORKING_ROLES))
+    .where(AgentRow.org_id == CaseRow.owner_org_id, AgentRow.active.is_(True))
+    .where(AgentRow.role.in_(WORKING_ROLES))
 )
 
 
 def _unclaimed(at: datetime) -> Select[str, str]:
     return (
-        select(Case.id, Case.id)
-        .where(Case.state == "unclaimed", Case.claim_due_at <= at)
-        .where(or_(Case.unclaimed_escalation_failed.is_(False), _SOMEONE_TO_ESCALATE_TO))
-        .order_by(Case.claim_due_at)
+        select(CaseRow.id, CaseRow.id)
+        .where(CaseRow.state == "unclaimed", CaseRow.claim_due_at <= at)
+        .where(or_(CaseRow.unclaimed_escalation_failed.is_(False), _SOMEONE_TO_ESCALATE_TO))
+        .order_by(CaseRow.claim_due_at)
     )
 
 
 def _handoffs(at: datetime) -> Select[str, str]:
     return (
-        select(Handoff.case_id, Handoff.id)
-        .join(Case, Case.id == Handoff.case_id)
-        .where(Handoff.state == "proposed", Handoff.expires_at <= at)
-        .order_by(Handoff.expires_at)
+        select(HandoffRow.case_id, HandoffRow.id)
+        .join(CaseRow, CaseRow.id == HandoffRow.case_id)
+        .where(HandoffRow.state == "proposed", HandoffRow.expires_at <= at)
+        .order_by(HandoffRow.expires_at)
     )
 
 
 def _requests(at: datetime) -> Select[str, str]:
     return (
-        select(Request.case_id, Request.id)
-        .join(Case, Case.id == Request.case_id)
-        .where(Request.state.in_(OPEN_REQUEST_STATES), Request.respond_by <= at)
-        .where(Request.escalated_at.is_(None))
-        .order_by(Request.respond_by)
+        select(RequestRow.case_id, RequestRow.id)
+        .join(CaseRow, CaseRow.id == RequestRow.case_id)
+        .where(RequestRow.state.in_(OPEN_REQUEST_STATES), RequestRow.respond_by <= at)
+        .where(RequestRow.escalated_at.is_(None))
+        .order_by(RequestRow.respond_by)
     )
 
 
 def _auto_close(at: datetime) -> Select[str, str]:
     return (
-        select(Case.id, Case.id)
-        .where(Case.state == "resolution_proposed", Case.auto_close_due_at <= at)
-        .order_by(Case.auto_close_due_at)
+        select(CaseRow.id, CaseRow.id)
+        .where(CaseRow.state == "resolution_proposed", CaseRow.auto_close_due_at <= at)
+        .order_by(CaseRow.auto_close_due_at)
     )
 
 
 DUE_WORK = (
     DueWork(
         "escalated_unclaimed",
-        Case.id,
+        CaseRow.id,
         _unclaimed,
         lambda db, row, s: escalate_unclaimed(db, row[0], within=s),
     ),
     DueWork(
         "expired_handoffs",
-        Handoff.id,
+        HandoffRow.id,
         _handoffs,
         lambda db, row, s: expire_handoff(db, row[0], within=s),
     ),
     DueWork(
         "overdue_requests",
-        Request.id,
+        RequestRow.id,
         _requests,
         lambda db, row, s: escalate_overdue_request(db, row[0], row[1], within=s),
     ),
     DueWork(
-        "auto_closed", Case.id, _auto_close, lambda db, row, s: auto_close(db, row[0], within=s)
+        "auto_closed", CaseRow.id, _auto_close, lambda db, row, s: auto_close(db, row[0], within=s)
     ),
 )
 
@@ -145,7 +145,7 @@ def _one(db: Database, work: DueWork, at: datetime, skipped: list[Any]) -> str |
     Returns what happened: the work's name, `escalation_failed` when there was nobody to take
     an unclaimed case, or `skipped` when a rule refused (the item is left for a later pass)."""
     with db.session() as session:
-        query = work.query(at).limit(1).with_for_update(of=Case, skip_locked=True)
+        query = work.query(at).limit(1).with_for_update(of=CaseRow, skip_locked=True)
         if skipped:
             query = query.where(work.key.not_in(skipped))
         row = session.execute(query).first()
@@ -176,6 +176,7 @@ def run(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    # The readiness line: from here on, SIGTERM and SIGINT stop the worker cleanly.
     log.info("worker started (pass every %.1f s, %d webhook senders)", interval, senders)
     sending = threading.Thread(
         target=_deliver_until, args=(db, stop, interval, senders), name="webhooks"

@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from handoff.config import Windows
+from handoff.domain.case import Case
 from handoff.domain.principals import Actor
 from handoff.send_away import PhraseRules
-from handoff.store.models import Case
 
 
 @dataclass

@@ -83,5 +83,16 @@ def participant(a: Attempt) -> None:
     )
 
 
+def party_fits(party: str, org_id: str | None, owner_org_id: str) -> bool:
+    """Who may be which party of a joint session (SPEC §11): the owner org's people are the
+    owner and bring the customer in; another org's people are the receiver; anyone collaborates.
+    The guards check joins with it, and the web UI offers only what it allows."""
+    if party in ("owner", "customer"):
+        return org_id == owner_org_id
+    if party == "receiver":
+        return org_id != owner_org_id
+    return party == "collaborator"
+
+
 def timer(a: Attempt) -> None:
     _require(a.actor.kind == "timer", "only the timer may do this")

@@ -2,16 +2,9 @@
 
 from typing import Any
 
-# Refusals that are attempts to send the customer away: each is put on the case's record (SPEC §6).
-RECORDED_CODES = frozenset(
-    {
-        "cold_transfer_forbidden",
-        "warm_session_required",
-        "ping_pong",
-        "open_requests",
-        "send_away_language",
-    }
-)
+from handoff.domain.vocabulary import RECORDED_REFUSALS
+
+RECORDED_CODES = RECORDED_REFUSALS  # refusals put on the case's record (SPEC §6)
 
 
 class DomainError(Exception):

@@ -1,20 +1,11 @@
 """Named guards of the lifecycle table. Each passes or raises the spec's refusal and details."""
 
 from handoff.domain.attempt import Attempt
+from handoff.domain.authority import party_fits
+from handoff.domain.case import Agent
 from handoff.domain.errors import Forbidden, InvalidInput, Refusal
-from handoff.domain.principals import WORKING_ROLES
+from handoff.domain.vocabulary import PARTIES, RESOLUTION_CODES, WORKING_ROLES
 from handoff.send_away import find_send_away
-from handoff.store.models import Agent
-
-RESOLUTION_CODES = (
-    "fixed",
-    "refunded",
-    "replaced",
-    "credited",
-    "explained",
-    "withdrawn_by_customer",
-)
-PARTIES = ("owner", "receiver", "customer", "collaborator")
 
 
 def _text_given(a: Attempt, name: str) -> None:
@@ -136,8 +127,7 @@ def request_target_is_other_participant(a: Attempt) -> None:
 
 def not_ping_pong(a: Attempt) -> None:
     to_org = a.params.get("to_org")
-    handed_off = any(h.state == "accepted" and h.from_org_id == to_org for h in a.case.handoffs)
-    if not handed_off:
+    if not a.case.handed_off_by(to_org):
         return
     if a.actor.is_supervisor and a.text("override_reason"):
         return
@@ -301,10 +291,9 @@ def party_fits_case(a: Attempt) -> None:
         return
     if agent.org_id not in case.participant_org_ids:
         raise Refusal("not_participant", f"{agent.org_id} is not a participant of this case.")
-    if party == "owner" and agent.org_id != case.owner_org_id:
-        raise InvalidInput("party", "the owner party is a person of the owner org")
-    if party == "receiver" and agent.org_id == case.owner_org_id:
-        raise InvalidInput("party", "the receiver party is a person of the receiving org")
+    if isinstance(party, str) and not party_fits(party, agent.org_id, case.owner_org_id):
+        side = "owner org" if party == "owner" else "receiving org"
+        raise InvalidInput("party", f"the {party} party is a person of the {side}")
 
 
 def party_not_present(a: Attempt) -> None:

@@ -15,15 +15,9 @@ from handoff.domain import authority as who
 from handoff.domain import guards as g
 from handoff.domain.attempt import Attempt
 from handoff.domain.errors import DomainError, Refusal
+from handoff.domain.vocabulary import CASE_STATES, HANDOFF_STATES, REQUEST_STATES, SESSION_STATES
 
-STATES = (
-    "unclaimed",
-    "active",
-    "handoff_pending",
-    "awaiting_customer",
-    "resolution_proposed",
-    "closed",
-)
+STATES = CASE_STATES
 OPEN = tuple(s for s in STATES if s != "closed")
 WORKED = ("active", "handoff_pending", "awaiting_customer", "resolution_proposed")
 # Where requests live: created from these, and a resolution cannot be proposed while one is open.
@@ -195,7 +189,7 @@ _ROWS_FROM = {
 # Requests (SPEC §4) and joint sessions (SPEC §5): the state of the thing itself.
 REQUEST_MACHINE = Machine(
     model=None,
-    states=["open", "acknowledged", "done", "declined", "cancelled"],
+    states=list(REQUEST_STATES),
     transitions=[
         {"trigger": "acknowledge", "source": "open", "dest": "acknowledged"},
         {"trigger": "complete", "source": ["open", "acknowledged"], "dest": "done"},
@@ -206,9 +200,23 @@ REQUEST_MACHINE = Machine(
     auto_transitions=False,
     send_event=True,
 )
+# A handoff is answered once: accepted (warm), declined, cancelled, or lapsed by the timer.
+HANDOFF_MACHINE = Machine(
+    model=None,
+    states=list(HANDOFF_STATES),
+    transitions=[
+        {"trigger": "accept", "source": "proposed", "dest": "accepted"},
+        {"trigger": "decline", "source": "proposed", "dest": "declined"},
+        {"trigger": "cancel", "source": "proposed", "dest": "cancelled"},
+        {"trigger": "expire", "source": "proposed", "dest": "expired"},
+    ],
+    initial=None,
+    auto_transitions=False,
+    send_event=True,
+)
 SESSION_MACHINE = Machine(
     model=None,
-    states=["live", "ended"],
+    states=list(SESSION_STATES),
     transitions=[
         {"trigger": "join", "source": "live", "dest": None},
         {"trigger": "leave", "source": "live", "dest": None},
@@ -222,6 +230,10 @@ SESSION_MACHINE = Machine(
 
 def fire_request(trigger: str, request: Any, attempt: Attempt) -> None:
     _fire(REQUEST_MACHINE, trigger, request, attempt, owner="request")
+
+
+def fire_handoff(trigger: str, handoff: Any, attempt: Attempt) -> None:
+    _fire(HANDOFF_MACHINE, trigger, handoff, attempt, owner="handoff")
 
 
 def fire_session(trigger: str, session: Any, attempt: Attempt) -> None:

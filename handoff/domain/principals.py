@@ -3,8 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from handoff.domain.vocabulary import WORKING_ROLES as WORKING_ROLES
+
 ActorKind = Literal["agent", "system", "customer", "timer", "admin"]
-WORKING_ROLES = frozenset({"rep", "supervisor"})
 
 
 @dataclass(frozen=True)

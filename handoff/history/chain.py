@@ -7,20 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, inspect
+from sqlalchemy import Connection
 
+from handoff.domain.canonical import canonical_json as canonical_json
+from handoff.domain.case import Case
 from handoff.domain.principals import Actor
 from handoff.store import outbox
-from handoff.store.direct import Direct
-from handoff.store.models import Case, Event, format_time
+from handoff.store.models import Event, format_time
+from handoff.store.sql import Columns, Statement
 
 GENESIS_HASH = "0" * 64
 T = TypeVar("T")
-# Events are written and never changed, so they skip the unit of work: one plain INSERT, sent at
-# once in the command's transaction (after the case row it belongs to, which is already there).
-_new_event = inspect(Event).class_manager.new_instance
-# `inline`: nothing to read back (PostgreSQL would otherwise return each new row's id).
-INSERT_EVENT = Direct(insert(Event.metadata.tables["events"]).inline(), sets_columns=True)
+# Events are written once and never changed: one plain INSERT, sent at once in the command's
+# transaction (after the case row it belongs to, which is already there).
+EVENT_COLUMNS = Columns.of(Event.metadata.tables["events"])
+INSERT_EVENT = Statement(
+    "INSERT INTO events (case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev_hash, "
+    "hash) VALUES (:case_id, :seq, :type, :actor_kind, :actor_id, :org_id, :at, :data, "
+    ":prev_hash, :hash)"
+)
 
 
 def canonical(
@@ -115,9 +120,6 @@ def _plain(*values: object) -> bool:
 
 
 _encode_text = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
-# JSON as the hash takes it: sorted keys, no spaces, UTF-8 kept. The engine stores JSON columns so
-# too (handoff.db), which lets verify take an event's stored `data` text as it is.
-canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _canonical_by_dumps(
@@ -177,8 +179,23 @@ def append(
     `unsubscribed`: the orgs known to have had no webhook subscription when the case was read in
     this transaction (see casefile.Loaded), so the outbox need not look again for them.
     """
-    event = _new_event()  # written once and never changed: no need of the ORM's change tracking
-    event.__dict__.update(
+    event = next_event(case, type, actor, at, data, org_id=org_id)
+    write(conn, case, [event], unsubscribed)
+    return event
+
+
+def next_event(
+    case: Case,
+    type: str,
+    actor: Actor,
+    at: datetime,
+    data: dict[str, Any],
+    *,
+    org_id: str | None = None,
+) -> Event:
+    """The case's next event, hashed onto its chain (the case's head moves on to it); `write`
+    stores it."""
+    event = Event(
         case_id=case.id,
         seq=case.last_seq + 1,
         type=type,
@@ -189,12 +206,24 @@ def append(
         data=data,
         prev_hash=case.last_hash,
     )
-    event.__dict__["hash"] = event_hash(event)
+    event.hash = event_hash(event)
     case.last_seq, case.last_hash = event.seq, event.hash
-    INSERT_EVENT.execute(conn, {name: getattr(event, name) for name in STORED_EVENT})
-    if unsubscribed is None or not unsubscribed.issuperset(case.participant_org_ids):
-        outbox.enqueue(conn, case, event)
     return event
+
+
+def write(
+    conn: Connection,
+    case: Case,
+    events: Iterable[Event],
+    unsubscribed: frozenset[str] | None = None,
+) -> None:
+    """Store events made by `next_event` (after the case row they belong to), and put each in
+    the webhook outbox for the orgs that subscribed."""
+    for event in events:
+        values = {name: getattr(event, name) for name in STORED_EVENT}
+        INSERT_EVENT.execute(conn, EVENT_COLUMNS.params(values, conn))
+        if unsubscribed is None or not unsubscribed.issuperset(case.participant_org_ids):
+            outbox.enqueue(conn, case, event)
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ from handoff.history.table_replay import Replay
 from handoff.store.db import Database
 from handoff.store.models import (
     OPEN_REQUEST_STATES,
-    Agent,
-    Case,
+    AgentRow,
+    CaseRow,
     Event,
-    Handoff,
-    JointSession,
-    Participant,
-    Request,
+    HandoffRow,
+    ParticipantRow,
+    RequestRow,
+    SessionRow,
 )
 
 PAGE = 500
@@ -91,21 +91,21 @@ class CaseHead:
 def _page(session: Session, after: int, wanted: list[str] | None) -> list[CaseHead]:
     query = (
         select(
-            Case.id,
-            Case.number,
-            Case.state,
-            Case.owner_org_id,
-            Case.owner_agent_id,
-            Case.version,
-            Case.last_seq,
-            Case.last_hash,
+            CaseRow.id,
+            CaseRow.number,
+            CaseRow.state,
+            CaseRow.owner_org_id,
+            CaseRow.owner_agent_id,
+            CaseRow.version,
+            CaseRow.last_seq,
+            CaseRow.last_hash,
         )
-        .where(Case.number > after)
-        .order_by(Case.number)
+        .where(CaseRow.number > after)
+        .order_by(CaseRow.number)
         .limit(PAGE)
     )
     if wanted is not None:
-        query = query.where(Case.id.in_(wanted))
+        query = query.where(CaseRow.id.in_(wanted))
     return [CaseHead(*row) for row in session.execute(query)]
 
 
@@ -113,13 +113,15 @@ def _page_parts(session: Session, case_ids: list[str]) -> dict[str, tuple[set[st
     """Per case: its participant orgs, and what is still open (requests, handoff, session)."""
     parts: dict[str, tuple[set[str], list[str]]] = {c: (set(), []) for c in case_ids}
     for case_id, org_id in session.execute(
-        select(Participant.case_id, Participant.org_id).where(Participant.case_id.in_(case_ids))
+        select(ParticipantRow.case_id, ParticipantRow.org_id).where(
+            ParticipantRow.case_id.in_(case_ids)
+        )
     ):
         parts[case_id][0].add(org_id)
     still_open = (
-        ("request", Request, Request.state.in_(OPEN_REQUEST_STATES)),
-        ("handoff", Handoff, Handoff.state == "proposed"),
-        ("session", JointSession, JointSession.state == "live"),
+        ("request", RequestRow, RequestRow.state.in_(OPEN_REQUEST_STATES)),
+        ("handoff", HandoffRow, HandoffRow.state == "proposed"),
+        ("session", SessionRow, SessionRow.state == "live"),
     )
     for word, model, is_open in still_open:
         query = select(model.case_id, model.id).where(model.case_id.in_(case_ids), is_open)
@@ -147,7 +149,9 @@ def _agent_facts(session: Session) -> Facts:
             return None
         if agent_id not in known:
             row = session.execute(
-                select(Agent.org_id, Agent.role, Agent.active).where(Agent.id == agent_id)
+                select(AgentRow.org_id, AgentRow.role, AgentRow.active).where(
+                    AgentRow.id == agent_id
+                )
             ).first()
             known[agent_id] = AgentFacts(*row) if row else None
         return known[agent_id]

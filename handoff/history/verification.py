@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 from handoff.config import Settings
 from handoff.history.chain import STORED_EVENT, StoredHashes, Verification
 from handoff.store.db import Database, make_engine
-from handoff.store.models import Case, Event, UTCDateTime, format_time
+from handoff.store.models import CaseRow, Event, UTCDateTime, format_time
 
 VERIFY_SLICE = 1000  # cases per statement, and per task given to a worker
 PARALLEL_FROM = 200_000  # events; fewer are verified about as soon without starting processes
@@ -39,7 +39,9 @@ def verify_all(
     are verified in this one.
     """
     with db.reading() as session:
-        lengths = session.execute(select(Case.id, Case.last_seq).order_by(Case.number)).all()
+        lengths = session.execute(
+            select(CaseRow.id, CaseRow.last_seq).order_by(CaseRow.number)
+        ).all()
     ids = [case_id for case_id, _seq in lengths]
     slices = [ids[start : start + slice_size] for start in range(0, len(ids), slice_size)]
     if workers is None:
@@ -61,12 +63,16 @@ def verify_cases(
     The ids are read a slice at a time (keyset on the case number), so memory stays flat
     however many cases there are.
     """
-    page = cases.with_only_columns(Case.id, Case.number).order_by(Case.number).limit(slice_size)
+    page = (
+        cases.with_only_columns(CaseRow.id, CaseRow.number)
+        .order_by(CaseRow.number)
+        .limit(slice_size)
+    )
     after = None
     while True:
         with db.reading() as session:
             numbered = session.execute(
-                page if after is None else page.where(Case.number > after)
+                page if after is None else page.where(CaseRow.number > after)
             ).all()
         if not numbered:
             return
@@ -77,7 +83,7 @@ def verify_cases(
 
 
 # A slice's rows: each case's head, then one of its events as STORED_EVENT holds it, or Nones.
-HEAD = (Case.id, Case.last_seq, Case.last_hash)
+HEAD = (CaseRow.id, CaseRow.last_seq, CaseRow.last_hash)
 EVENT_FROM = len(HEAD)
 SEQ = EVENT_FROM + STORED_EVENT.index("seq")
 
@@ -89,10 +95,10 @@ def verify_slice(db: Database, case_ids: list[str]) -> Iterator[tuple[str, Verif
     dialect = db.engine.dialect
     query = (
         select(*HEAD, *_stored_event(dialect))
-        .select_from(Case)
-        .outerjoin(Event, Event.case_id == Case.id)
-        .where(Case.id.in_(case_ids))
-        .order_by(Case.number, Event.seq)
+        .select_from(CaseRow)
+        .outerjoin(Event, Event.case_id == CaseRow.id)
+        .where(CaseRow.id.in_(case_ids))
+        .order_by(CaseRow.number, Event.seq)
     )
     hashes = StoredHashes(_time_spelling(dialect))
     with db.reading() as session:

@@ -5,21 +5,19 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
+from handoff.domain.vocabulary import ORG_KINDS, PRINCIPAL_KINDS, ROLES
 from handoff.history import chain
-from handoff.services.resolution import org_fallback_owner
+from handoff.store import casefile
 from handoff.store.db import Database
-from handoff.store.direct import Direct
-from handoff.store.models import Agent, Case, Credential, Org, PartnerSystem
+from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
-
-ORG_KINDS = ("merchant", "bank", "vendor", "manufacturer", "carrier", "other")
-ROLES = ("rep", "supervisor", "auditor")
-PRINCIPAL_KINDS = ("agent", "system", "admin")
+from handoff.store.sql import Kind, Statement, from_db
+from handoff.store.work import SqlWork
 
 
 def hash_token(token: str) -> str:
@@ -65,16 +63,16 @@ def create_org(
 
 def create_agent(
     db: Database, actor: Actor, org_id: str, agent_id: str, name: str, role: str
-) -> Agent:
+) -> AgentRow:
     require_admin(actor)
     if role not in ROLES:
         raise InvalidInput("role", f"role must be one of {', '.join(ROLES)}")
     with db.session() as session:
         if session.get(Org, org_id) is None:
             raise NotFound(f"org {org_id} not found")
-        if session.get(Agent, agent_id) is not None:
+        if session.get(AgentRow, agent_id) is not None:
             raise Refusal("already_exists", f"agent {agent_id} already exists", agent_id=agent_id)
-        agent = Agent(
+        agent = AgentRow(
             id=agent_id, org_id=org_id, name=name, role=role, active=True, created_at=now()
         )
         session.add(agent)
@@ -122,7 +120,7 @@ def add_credential(
 ) -> IssuedCredential:
     if principal_kind not in PRINCIPAL_KINDS:
         raise InvalidInput("kind", f"kind must be one of {', '.join(PRINCIPAL_KINDS)}")
-    owner: Any = {"agent": Agent, "system": PartnerSystem}.get(principal_kind)
+    owner: Any = {"agent": AgentRow, "system": PartnerSystem}.get(principal_kind)
     if owner is not None and session.get(owner, principal_id) is None:
         raise NotFound(f"{principal_kind} {principal_id} not found")
     token = token or new_token()
@@ -143,26 +141,14 @@ def add_credential(
 
 
 # One statement per request: the credential and, by its kind, the agent or system behind it.
-PRINCIPAL_OF_TOKEN = Direct(
-    select(
-        Credential.id,
-        Credential.principal_kind,
-        Credential.principal_id,
-        Credential.orgs,
-        Agent.org_id,
-        Agent.role,
-        Agent.active,
-        PartnerSystem.org_id,
-    )
-    .outerjoin(
-        Agent, and_(Credential.principal_kind == "agent", Agent.id == Credential.principal_id)
-    )
-    .outerjoin(
-        PartnerSystem,
-        and_(Credential.principal_kind == "system", PartnerSystem.id == Credential.principal_id),
-    )
-    .where(Credential.token_hash == bindparam("token_hash"), Credential.revoked_at.is_(None))
-    .limit(1)
+PRINCIPAL_OF_TOKEN = Statement(
+    """SELECT c.id, c.principal_kind, c.principal_id, c.orgs, a.org_id, a.role, a.active,
+              s.org_id
+       FROM credentials c
+       LEFT OUTER JOIN agents a ON c.principal_kind = 'agent' AND a.id = c.principal_id
+       LEFT OUTER JOIN partner_systems s ON c.principal_kind = 'system' AND s.id = c.principal_id
+       WHERE c.token_hash = :token_hash AND c.revoked_at IS NULL
+       LIMIT 1"""
 )  # every request asks it: straight to the driver, with no SQLAlchemy transaction around it
 
 
@@ -172,7 +158,8 @@ def authenticate(db: Database, token: str) -> Actor | None:
         rows = PRINCIPAL_OF_TOKEN.rows(conn, {"token_hash": hash_token(token)})
     if not rows:
         return None
-    credential, kind, pid, orgs, agent_org, role, active, system_org = rows[0]
+    credential, kind, pid, stored_orgs, agent_org, role, stored_active, system_org = rows[0]
+    orgs, active = from_db(Kind.JSON, stored_orgs), from_db(Kind.BOOL, stored_active)
     if kind == "admin":
         return Actor(kind="admin", id=pid, credential_id=credential)
     if kind == "system":
@@ -190,7 +177,7 @@ def authenticate(db: Database, token: str) -> Actor | None:
 NO_KEY_UPDATE = {"key_share": True}
 
 
-def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> Agent:
+def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> AgentRow:
     """Each of the agent's open cases moves to the org's supervisor, one event each, at once."""
     require_admin(actor)
     with db.session() as session:
@@ -201,32 +188,39 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
         session.get(Org, org_id, with_for_update=NO_KEY_UPDATE)
         # Then the agent: whoever is making this agent an owner holds a share lock on the row
         # (taken before the case's), so they finish first or see the agent inactive.
-        agent = session.get(Agent, agent_id, with_for_update=NO_KEY_UPDATE, populate_existing=True)
+        agent = session.get(
+            AgentRow, agent_id, with_for_update=NO_KEY_UPDATE, populate_existing=True
+        )
         if agent is None or agent.org_id != org_id:
             raise NotFound(f"agent {agent_id} not found in {org_id}")
         if not agent.active:
             return agent
-        cases = session.scalars(
-            select(Case)
-            .where(Case.owner_agent_id == agent_id, Case.state != "closed")
-            .order_by(Case.number)
+        conn = session.connection()
+        case_ids = session.scalars(
+            select(CaseRow.id)
+            .where(CaseRow.owner_agent_id == agent_id, CaseRow.state != "closed")
+            .order_by(CaseRow.number)
             .with_for_update()
         ).all()
-        successor = org_fallback_owner(session.connection(), org_id, excluding=agent_id)
+        cases = [casefile.load(conn, case_id, lock=True) for case_id in case_ids]
+        successor = SqlWork(conn, session).fallback_owner(org_id, excluding=agent_id)
         if cases and successor is None:
             raise Refusal(
                 "owner_required",
                 f"{agent_id} owns {len(cases)} open case(s) and {org_id} has no other active "
                 "agent to take them; add one first.",
-                cases=[c.id for c in cases],
+                cases=list(case_ids),
             )
         agent.active, agent.deactivated_at = False, at
-        for case in cases:
+        for loaded in cases:
             assert successor is not None
+            assert loaded is not None  # locked above
+            case = loaded.case
             case.owner_agent_id = successor.id
             case.version += 1
             case.updated_at = at
             data = {"from_agent": agent_id, "to_agent": successor.id, "reason": "agent deactivated"}
-            chain.append(session.connection(), case, "assigned", actor, at, data, org_id=org_id)
+            chain.append(conn, case, "assigned", actor, at, data, org_id=org_id)
+            casefile.save(conn, loaded)
         session.commit()
         return agent

@@ -13,13 +13,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from handoff.domain.errors import Forbidden
 from handoff.domain.events import Recorded
 from handoff.domain.principals import Actor
-from handoff.domain.views import EventView, Owner
-from handoff.domain.visibility import visible_cases
 from handoff.history.fold import HandoffState, RequestState, SessionState, fold
 from handoff.history.verification import verify_cases
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
+from handoff.services.views import EventView, Owner
+from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
-from handoff.store.models import Case, Event
+from handoff.store.models import CaseRow, Event
 
 EXPORT_BATCH = 1000  # events per query of an export
 CASE_BATCH = 200  # cases per statement when every chain is walked or verified
@@ -118,7 +118,7 @@ def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAs
 def _matching(actor: Actor, f: EventFilter) -> Select[Event]:
     query = select(Event).order_by(Event.id)
     if not (actor.is_auditor and actor.orgs is None):
-        visible = visible_cases(actor).with_only_columns(Case.id)
+        visible = visible_cases(actor).with_only_columns(CaseRow.id)
         query = query.where(Event.case_id.in_(visible))
     if f.org:
         query = query.where(Event.org_id == f.org)
@@ -209,17 +209,19 @@ def case_histories(db: Database, cases: Select[str]) -> Iterator[tuple[Head, Ite
     after = None
     while True:
         with db.reading() as session:
-            page = cases.order_by(Case.number).limit(CASE_BATCH)
+            page = cases.order_by(CaseRow.number).limit(CASE_BATCH)
             if after is not None:
-                page = page.where(Case.number > after)
-            numbers = dict(session.execute(page.with_only_columns(Case.id, Case.number)).all())
+                page = page.where(CaseRow.number > after)
+            numbers = dict(
+                session.execute(page.with_only_columns(CaseRow.id, CaseRow.number)).all()
+            )
             if not numbers:
                 return
             rows = session.execute(
-                select(Case.id, Case.last_seq, Case.last_hash, Event)
-                .outerjoin(Event, Event.case_id == Case.id)
-                .where(Case.id.in_(list(numbers)))
-                .order_by(Case.number, Event.seq)
+                select(CaseRow.id, CaseRow.last_seq, CaseRow.last_hash, Event)
+                .outerjoin(Event, Event.case_id == CaseRow.id)
+                .where(CaseRow.id.in_(list(numbers)))
+                .order_by(CaseRow.number, Event.seq)
                 .execution_options(yield_per=EXPORT_BATCH)
             )
             for (case_id, last_seq, last_hash), group in groupby(rows, key=lambda r: r[:3]):

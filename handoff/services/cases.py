@@ -3,25 +3,22 @@
 import secrets
 from typing import Any
 
-from sqlalchemy import insert
-
+from handoff.config import Windows
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Agent, Case, Participant
 from handoff.domain.errors import Forbidden, InvalidInput
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView
+from handoff.domain.vocabulary import PRIORITIES, VISIBILITIES
 from handoff.history import chain
-from handoff.services.flow import Tx, act, lock_agents, view_of, windows_of
-from handoff.store.db import Database
-from handoff.store.models import Agent, Case, CaseNumber, Org, Participant
+from handoff.services.flow import changing, view_of
+from handoff.services.ports import Store, Work
+from handoff.services.views import CaseView
 from handoff.store.models import utcnow as now
-
-PRIORITIES = ("low", "normal", "high", "urgent")
-VISIBILITIES = ("internal", "customer")
 
 
 def create_case(
-    db: Database,
+    db: Store,
     actor: Actor,
     *,
     customer: dict[str, Any],
@@ -39,16 +36,16 @@ def create_case(
         raise InvalidInput("subject", "subject must not be empty")
     if priority not in PRIORITIES:
         raise InvalidInput("priority", f"priority must be one of {', '.join(PRIORITIES)}")
-    with db.session() as session:
+    with db.work() as work:
         at = now()
+        work.hold_agents([actor.id] if actor.kind == "agent" else [])
         orgs = list(dict.fromkeys([actor.org_id, *(participants or [])]))
-        unknown = [o for o in orgs if session.get(Org, o) is None]
+        unknown = [o for o in orgs if not work.org_exists(o)]
         if unknown:
             raise InvalidInput("participants", f"unknown org: {', '.join(unknown)}", orgs=unknown)
-        windows = windows_of(session, db, actor.org_id)
-        number = session.execute(insert(CaseNumber).returning(CaseNumber.number)).scalar_one()
+        windows = Windows.for_org(db.settings, work.org_windows(actor.org_id))
         case = Case(
-            number=number,
+            number=work.next_case_number(),
             state="unclaimed",
             version=1,
             subject=subject.strip(),
@@ -63,84 +60,58 @@ def create_case(
             created_at=at,
             updated_at=at,
             participants=[Participant(org_id=o, added_at=at) for o in orgs],
-            requests=[],
-            handoffs=[],
-            sessions=[],
         )
-        session.add(case)
-        session.flush()
         created = {"subject": case.subject, "priority": priority, "participants": orgs}
-        chain.append(session.connection(), case, "case_created", actor, at, created)
+        events = [chain.next_event(case, "case_created", actor, at, created)]
         if actor.kind == "agent":
-            claimer = lock_agents(session.connection(), [actor.id]).get(actor.id)
-            attempt = Attempt(
-                case=case,
-                actor=actor,
-                now=at,
-                windows=windows,
-                params={"agent": claimer},
-                rules=db.rules,
-            )
+            claimer = work.agent(actor.id)
+            attempt = Attempt(case, actor, at, windows, {"agent": claimer}, db.rules)
             lifecycle.fire("claim", attempt)
-            claimed = _claimed(case, attempt, auto=True)
-            chain.append(session.connection(), case, "claimed", actor, at, claimed)
+            case.owner_agent_id, case.claim_due_at = actor.id, None
+            claimed = {"agent_id": actor.id, "on_create": True}
+            events.append(chain.next_event(case, "claimed", actor, at, claimed))
             case.version += 1
-        view = view_of(case, actor, windows, at, db)
-        session.commit()
+        work.save(work.new_case(case), events)
+        view = view_of(case, actor, windows, at, db.rules)
+        work.commit()
         return view
 
 
-def _claimed(case: Case, a: Attempt, auto: bool = False) -> dict[str, Any]:
-    case.owner_agent_id = a.actor.id
-    case.claim_due_at = None
-    return {"agent_id": a.actor.id, "on_create": auto}
-
-
 def claim(
-    db: Database, actor: Actor, case_id: str, *, expected_version: int | None = None
+    db: Store, actor: Actor, case_id: str, *, expected_version: int | None = None
 ) -> CaseView:
-    return act(
-        db,
-        actor,
-        case_id,
-        "claim",
-        lambda _s, a: _claimed(a.case, a),
-        resolve=lambda tx, _c: {"agent": tx.agent(actor.id)},  # the table asks who first
-        expected_version=expected_version,
-        owners=[actor.id],
-    ).case
+    with changing(
+        db, actor, case_id, "claim", expected_version=expected_version, owners=[actor.id]
+    ) as change:
+        change.check(agent=change.work.agent(actor.id))  # the table asks who first
+        change.case.owner_agent_id, change.case.claim_due_at = actor.id, None
+        change.record({"agent_id": actor.id, "on_create": False})
+        return change.done()
 
 
-def agent_param(tx: Tx, agent_id: str | None, field: str = "agent_id") -> Agent:
-    """The agent named in the input; one who may become owner was locked by `act(owners=…)`
+def agent_param(work: Work, agent_id: str | None, field: str = "agent_id") -> Agent:
+    """The agent named in the input; one who may become owner was held by `changing(owners=…)`
     already, so this finds it held."""
-    agent = tx.agent(agent_id) if agent_id else None
+    agent = work.agent(agent_id) if agent_id else None
     if agent is None:
         raise InvalidInput(field, f"unknown agent: {agent_id}")
     return agent
 
 
 def assign(
-    db: Database, actor: Actor, case_id: str, agent_id: str, *, expected_version: int | None = None
+    db: Store, actor: Actor, case_id: str, agent_id: str, *, expected_version: int | None = None
 ) -> CaseView:
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        previous, a.case.owner_agent_id = a.case.owner_agent_id, agent_id
-        return {"from_agent": previous, "to_agent": agent_id}
-
-    return act(
-        db,
-        actor,
-        case_id,
-        "assign",
-        apply,
-        resolve=lambda tx, _c: {"agent": agent_param(tx, agent_id)},
-        expected_version=expected_version,
-        owners=[agent_id],
-    ).case
+    with changing(
+        db, actor, case_id, "assign", expected_version=expected_version, owners=[agent_id]
+    ) as change:
+        change.check(agent=agent_param(change.work, agent_id))
+        previous, change.case.owner_agent_id = change.case.owner_agent_id, agent_id
+        change.record({"from_agent": previous, "to_agent": agent_id})
+        return change.done()
 
 
 def add_participant(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     org_id: str,
@@ -148,66 +119,54 @@ def add_participant(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
-        if not tx.org_exists(org_id):
+    params = {"reason": reason}
+    with changing(
+        db, actor, case_id, "add_participant", params=params, expected_version=expected_version
+    ) as change:
+        if not change.work.org_exists(org_id):
             raise InvalidInput("org_id", f"unknown org: {org_id}")
-        if org_id in case.participant_org_ids:
+        if org_id in change.case.participant_org_ids:
             raise InvalidInput("org_id", f"{org_id} already takes part in this case")
-        return {}
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        a.case.participants.append(
-            Participant(org_id=org_id, reason=a.text("reason"), added_at=a.now)
+        change.check()
+        reason = change.text("reason")
+        change.case.participants.append(
+            Participant(org_id=org_id, reason=reason, added_at=change.now)
         )
-        return {"org_id": org_id, "reason": a.text("reason")}
-
-    return act(
-        db,
-        actor,
-        case_id,
-        "add_participant",
-        apply,
-        params={"reason": reason},
-        resolve=resolve,
-        expected_version=expected_version,
-    ).case
+        change.record({"org_id": org_id, "reason": reason})
+        return change.done()
 
 
 def await_customer(
-    db: Database, actor: Actor, case_id: str, needed: str, *, expected_version: int | None = None
+    db: Store, actor: Actor, case_id: str, needed: str, *, expected_version: int | None = None
 ) -> CaseView:
-    return act(
-        db,
-        actor,
-        case_id,
-        "await_customer",
-        lambda _s, a: {"needed": a.text("needed")},
-        params={"needed": needed},
-        expected_version=expected_version,
-    ).case
+    params = {"needed": needed}
+    with changing(
+        db, actor, case_id, "await_customer", params=params, expected_version=expected_version
+    ) as change:
+        change.check()
+        change.record({"needed": change.text("needed")})
+        return change.done()
 
 
 def customer_responded(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     note: str | None = None,
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    return act(
-        db,
-        actor,
-        case_id,
-        "customer_responded",
-        lambda _s, a: {"note": a.text("note") or None},
-        params={"note": note},
-        expected_version=expected_version,
-    ).case
+    params = {"note": note}
+    with changing(
+        db, actor, case_id, "customer_responded", params=params, expected_version=expected_version
+    ) as change:
+        change.check()
+        change.record({"note": change.text("note") or None})
+        return change.done()
 
 
 def add_note(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     text: str,
@@ -219,12 +178,10 @@ def add_note(
         raise InvalidInput("visibility", "visibility must be internal or customer")
     if not text.strip():
         raise InvalidInput("text", "text must not be empty")
-    return act(
-        db,
-        actor,
-        case_id,
-        "add_note",
-        lambda _s, a: {"text": a.text("text"), "visibility": visibility},
-        params={"text": text, "visibility": visibility},
-        expected_version=expected_version,
-    ).case
+    params = {"text": text, "visibility": visibility}
+    with changing(
+        db, actor, case_id, "add_note", params=params, expected_version=expected_version
+    ) as change:
+        change.check()
+        change.record({"text": change.text("text"), "visibility": visibility})
+        return change.done()

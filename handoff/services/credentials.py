@@ -7,15 +7,15 @@ is set up with a single request.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from handoff.domain.errors import InvalidInput, NotFound
 from handoff.domain.principals import Actor
 from handoff.services.admin import IssuedCredential, add_credential, require_admin
 from handoff.store.db import Database
-from handoff.store.direct import Direct
-from handoff.store.models import Agent, Credential, Org, PartnerSystem
+from handoff.store.models import AgentRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
+from handoff.store.sql import Statement
 
 
 def grant_credential(
@@ -45,7 +45,7 @@ def grant_credential(
             elif system.org_id != org_id:
                 raise InvalidInput("org_id", f"{principal_id} is a system of {system.org_id}")
         if orgs is not None:
-            agent = session.get(Agent, principal_id) if kind == "agent" else None
+            agent = session.get(AgentRow, principal_id) if kind == "agent" else None
             if agent is None or agent.role != "auditor":
                 raise InvalidInput("orgs", "only an auditor's credential is limited to orgs")
             unknown = [o for o in orgs if session.get(Org, o) is None]
@@ -100,9 +100,7 @@ def revoke_credential(db: Database, actor: Actor, credential_id: str) -> Credent
 
 
 # Each page a signed-in person opens asks it: straight to the driver.
-_REVOKED_AT = Direct(
-    select(Credential.revoked_at).where(Credential.id == bindparam("credential_id"))
-)
+_REVOKED_AT = Statement("SELECT revoked_at FROM credentials WHERE id = :credential_id")
 
 
 def is_revoked(db: Database, credential_id: str) -> bool:

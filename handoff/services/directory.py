@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from handoff.domain.principals import WORKING_ROLES
 from handoff.store.db import Database
-from handoff.store.models import Agent, Org
+from handoff.store.models import AgentRow, Org
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,6 @@ def load_directory(db: Database) -> Directory:
         orgs = {o.id: o.name for o in session.scalars(select(Org))}
         people = {
             a.id: Person(a.id, a.org_id, a.name, a.role, a.active)
-            for a in session.scalars(select(Agent))
+            for a in session.scalars(select(AgentRow))
         }
     return Directory(orgs, people)

@@ -1,201 +1,158 @@
-"""The one way a case changes: lock it, check the table and guards, apply, record, commit."""
+"""How a use case changes a case, top to bottom: lock it, check the table and guards, change it,
+record the event, commit. Each service reads:
 
-from collections.abc import Callable, Iterator, Sequence
+    with changing(db, actor, case_id, "claim", owners=[actor.id]) as change:
+        change.check(agent=change.work.agent(actor.id))
+        change.case.owner_agent_id = actor.id
+        change.record({"agent_id": actor.id, "on_create": False})
+        return change.done()
+"""
+
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
-
 from handoff.config import Windows
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
+from handoff.domain.case import Case
 from handoff.domain.errors import NotFound, Refusal
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView
-from handoff.domain.visibility import can_see
 from handoff.history import chain
-from handoff.store import casefile
-from handoff.store.casefile import Loaded
-from handoff.store.db import Database
-from handoff.store.direct import Direct
-from handoff.store.models import Agent, Case, Org
+from handoff.send_away import PhraseRules
+from handoff.services.ports import LockedCase, Store, Work
+from handoff.services.views import CaseView
+from handoff.services.visibility import can_see
+from handoff.store.models import Event
 from handoff.store.models import utcnow as now
-
-# Applies the change a trigger makes and returns the data of its event.
-Apply = Callable[["Tx", Attempt], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    case: CaseView
-    created: Any = None
-
-
-AGENTS = casefile.table_of(Agent)
-# Agents who may become an owner are share-locked before the case: a deactivation locks the agent
-# for update and then the agent's cases, so taking the agent first keeps one order everywhere.
-_LOCK_AGENT = Direct(
-    select(*AGENTS.c).where(AGENTS.c.id == bindparam("agent_id")).with_for_update(read=True)
-)
-_AGENT = Direct(select(*AGENTS.c).where(AGENTS.c.id == bindparam("agent_id")))
-_ORG_EXISTS = Direct(select(Org.id).where(Org.id == bindparam("org_id")))
-
-
-def lock_agents(conn: Connection, agent_ids: Sequence[str | None]) -> dict[str, Agent]:
-    """The agents as they are now, held (FOR SHARE) until commit, one by one in id order: a
-    deactivation waits for this transaction, or this one sees the agent inactive. On SQLite the
-    write lock already holds."""
-    held = {}
-    for agent_id in sorted({a for a in agent_ids if a}):
-        rows = _LOCK_AGENT.rows(conn, {"agent_id": agent_id})
-        if rows:
-            held[agent_id] = casefile.detached(Agent, rows[0])
-    return held
 
 
 @dataclass
-class Tx:
-    """One command's transaction: the Core connection it runs on, and the agents it holds.
+class Change:
+    """One trigger fired on one locked case by one actor, inside one transaction."""
 
-    The command's own, or the caller's session's (the worker's, whose transaction already holds
-    the case it picked with SKIP LOCKED): then committing commits that session.
-    """
+    db: Store
+    work: Work
+    loaded: LockedCase
+    trigger: str
+    attempt: Attempt
+    data: dict[str, Any] | None = None
+    events: list[Event] = field(default_factory=list)
 
-    conn: Connection
-    session: Session | None = None
-    agents: dict[str, Agent] = field(default_factory=dict)
+    @property
+    def case(self) -> Case:
+        return self.attempt.case
 
-    def agent(self, agent_id: str) -> Agent | None:
-        """An agent held by this transaction (see `act(owners=…)`), or as it is now."""
-        held = self.agents.get(agent_id)
-        if held is not None:
-            return held
-        rows = _AGENT.rows(self.conn, {"agent_id": agent_id})
-        return casefile.detached(Agent, rows[0]) if rows else None
+    @property
+    def now(self) -> datetime:
+        return self.attempt.now
 
-    def org_exists(self, org_id: str) -> bool:
-        return bool(_ORG_EXISTS.rows(self.conn, {"org_id": org_id}))
+    @property
+    def windows(self) -> Windows:
+        return self.attempt.windows
 
-    def commit(self) -> None:
-        if self.session is not None:
-            self.session.commit()
-        else:
-            self.conn.commit()
+    def text(self, name: str) -> str:
+        return self.attempt.text(name)
 
-    def start_over(self) -> None:
-        """Undo everything, and begin again (taking the write lock again, on SQLite)."""
-        self.agents = {}
-        if self.session is not None:
-            self.session.rollback()
-            self.conn = self.session.connection()
-        else:
-            self.conn.rollback()
-            self.conn.begin()
+    def check(self, **params: Any) -> None:
+        """The table's row for the trigger: who may fire it and its named guards, which read the
+        case and `params`; the case moves to the row's state."""
+        self.attempt.params.update(params)
+        lifecycle.fire(self.trigger, self.attempt)
+
+    def record(self, data: dict[str, Any]) -> None:
+        """The data of the trigger's event, written with the change by `done`."""
+        self.data = data
+
+    def follow(self, event_type: str, **data: Any) -> None:
+        """A further event this change causes (each request a withdrawal cancels), after the
+        trigger's own."""
+        self.attempt.follow_with(event_type, **data)
+
+    def done(self) -> CaseView:
+        """Commit the change with its events, and answer the case as it now stands."""
+        case, actor, at = self.case, self.attempt.actor, self.now
+        assert self.data is not None, "a change records its event"
+        case.version += 1
+        case.updated_at = at
+        events = [chain.next_event(case, lifecycle.EVENT_OF[self.trigger], actor, at, self.data)]
+        for event_type, data in self.attempt.followups:
+            events.append(chain.next_event(case, event_type, actor, at, data))
+        self.work.save(self.loaded, events)
+        view = view_of(case, actor, self.windows, at, self.db.rules)
+        self.work.commit()
+        return view
 
 
 @contextmanager
-def transaction(db: Database, within: Session | None = None) -> Iterator[Tx]:
-    """A new transaction, rolled back unless committed; or the caller's session's, when it
-    already began one (the caller then ends it, if the command does not commit)."""
-    if within is not None:
-        yield Tx(within.connection(), within)
-        return
-    with db.writing() as conn:
-        yield Tx(conn)
+def changing(
+    db: Store,
+    actor: Actor,
+    case_id: str,
+    trigger: str,
+    *,
+    params: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    owners: Sequence[str | None] = (),
+    within: Any = None,
+) -> Iterator[Change]:
+    """Lock the case for `trigger`, refuse a stale version or a state the table does not fire
+    from, and hand the change to the use case; it rolls back unless the use case calls `done`.
+
+    A refusal that would send the customer away is itself recorded (SPEC §6), the change not made.
+    `params`: the input the guards read. `owners`: the agents the change may make owner, held
+    before the case (see SqlWork.hold_agents). `within`: a session whose transaction already
+    holds the case (the worker's SKIP LOCKED pick).
+    """
+    with db.work(within) as work:
+        work.hold_agents(owners)
+        loaded = locked_case(work, case_id, actor)
+        case = loaded.case
+        windows = Windows.for_org(db.settings, loaded.windows)
+        attempt = Attempt(case, actor, now(), windows, dict(params or {}), db.rules)
+        try:
+            _check_version(case, expected_version)
+            lifecycle.check_source(trigger, case)
+            yield Change(db, work, loaded, trigger, attempt)
+        except Refusal as refusal:
+            if refusal.is_recorded:
+                _record_refusal(work, case_id, actor, trigger, refusal)
+            raise
 
 
-def lock_case(conn: Connection, case_id: str, actor: Actor) -> Loaded:
-    """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until commit;
-    `casefile.save` writes what is changed on it."""
-    loaded = casefile.load(conn, case_id, lock=True)
+def locked_case(work: Work, case_id: str, actor: Actor) -> LockedCase:
+    loaded = work.lock_case(case_id)
     if loaded is None or not can_see(loaded.case, actor):
         raise NotFound("case not found")
     return loaded
 
 
-def windows_of(session: Session, db: Database, org_id: str) -> Windows:
-    org = session.get(Org, org_id)
-    return Windows.for_org(db.settings, org.windows if org else None)
+def _check_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and case.version != expected_version:
+        raise Refusal(
+            "version_conflict",
+            f"The case is at version {case.version}, not {expected_version}; "
+            "reload it and try again.",
+            current_version=case.version,
+        )
 
 
-def view_of(case: Case, actor: Actor, windows: Windows, at: datetime, db: Database) -> CaseView:
-    attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=db.rules)
+def _record_refusal(work: Work, case_id: str, actor: Actor, trigger: str, refusal: Refusal) -> None:
+    """Undo the attempt, then put the refusal on the case's chain (SPEC §6)."""
+    work.start_over()
+    loaded = locked_case(work, case_id, actor)
+    data = {"trigger": trigger, "code": refusal.code, "message": refusal.message, **refusal.details}
+    work.save(loaded, [chain.next_event(loaded.case, "refused", actor, now(), data)])
+    work.commit()
+
+
+def view_of(
+    case: Case, actor: Actor, windows: Windows, at: datetime, rules: PhraseRules | None
+) -> CaseView:
+    attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=rules)
     # The status page lets whoever holds it act as the customer: the owner org's people and
     # system only, never its auditor, who reads and does nothing (SPEC §7).
     show_link = actor.org_id == case.owner_org_id and (actor.works_cases or actor.kind == "system")
     return CaseView.of(case, lifecycle.allowed_actions(attempt), at, show_link=show_link)
-
-
-def act(
-    db: Database,
-    actor: Actor,
-    case_id: str,
-    trigger: str,
-    apply: Apply,
-    *,
-    params: dict[str, Any] | None = None,
-    resolve: Callable[[Tx, Case], dict[str, Any]] | None = None,
-    expected_version: int | None = None,
-    within: Session | None = None,
-    owners: Sequence[str | None] = (),
-) -> Outcome:
-    """Fire `trigger` on a case as `actor`, in one transaction with its event(s).
-
-    `resolve` turns ids in the input into rows (agents, requests) once the case is locked.
-    A refusal that would send the customer away is itself recorded, and the change is not made.
-    `within` is a session whose transaction already holds the case (the worker's SKIP LOCKED pick).
-    `owners`: the agents this change may make owner, locked before the case (see lock_agents).
-    """
-    with transaction(db, within) as tx:
-        at = now()
-        tx.agents = lock_agents(tx.conn, owners)  # `resolve` finds them held
-        loaded = lock_case(tx.conn, case_id, actor)
-        case = loaded.case
-        attempt = Attempt(
-            case=case,
-            actor=actor,
-            now=at,
-            windows=Windows.for_org(db.settings, loaded.windows),
-            params=dict(params or {}),
-            rules=db.rules,
-        )
-        try:
-            if expected_version is not None and case.version != expected_version:
-                raise Refusal(
-                    "version_conflict",
-                    f"The case is at version {case.version}, not {expected_version}; "
-                    "reload it and try again.",
-                    current_version=case.version,
-                )
-            lifecycle.check_source(trigger, case)
-            if resolve is not None:
-                attempt.params.update(resolve(tx, case))
-            lifecycle.fire(trigger, attempt)
-            data = apply(tx, attempt)
-        except Refusal as refusal:
-            if refusal.is_recorded:
-                _record_refusal(tx, case_id, actor, trigger, refusal)
-            raise
-        case.version += 1
-        case.updated_at = at
-        unsubscribed = loaded.unsubscribed
-        chain.append(tx.conn, case, lifecycle.EVENT_OF[trigger], actor, at, data, unsubscribed)
-        for event_type, followup in attempt.followups:
-            chain.append(tx.conn, case, event_type, actor, at, followup, unsubscribed)
-        casefile.save(tx.conn, loaded)
-        view = view_of(case, actor, attempt.windows, at, db)
-        tx.commit()
-        return Outcome(case=view, created=attempt.created)
-
-
-def _record_refusal(tx: Tx, case_id: str, actor: Actor, trigger: str, refusal: Refusal) -> None:
-    """Undo the attempt, then put the refusal on the case's chain (SPEC §6)."""
-    tx.start_over()
-    loaded = lock_case(tx.conn, case_id, actor)
-    data = {"trigger": trigger, "code": refusal.code, "message": refusal.message, **refusal.details}
-    chain.append(tx.conn, loaded.case, "refused", actor, now(), data, loaded.unsubscribed)
-    casefile.save(tx.conn, loaded)
-    tx.commit()

@@ -2,20 +2,19 @@
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from handoff.domain.attempt import Attempt
+from handoff.domain import lifecycle
+from handoff.domain.case import Agent, Case, Handoff
 from handoff.domain.errors import InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor, timer
-from handoff.domain.views import CaseView, HandoffView
 from handoff.services.cases import agent_param
-from handoff.services.flow import Tx, act
-from handoff.store.db import Database
-from handoff.store.models import Agent, Case, Handoff, new_id
+from handoff.services.flow import Change, changing
+from handoff.services.ports import Store, Work
+from handoff.services.views import CaseView, HandoffView
+from handoff.store.models import new_id
 
 
 def propose_handoff(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     to_org: str,
@@ -24,43 +23,39 @@ def propose_handoff(
     *,
     expected_version: int | None = None,
 ) -> HandoffView:
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        case = a.case
-        overriding = any(h.state == "accepted" and h.from_org_id == to_org for h in case.handoffs)
+    params = {"to_org": to_org, "summary": summary, "override_reason": override_reason}
+    with changing(
+        db, actor, case_id, "propose_handoff", params=params, expected_version=expected_version
+    ) as change:
+        change.check()
+        case = change.case
+        overriding = case.handed_off_by(to_org)  # not_ping_pong let it through on an override
         handoff = Handoff(
             id=new_id(),
             case_id=case.id,
             from_org_id=case.owner_org_id,
             from_agent_id=case.owner_agent_id,
             to_org_id=to_org,
-            summary=a.text("summary"),
-            override_reason=a.text("override_reason") if overriding else None,
+            summary=change.text("summary"),
+            override_reason=change.text("override_reason") if overriding else None,
             state="proposed",
-            expires_at=a.now + a.windows.handoff,
-            created_at=a.now,
+            expires_at=change.now + change.windows.handoff,
+            created_at=change.now,
         )
         case.handoffs.append(handoff)
-        a.created = handoff
-        return {
-            "handoff_id": handoff.id,
-            "to_org": to_org,
-            "summary": handoff.summary,
-            "override_reason": handoff.override_reason,
-        }
-
-    outcome = act(
-        db,
-        actor,
-        case_id,
-        "propose_handoff",
-        apply,
-        params={"to_org": to_org, "summary": summary, "override_reason": override_reason},
-        expected_version=expected_version,
-    )
-    return HandoffView.of(outcome.created)
+        change.record(
+            {
+                "handoff_id": handoff.id,
+                "to_org": to_org,
+                "summary": handoff.summary,
+                "override_reason": handoff.override_reason,
+            }
+        )
+        change.done()
+        return HandoffView.of(handoff)
 
 
-def _handoff(case: Case, handoff_id: str) -> Handoff:
+def proposed_handoff(case: Case, handoff_id: str) -> Handoff:
     handoff = next((h for h in case.handoffs if h.id == handoff_id), None)
     if handoff is None:
         raise NotFound("handoff not found")
@@ -74,18 +69,18 @@ def _handoff(case: Case, handoff_id: str) -> Handoff:
     return handoff
 
 
-def _acceptor(tx: Tx, actor: Actor, agent_id: str | None) -> Agent:
+def _acceptor(work: Work, actor: Actor, agent_id: str | None) -> Agent:
     if actor.kind == "agent":
         if agent_id not in (None, actor.id):
             raise InvalidInput("agent_id", "an agent accepts a handoff for itself only")
-        return agent_param(tx, actor.id)
+        return agent_param(work, actor.id)
     if agent_id is None:
         raise InvalidInput("agent_id", "a partner system accepts for one of its agents: agent_id")
-    return agent_param(tx, agent_id)
+    return agent_param(work, agent_id)
 
 
 def accept_handoff(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     handoff_id: str,
@@ -94,57 +89,48 @@ def accept_handoff(
     expected_version: int | None = None,
 ) -> CaseView:
     """Ownership moves to the receiver; the previous owner org stays a participant."""
-
-    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
-        _handoff(case, handoff_id)
-        return {"agent": _acceptor(tx, actor, agent_id)}
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        case, handoff, acceptor = a.case, _handoff(a.case, handoff_id), a.params["agent"]
-        handoff.state, handoff.accepted_by, handoff.decided_at = "accepted", acceptor.id, a.now
-        from_org, from_agent = case.owner_org_id, case.owner_agent_id
-        case.owner_org_id, case.owner_agent_id = handoff.to_org_id, acceptor.id
-        return {
-            "handoff_id": handoff.id,
-            "from_org": from_org,
-            "from_agent": from_agent,
-            "to_org": handoff.to_org_id,
-            "to_agent": acceptor.id,
-            "summary": handoff.summary,
-        }
-
-    return act(
+    receiver_id = actor.id if actor.kind == "agent" else agent_id
+    with changing(
         db,
         actor,
         case_id,
         "accept_handoff",
-        apply,
-        resolve=resolve,
         expected_version=expected_version,
-        owners=[actor.id if actor.kind == "agent" else agent_id],
-    ).case
+        owners=[receiver_id],
+    ) as change:
+        case = change.case
+        handoff = proposed_handoff(case, handoff_id)
+        receiver = _acceptor(change.work, actor, agent_id)
+        change.check(agent=receiver)
+        lifecycle.fire_handoff("accept", handoff, change.attempt)
+        handoff.accepted_by, handoff.decided_at = receiver.id, change.now
+        from_org, from_agent = case.owner_org_id, case.owner_agent_id
+        case.owner_org_id, case.owner_agent_id = handoff.to_org_id, receiver.id
+        change.record(
+            {
+                "handoff_id": handoff.id,
+                "from_org": from_org,
+                "from_agent": from_agent,
+                "to_org": handoff.to_org_id,
+                "to_agent": receiver.id,
+                "summary": handoff.summary,
+            }
+        )
+        return change.done()
 
 
-def _settle(handoff_id: str, state: str) -> Any:
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        handoff = _handoff(a.case, handoff_id)
-        handoff.state, handoff.decided_at = state, a.now
-        handoff.reason = a.text("reason") or None
-        return {"handoff_id": handoff.id, "to_org": handoff.to_org_id, "reason": handoff.reason}
-
-    return apply
-
-
-def _check_handoff(handoff_id: str) -> Any:
-    def resolve(_tx: Tx, case: Case) -> dict[str, Any]:
-        _handoff(case, handoff_id)
-        return {}
-
-    return resolve
+def _settle(change: Change, handoff: Handoff, trigger: str) -> CaseView:
+    """A proposal that ends without moving the case: declined or cancelled."""
+    change.check()
+    lifecycle.fire_handoff(trigger, handoff, change.attempt)
+    handoff.decided_at = change.now
+    handoff.reason = change.text("reason") or None
+    change.record({"handoff_id": handoff.id, "to_org": handoff.to_org_id, "reason": handoff.reason})
+    return change.done()
 
 
 def decline_handoff(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     handoff_id: str,
@@ -153,20 +139,15 @@ def decline_handoff(
     expected_version: int | None = None,
 ) -> CaseView:
     """The receiver says no, with a reason; ownership stays where it is."""
-    return act(
-        db,
-        actor,
-        case_id,
-        "decline_handoff",
-        _settle(handoff_id, "declined"),
-        params={"reason": reason},
-        resolve=_check_handoff(handoff_id),
-        expected_version=expected_version,
-    ).case
+    params: dict[str, Any] = {"reason": reason}
+    with changing(
+        db, actor, case_id, "decline_handoff", params=params, expected_version=expected_version
+    ) as change:
+        return _settle(change, proposed_handoff(change.case, handoff_id), "decline")
 
 
 def cancel_handoff(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     handoff_id: str,
@@ -174,29 +155,26 @@ def cancel_handoff(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    return act(
-        db,
-        actor,
-        case_id,
-        "cancel_handoff",
-        _settle(handoff_id, "cancelled"),
-        params={"reason": reason},
-        resolve=_check_handoff(handoff_id),
-        expected_version=expected_version,
-    ).case
+    params: dict[str, Any] = {"reason": reason}
+    with changing(
+        db, actor, case_id, "cancel_handoff", params=params, expected_version=expected_version
+    ) as change:
+        return _settle(change, proposed_handoff(change.case, handoff_id), "cancel")
 
 
-def expire_handoff(db: Database, case_id: str, *, within: Session | None = None) -> CaseView:
+def expire_handoff(db: Store, case_id: str, *, within: Any = None) -> CaseView:
     """The handoff window passed: the proposal lapses and the owner stays accountable."""
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        handoff = a.case.pending_handoff
+    with changing(db, timer("handoff_window"), case_id, "expire_handoff", within=within) as change:
+        change.check()
+        handoff = change.case.pending_handoff
         assert handoff is not None  # the guard handoff_window_passed saw it
-        handoff.state, handoff.decided_at = "expired", a.now
-        return {
-            "handoff_id": handoff.id,
-            "to_org": handoff.to_org_id,
-            "owner": a.case.owner_agent_id,
-        }
-
-    return act(db, timer("handoff_window"), case_id, "expire_handoff", apply, within=within).case
+        lifecycle.fire_handoff("expire", handoff, change.attempt)
+        handoff.decided_at = change.now
+        change.record(
+            {
+                "handoff_id": handoff.id,
+                "to_org": handoff.to_org_id,
+                "owner": change.case.owner_agent_id,
+            }
+        )
+        return change.done()

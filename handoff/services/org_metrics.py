@@ -16,11 +16,11 @@ from sqlalchemy import exists
 
 from handoff.domain.events import Recorded
 from handoff.domain.principals import Actor
-from handoff.domain.visibility import visible_cases
 from handoff.history.fold import CaseState, seconds, step
 from handoff.services.audit import case_histories, require_auditor
+from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
-from handoff.store.models import Case, Event, Participant
+from handoff.store.models import CaseRow, Event, ParticipantRow
 from handoff.store.models import utcnow as now
 
 
@@ -173,14 +173,14 @@ def org_metrics(
     does not grow with the number of cases.
     """
     require_auditor(actor)
-    cases = visible_cases(actor).with_only_columns(Case.id)
+    cases = visible_cases(actor).with_only_columns(CaseRow.id)
     if start:
-        cases = cases.where(Case.created_at >= start)
+        cases = cases.where(CaseRow.created_at >= start)
     if end:
-        cases = cases.where(Case.created_at < end)
+        cases = cases.where(CaseRow.created_at < end)
     if org:
         cases = cases.where(
-            exists().where(Participant.case_id == Case.id, Participant.org_id == org)
+            exists().where(ParticipantRow.case_id == CaseRow.id, ParticipantRow.org_id == org)
         )
     tallies: dict[str, Tally] = {}
     at = now()

@@ -11,18 +11,19 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from handoff.config import Windows
+from handoff.domain.case import Case
 from handoff.domain.errors import InvalidInput, NotFound
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView, EventView
-from handoff.domain.visibility import can_see, visible_cases
 from handoff.history import chain
 from handoff.history.chain import Verification
 from handoff.history.verification import verify_all as verify_all  # its callers know it from here
-from handoff.services.flow import view_of, windows_of
+from handoff.services.flow import view_of
+from handoff.services.views import CaseView, EventView
+from handoff.services.visibility import can_see, visible_cases
 from handoff.store import casefile
 from handoff.store.casefile import Loaded
 from handoff.store.db import Database
-from handoff.store.models import OPEN_REQUEST_STATES, Case, Event, Handoff, Request
+from handoff.store.models import OPEN_REQUEST_STATES, CaseRow, Event, HandoffRow, RequestRow
 from handoff.store.models import utcnow as now
 
 T = TypeVar("T")
@@ -77,13 +78,13 @@ def get_case(db: Database, actor: Actor, case_id: str) -> CaseView:
     with db.reading() as session:
         loaded = _visible(session, actor, case_id)
         windows = Windows.for_org(db.settings, loaded.windows)
-        return view_of(loaded.case, actor, windows, now(), db)
+        return view_of(loaded.case, actor, windows, now(), db.rules)
 
 
-def case_by_link(db: Database, link: str) -> Case:
+def case_by_link(db: Database, link: str) -> CaseRow:  # the row: its id is what callers need
     """The case behind a customer's status-page link (the link is the customer's only key)."""
     with db.reading() as session:
-        case = session.scalars(select(Case).where(Case.customer_link == link)).first()
+        case = session.scalars(select(CaseRow).where(CaseRow.customer_link == link)).first()
         if case is None:
             raise NotFound("case not found")
         return case
@@ -105,41 +106,45 @@ def list_cases(
     those with an open request or a pending handoff addressed to that org."""
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
-    query = visible_cases(actor).order_by(Case.number).limit(limit + 1)
+    query = visible_cases(actor).order_by(CaseRow.number).limit(limit + 1)
     if waiting_on:
         query = query.where(addressed_to(waiting_on))
     if state:
-        query = query.where(Case.state == state)
+        query = query.where(CaseRow.state == state)
     if owner_org:
-        query = query.where(Case.owner_org_id == owner_org)
+        query = query.where(CaseRow.owner_org_id == owner_org)
     if mine:
-        query = query.where(Case.owner_agent_id == actor.id, Case.state != "closed")
+        query = query.where(CaseRow.owner_agent_id == actor.id, CaseRow.state != "closed")
     if unclaimed:
-        query = query.where(Case.state == "unclaimed")
+        query = query.where(CaseRow.state == "unclaimed")
     if position:
-        query = query.where(Case.number > int(position["after"]))
+        query = query.where(CaseRow.number > int(position["after"]))
     with db.reading() as session:
         at = now()
-        cases = list(session.scalars(query))
-        items = [
-            view_of(c, actor, windows_of(session, db, c.owner_org_id), at, db)
-            for c in cases[:limit]
-        ]
-        more = len(cases) > limit
-        return Page(items, encode_cursor({"after": cases[limit - 1].number}) if more else None)
+        rows = list(session.execute(query.with_only_columns(CaseRow.id, CaseRow.number)))
+        items = []
+        for case_id, _number in rows[:limit]:
+            loaded = casefile.load(session.connection(), case_id, lock=False)
+            assert loaded is not None  # read in the same transaction
+            windows = Windows.for_org(db.settings, loaded.windows)
+            items.append(view_of(loaded.case, actor, windows, at, db.rules))
+        more = len(rows) > limit
+        return Page(items, encode_cursor({"after": rows[limit - 1][1]}) if more else None)
 
 
 def addressed_to(org_id: str) -> ColumnElement[bool]:
     """The case has an open request to `org_id`, or a handoff to it waiting for its answer."""
     # Driven from the few open requests and pending handoffs, not from every case.
     return or_(
-        Case.id.in_(
-            select(Request.case_id).where(
-                Request.to_org_id == org_id, Request.state.in_(OPEN_REQUEST_STATES)
+        CaseRow.id.in_(
+            select(RequestRow.case_id).where(
+                RequestRow.to_org_id == org_id, RequestRow.state.in_(OPEN_REQUEST_STATES)
             )
         ),
-        Case.id.in_(
-            select(Handoff.case_id).where(Handoff.to_org_id == org_id, Handoff.state == "proposed")
+        CaseRow.id.in_(
+            select(HandoffRow.case_id).where(
+                HandoffRow.to_org_id == org_id, HandoffRow.state == "proposed"
+            )
         ),
     )
 

@@ -4,17 +4,17 @@ from datetime import datetime
 from typing import Any
 
 from handoff.domain import lifecycle
-from handoff.domain.attempt import Attempt
+from handoff.domain.case import Case, Request
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound
 from handoff.domain.principals import Actor
-from handoff.domain.views import CaseView, RequestView
-from handoff.services.flow import Tx, act
-from handoff.store.db import Database
-from handoff.store.models import Case, Request, new_id
+from handoff.services.flow import changing
+from handoff.services.ports import Store
+from handoff.services.views import CaseView, RequestView
+from handoff.store.models import new_id
 
 
 def create_request(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     to_org: str,
@@ -26,41 +26,36 @@ def create_request(
 ) -> RequestView:
     if respond_by is not None and respond_by.tzinfo is None:
         raise InvalidInput("respond_by", "respond_by needs a time zone offset")
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        if respond_by is not None and respond_by <= a.now:
+    params = {"to_org": to_org, "action": action}
+    with changing(
+        db, actor, case_id, "create_request", params=params, expected_version=expected_version
+    ) as change:
+        change.check()
+        if respond_by is not None and respond_by <= change.now:
             raise InvalidInput("respond_by", "respond_by must be in the future")
         request = Request(
             id=new_id(),
-            case_id=a.case.id,
-            from_org_id=a.case.owner_org_id,
+            case_id=change.case.id,
+            from_org_id=change.case.owner_org_id,
             to_org_id=to_org,
-            action=a.text("action"),
+            action=change.text("action"),
             details=details,
             state="open",
-            respond_by=respond_by or a.now + a.windows.request,
-            created_at=a.now,
-            updated_at=a.now,
+            respond_by=respond_by or change.now + change.windows.request,
+            created_at=change.now,
+            updated_at=change.now,
         )
-        a.case.requests.append(request)
-        a.created = request
-        return {
-            "request_id": request.id,
-            "to_org": to_org,
-            "action": request.action,
-            "respond_by": request.respond_by.isoformat(),
-        }
-
-    outcome = act(
-        db,
-        actor,
-        case_id,
-        "create_request",
-        apply,
-        params={"to_org": to_org, "action": action},
-        expected_version=expected_version,
-    )
-    return RequestView.of(outcome.created, outcome.case.updated_at)
+        change.case.requests.append(request)
+        change.record(
+            {
+                "request_id": request.id,
+                "to_org": to_org,
+                "action": request.action,
+                "respond_by": request.respond_by.isoformat(),
+            }
+        )
+        view = change.done()
+        return RequestView.of(request, view.updated_at)
 
 
 def request_of(case: Case, request_id: str) -> Request:
@@ -78,7 +73,7 @@ def _request_for(case: Case, request_id: str, actor: Actor) -> Request:
 
 
 def _answer(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     request_id: str,
@@ -86,34 +81,24 @@ def _answer(
     params: dict[str, Any],
     expected_version: int | None,
 ) -> CaseView:
-    request_trigger = trigger.removesuffix("_request")
-
-    def resolve(_tx: Tx, case: Case) -> dict[str, Any]:
-        return {"request": _request_for(case, request_id, actor)}
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        request: Request = a.params["request"]
-        lifecycle.fire_request(request_trigger, request, a)
-        request.updated_at = a.now
-        request.note = a.text("note") or request.note
-        request.reason = a.text("reason") or request.reason
+    """The target org answers a request: the case's table says who and when, the request's own
+    table whether it can still be answered so."""
+    with changing(
+        db, actor, case_id, trigger, params=params, expected_version=expected_version
+    ) as change:
+        request = _request_for(change.case, request_id, actor)
+        change.check(request=request)
+        lifecycle.fire_request(trigger.removesuffix("_request"), request, change.attempt)
+        request.updated_at = change.now
+        request.note = change.text("note") or request.note
+        request.reason = change.text("reason") or request.reason
         data = {"request_id": request.id, "to_org": request.to_org_id, "action": request.action}
-        return data | {k: a.text(k) for k in ("note", "reason") if a.text(k)}
-
-    return act(
-        db,
-        actor,
-        case_id,
-        trigger,
-        apply,
-        params=params,
-        resolve=resolve,
-        expected_version=expected_version,
-    ).case
+        change.record(data | {k: change.text(k) for k in ("note", "reason") if change.text(k)})
+        return change.done()
 
 
 def acknowledge_request(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     request_id: str,
@@ -124,7 +109,7 @@ def acknowledge_request(
 
 
 def complete_request(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     request_id: str,
@@ -137,7 +122,7 @@ def complete_request(
 
 
 def decline_request(
-    db: Database,
+    db: Store,
     actor: Actor,
     case_id: str,
     request_id: str,

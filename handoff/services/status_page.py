@@ -5,11 +5,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from handoff.config import Windows
 from handoff.domain.errors import NotFound
 from handoff.domain.principals import customer_of
-from handoff.services.flow import view_of, windows_of
+from handoff.services.flow import view_of
+from handoff.store import casefile
 from handoff.store.db import Database
-from handoff.store.models import Agent, Case, Event, Org
+from handoff.store.models import AgentRow, CaseRow, Event, Org
 from handoff.store.models import utcnow as now
 
 # How the case ended, for the customer: a withdrawal's reason is the owner's note, not theirs.
@@ -43,14 +45,15 @@ class CustomerStatus:
 def customer_status(db: Database, link: str) -> CustomerStatus:
     """The case behind `link` as its customer may see it, with what the customer may do now."""
     with db.reading() as session:
-        case = session.scalars(select(Case).where(Case.customer_link == link)).first()
-        if case is None:
+        case_id = session.scalar(select(CaseRow.id).where(CaseRow.customer_link == link))
+        loaded = casefile.load(session.connection(), case_id, lock=False) if case_id else None
+        if loaded is None:
             raise NotFound("case not found")
-        customer, at = customer_of(case.id), now()
-        windows = windows_of(session, db, case.owner_org_id)
-        allowed = view_of(case, customer, windows, at, db).allowed_actions
+        case, customer, at = loaded.case, customer_of(loaded.case.id), now()
+        windows = Windows.for_org(db.settings, loaded.windows)
+        allowed = view_of(case, customer, windows, at, db.rules).allowed_actions
         org = session.get(Org, case.owner_org_id)
-        agent = session.get(Agent, case.owner_agent_id) if case.owner_agent_id else None
+        agent = session.get(AgentRow, case.owner_agent_id) if case.owner_agent_id else None
         notes = session.scalars(
             select(Event)
             .where(Event.case_id == case.id, Event.type == "note_added")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.lifecycle import EVENT_TYPES
 from handoff.domain.principals import Actor
-from handoff.domain.views import DeliveryView, WebhookView
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor
+from handoff.services.views import DeliveryView, WebhookView
 from handoff.store.db import Database
 from handoff.store.models import Org, WebhookDelivery, WebhookSubscription, new_id
 from handoff.store.models import utcnow as now

@@ -2,47 +2,36 @@
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from handoff.domain.attempt import Attempt
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import timer
-from handoff.domain.views import CaseView
 from handoff.history import chain
-from handoff.services.flow import Tx, act, lock_case, transaction
+from handoff.services.flow import changing, locked_case
+from handoff.services.ports import Store
 from handoff.services.requests import request_of
-from handoff.services.resolution import org_fallback_owner
-from handoff.store import casefile
-from handoff.store.db import Database
-from handoff.store.models import Case
+from handoff.services.views import CaseView
 from handoff.store.models import utcnow as now
 
 CLAIM_TIMER = timer("claim_window")
 REQUEST_TIMER = timer("request_window")
 
 
-def escalate_unclaimed(
-    db: Database, case_id: str, *, within: Session | None = None
-) -> CaseView | None:
+def escalate_unclaimed(db: Store, case_id: str, *, within: Any = None) -> CaseView | None:
     """Give a case nobody claimed in time to the owner org's supervisor (or, failing that, a rep).
 
     With no active agent at all the case stays unclaimed, and its history says so once.
     """
-
-    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
-        return {"agent": org_fallback_owner(tx.conn, case.owner_org_id)}
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        agent = a.params["agent"]
-        if agent is None:
-            raise Refusal("owner_required", f"{a.case.owner_org_id} has no active agent to own it")
-        a.case.owner_agent_id, a.case.claim_due_at = agent.id, None
-        return {"agent_id": agent.id, "role": agent.role}
-
     try:
-        return act(
-            db, CLAIM_TIMER, case_id, "escalate_unclaimed", apply, resolve=resolve, within=within
-        ).case
+        with changing(db, CLAIM_TIMER, case_id, "escalate_unclaimed", within=within) as change:
+            case = change.case
+            agent = change.work.fallback_owner(case.owner_org_id)
+            change.check(agent=agent)
+            if agent is None:
+                raise Refusal(
+                    "owner_required", f"{case.owner_org_id} has no active agent to own it"
+                )
+            case.owner_agent_id, case.claim_due_at = agent.id, None
+            change.record({"agent_id": agent.id, "role": agent.role})
+            return change.done()
     except Refusal as refusal:
         if refusal.code != "owner_required":
             raise
@@ -50,48 +39,35 @@ def escalate_unclaimed(
         return None
 
 
-def _note_nobody_to_escalate_to(db: Database, case_id: str, within: Session | None) -> None:
-    with transaction(db, within) as tx:
+def _note_nobody_to_escalate_to(db: Store, case_id: str, within: Any) -> None:
+    with db.work(within) as work:
         if within is not None:
-            tx.start_over()  # forget the half-made escalation (without, `act` rolled it back)
-        loaded = lock_case(tx.conn, case_id, CLAIM_TIMER)
+            work.start_over()  # forget the half-made escalation (`changing` rolled its own back)
+        loaded = locked_case(work, case_id, CLAIM_TIMER)
         case = loaded.case
         if case.unclaimed_escalation_failed or case.state != "unclaimed":
             return
         case.unclaimed_escalation_failed = True
         data = {"reason": f"{case.owner_org_id} has no active agent; the case stays unclaimed"}
-        chain.append(
-            tx.conn, case, "escalation_failed", CLAIM_TIMER, now(), data, loaded.unsubscribed
-        )
-        casefile.save(tx.conn, loaded)
-        tx.commit()
+        work.save(loaded, [chain.next_event(case, "escalation_failed", CLAIM_TIMER, now(), data)])
+        work.commit()
 
 
 def escalate_overdue_request(
-    db: Database, case_id: str, request_id: str, *, within: Session | None = None
+    db: Store, case_id: str, request_id: str, *, within: Any = None
 ) -> CaseView:
     """A request passed its respond-by time: tell the target org's supervisor, flag the case."""
-
-    def resolve(tx: Tx, case: Case) -> dict[str, Any]:
-        request = request_of(case, request_id)
-        return {"request": request, "agent": org_fallback_owner(tx.conn, request.to_org_id)}
-
-    def apply(_tx: Tx, a: Attempt) -> dict[str, Any]:
-        request, supervisor = a.params["request"], a.params["agent"]
-        request.escalated_at = a.now
-        return {
-            "request_id": request.id,
-            "to_org": request.to_org_id,
-            "respond_by": request.respond_by.isoformat(),
-            "escalated_to": supervisor.id if supervisor else None,
-        }
-
-    return act(
-        db,
-        REQUEST_TIMER,
-        case_id,
-        "escalate_overdue_request",
-        apply,
-        resolve=resolve,
-        within=within,
-    ).case
+    with changing(db, REQUEST_TIMER, case_id, "escalate_overdue_request", within=within) as change:
+        request = request_of(change.case, request_id)
+        supervisor = change.work.fallback_owner(request.to_org_id)
+        change.check(request=request, agent=supervisor)
+        request.escalated_at = change.now
+        change.record(
+            {
+                "request_id": request.id,
+                "to_org": request.to_org_id,
+                "respond_by": request.respond_by.isoformat(),
+                "escalated_to": supervisor.id if supervisor else None,
+            }
+        )
+        return change.done()

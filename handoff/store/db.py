@@ -13,8 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from handoff.config import Settings
+from handoff.domain.canonical import canonical_json
 from handoff.send_away import PhraseRules, load_rules
-from handoff.store.direct import run_driver_sql
+from handoff.store import sql
+from handoff.store.work import SqlWork
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
 # statement, and a server that went silent (TCP keepalives) each give up within a stated time,
@@ -37,21 +39,21 @@ KEEPALIVES = {
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     # JSON is stored as the hash chain encodes it, so verify hashes an event's `data` text as it
-    # is, without decoding it. (Imported here: history needs the models, which need this module.)
-    from handoff.history.chain import canonical_json
-
+    # is, without decoding it.
     kwargs.setdefault("json_serializer", canonical_json)
+    # The case store writes JSON itself (handoff.store.sql): it reads the serializer from here.
+    options = {sql.JSON_SERIALIZER: kwargs["json_serializer"]}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
         )
         _make_sqlite_serialize_writers(engine)
-        return engine
+        return engine.execution_options(**options)
     kwargs["connect_args"] = _postgres_connect_args(parsed.query) | kwargs.get("connect_args", {})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, **kwargs).execution_options(**options)
 
 
 def _postgres_connect_args(query: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,7 +79,7 @@ def _make_sqlite_serialize_writers(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get("handoff_read_only", False)
-        run_driver_sql(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE")
+        sql.begin_immediate(conn, read_only=read_only)
 
 
 def _pool_of(settings: Settings) -> dict[str, Any]:
@@ -165,6 +167,16 @@ class Database:
         with self._one_writer_at_a_time(), self.engine.connect() as conn:
             conn.begin()
             yield conn
+
+    @contextmanager
+    def work(self, within: Session | None = None) -> Iterator[SqlWork]:
+        """One command's transaction, rolled back unless committed; or the caller's session's,
+        when it already began one (the caller then ends it, if the command does not commit)."""
+        if within is not None:
+            yield SqlWork(within.connection(), within)
+            return
+        with self.writing() as conn:
+            yield SqlWork(conn)
 
     @contextmanager
     def _one_writer_at_a_time(self) -> Iterator[None]:

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES as OPEN_REQUEST_STATES
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -83,7 +85,7 @@ class Org(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Agent(Base):
+class AgentRow(Base):
     __tablename__ = "agents"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -132,10 +134,7 @@ class CaseNumber(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
 
 
-OPEN_REQUEST_STATES = ("open", "acknowledged")  # a request still owed
-
-
-class Case(Base):
+class CaseRow(Base):
     __tablename__ = "cases"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -165,17 +164,17 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    participants: Mapped[list["Participant"]] = relationship(
-        lazy="selectin", order_by="Participant.added_at", cascade="all, delete-orphan"
+    participants: Mapped[list["ParticipantRow"]] = relationship(
+        lazy="selectin", order_by="ParticipantRow.added_at", cascade="all, delete-orphan"
     )
-    requests: Mapped[list["Request"]] = relationship(
-        lazy="selectin", order_by="Request.created_at", cascade="all, delete-orphan"
+    requests: Mapped[list["RequestRow"]] = relationship(
+        lazy="selectin", order_by="RequestRow.created_at", cascade="all, delete-orphan"
     )
-    handoffs: Mapped[list["Handoff"]] = relationship(
-        lazy="selectin", order_by="Handoff.created_at", cascade="all, delete-orphan"
+    handoffs: Mapped[list["HandoffRow"]] = relationship(
+        lazy="selectin", order_by="HandoffRow.created_at", cascade="all, delete-orphan"
     )
-    sessions: Mapped[list["JointSession"]] = relationship(
-        lazy="selectin", order_by="JointSession.started_at", cascade="all, delete-orphan"
+    sessions: Mapped[list["SessionRow"]] = relationship(
+        lazy="selectin", order_by="SessionRow.started_at", cascade="all, delete-orphan"
     )
 
     @property
@@ -187,19 +186,19 @@ class Case(Base):
         return [p.org_id for p in self.participants]
 
     @property
-    def open_requests(self) -> list["Request"]:
+    def open_requests(self) -> list["RequestRow"]:
         return [r for r in self.requests if r.state in OPEN_REQUEST_STATES]
 
     @property
-    def pending_handoff(self) -> "Handoff | None":
+    def pending_handoff(self) -> "HandoffRow | None":
         return next((h for h in self.handoffs if h.state == "proposed"), None)
 
     @property
-    def live_session(self) -> "JointSession | None":
+    def live_session(self) -> "SessionRow | None":
         return next((s for s in self.sessions if s.state == "live"), None)
 
 
-class Participant(Base):
+class ParticipantRow(Base):
     __tablename__ = "participants"
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
@@ -208,7 +207,7 @@ class Participant(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Request(Base):
+class RequestRow(Base):
     __tablename__ = "requests"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -230,7 +229,7 @@ class Request(Base):
         return self.state in OPEN_REQUEST_STATES
 
 
-class Handoff(Base):
+class HandoffRow(Base):
     __tablename__ = "handoffs"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -248,7 +247,7 @@ class Handoff(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class JointSession(Base):
+class SessionRow(Base):
     __tablename__ = "joint_sessions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -258,16 +257,16 @@ class JointSession(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    parties: Mapped[list["SessionParty"]] = relationship(
-        lazy="selectin", order_by="SessionParty.id", cascade="all, delete-orphan"
+    parties: Mapped[list["PartyRow"]] = relationship(
+        lazy="selectin", order_by="PartyRow.id", cascade="all, delete-orphan"
     )
 
     @property
-    def present(self) -> list["SessionParty"]:
+    def present(self) -> list["PartyRow"]:
         return [p for p in self.parties if p.left_at is None] if self.state == "live" else []
 
 
-class SessionParty(Base):
+class PartyRow(Base):
     """One stay of one party in a joint session: from its join to its leave (or the end)."""
 
     __tablename__ = "session_parties"

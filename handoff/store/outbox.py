@@ -10,10 +10,11 @@ from sqlalchemy import (
     select,
 )
 
+from handoff.domain.case import Case
 from handoff.store.models import (
-    Case,
+    CaseRow,
     Event,
-    Participant,
+    ParticipantRow,
     WebhookDelivery,
     WebhookSubscription,
     format_time,
@@ -23,8 +24,8 @@ from handoff.store.models import (
 # Whether any org taking part in the case has an active subscription: a column of the statement
 # that loads the case, so a case nobody subscribed to costs no query per event.
 SUBSCRIBED = exists().where(
-    Participant.case_id == Case.id,
-    WebhookSubscription.org_id == Participant.org_id,
+    ParticipantRow.case_id == CaseRow.id,
+    WebhookSubscription.org_id == ParticipantRow.org_id,
     WebhookSubscription.active.is_(True),
 )
 

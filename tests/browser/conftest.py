@@ -17,7 +17,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from api.ui import mount_ui
 from handoff import services
@@ -45,6 +52,10 @@ if os.environ.get("HANDOFF_UPDATE_SCREENSHOTS") == "1":
     SHOTS.append(ROOT / "docs" / "screenshots")
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
+# How long an action or an `expect` waits for the page before it fails: a guard against a hang
+# on a busy machine, never a wait for something to happen (Playwright waits for the page itself).
+PATIENCE_MS = 30_000
+expect.set_options(timeout=PATIENCE_MS)
 
 
 def token(agent_id: str) -> str:
@@ -114,10 +125,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     server = uvicorn.Server(uvicorn.Config(ui_app(db), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
+    deadline = time.monotonic() + PATIENCE_MS / 1000
+    while not server.started:  # polled: uvicorn.Server has no event to wait on
         assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+        assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     yield Site(f"http://127.0.0.1:{port}", world)
     server.should_exit = True
@@ -146,7 +157,7 @@ def person(browser: Browser, site: Site) -> Iterator[Callable[..., Page]]:
 
     def open_window(viewport: ViewportSize = DESKTOP) -> Page:
         context = browser.new_context(viewport=viewport, base_url=site.url)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(PATIENCE_MS)
         contexts.append(context)
         return context.new_page()
 

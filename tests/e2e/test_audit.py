@@ -24,7 +24,7 @@ from handoff.history import chain
 from handoff.services import queries
 from handoff.services.audit import EXPORT_BATCH
 from handoff.store.db import Database
-from handoff.store.models import Case, Event
+from handoff.store.models import CaseRow, Event
 from tests.e2e.conftest import auth, issue_tokens
 from tests.integration.world import World, tampering
 
@@ -656,7 +656,7 @@ def add_notes(db: Database, case_ids: list[str], per_case: int) -> None:
     with db.engine.begin() as conn:
         for case_id in case_ids:
             seq, prev_hash = conn.execute(
-                select(Case.last_seq, Case.last_hash).where(Case.id == case_id)
+                select(CaseRow.last_seq, CaseRow.last_hash).where(CaseRow.id == case_id)
             ).one()
             rows = []
             for n in range(1, per_case + 1):
@@ -670,8 +670,8 @@ def add_notes(db: Database, case_ids: list[str], per_case: int) -> None:
                 rows.append(note)
             conn.execute(insert(Event.__table__), rows)
             conn.execute(
-                update(Case.__table__)
-                .where(Case.id == case_id)
+                update(CaseRow.__table__)
+                .where(CaseRow.id == case_id)
                 .values(last_seq=seq + per_case, last_hash=prev_hash)
             )
 

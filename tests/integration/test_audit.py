@@ -12,12 +12,12 @@ from handoff import services
 from handoff.cli import app
 from handoff.delivery.worker import tick
 from handoff.domain.errors import Forbidden
-from handoff.domain.visibility import visible_cases
 from handoff.history.chain import Verification
 from handoff.history.verification import verify_cases
 from handoff.services import audit
 from handoff.services.audit import BrokenChain, verify_chains
 from handoff.services.org_metrics import Durations, OrgMetrics, org_metrics
+from handoff.services.visibility import visible_cases
 from tests.integration.world import ADMIN, World, tampering
 
 T0 = datetime(2030, 5, 6, 9, 0, tzinfo=UTC)
@@ -132,7 +132,7 @@ def test_an_event_written_while_chains_are_walked_is_not_taken_for_a_break(
     with freeze_time(T0):
         first, second = arrived_unclaimed(world, [None, None])
     walked = audit.case_histories(
-        world.db, audit.visible_cases(world.auditor()).with_only_columns(audit.Case.id)
+        world.db, audit.visible_cases(world.auditor()).with_only_columns(audit.CaseRow.id)
     )
 
     head, events = next(walked)  # the batch's heads and events are being read now

@@ -1,13 +1,14 @@
-"""Commands read a case with one Core statement and write back exactly what they changed."""
+"""The case store reads a case with its children and writes back exactly what a command changed."""
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
-
-from sqlalchemy import event
+from typing import Any
 
 from handoff import services
-from handoff.services.flow import now
-from handoff.store import casefile
-from handoff.store.models import Request, SessionParty
+from handoff.domain.case import Request, SessionParty
+from handoff.store import casefile, sql
+from handoff.store.models import utcnow as now
 from tests.integration.world import World
 
 
@@ -16,6 +17,17 @@ def open_case(world: World) -> str:
     return services.create_case(
         world.db, dana, customer={"name": "Carla"}, subject="Hold", participants=["firstbank"]
     ).id
+
+
+@contextmanager
+def statements_sent() -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def remember(statement: str, _params: Mapping[str, Any]) -> None:
+        sent.append(statement)
+
+    with sql.watching(remember):
+        yield sent
 
 
 def test_a_case_read_back_has_every_collection_in_its_order(world: World) -> None:
@@ -37,10 +49,6 @@ def test_a_case_read_back_has_every_collection_in_its_order(world: World) -> Non
 
 def test_saving_writes_only_the_changed_columns_and_inserts_new_children(world: World) -> None:
     case_id = open_case(world)
-    statements: list[str] = []
-
-    def remember(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        statements.append(statement)
 
     with world.db.session() as session:
         loaded = casefile.load(session.connection(), case_id, lock=True)
@@ -50,11 +58,8 @@ def test_saving_writes_only_the_changed_columns_and_inserts_new_children(world: 
         case.requests.append(
             Request(from_org_id="acme", to_org_id="firstbank", action="Call back", respond_by=now())
         )
-        event.listen(world.db.engine, "before_cursor_execute", remember)
-        try:
+        with statements_sent() as statements:
             casefile.save(session.connection(), loaded)
-        finally:
-            event.remove(world.db.engine, "before_cursor_execute", remember)
         session.commit()
     new_request = case.requests[-1]
 
@@ -87,3 +92,65 @@ def test_a_new_session_party_gets_the_id_the_database_gave_it(world: World) -> N
     party = live.parties[-1]
     assert isinstance(party.id, int)
     assert party.session_id == session_id
+
+
+def test_a_change_to_every_kind_of_child_is_written_and_read_back(world: World) -> None:
+    case_id, dana = open_case(world), world.agent("dana")
+    request = services.create_request(world.db, dana, case_id, "firstbank", "Release the hold")
+    handoff = services.propose_handoff(world.db, dana, case_id, "firstbank", "Carla's pending hold")
+    services.start_session(world.db, dana, case_id, handoff_id=handoff.id)
+    services.join_session(world.db, dana, case_id, session_id_of(world, case_id), "owner", "dana")
+    later = now() + timedelta(minutes=5)
+
+    with world.db.session() as session:
+        loaded = casefile.load(session.connection(), case_id, lock=True)
+        assert loaded is not None
+        case = loaded.case
+        case.customer = {"name": "Carla", "phone": "+44 20 7946 0000"}
+        case.participants[1].reason = "holds the charge"
+        case.requests[0].state, case.requests[0].note = "done", "Released"
+        case.handoffs[0].summary = "Carla's pending hold, with the receipt"
+        case.sessions[0].state, case.sessions[0].ended_at = "ended", later
+        case.sessions[0].parties[0].left_at = later
+        casefile.save(session.connection(), loaded)
+        session.commit()
+
+    with world.db.reading() as session:
+        again = casefile.load(session.connection(), case_id, lock=False)
+    assert again is not None
+    case = again.case
+    assert case.customer == {"name": "Carla", "phone": "+44 20 7946 0000"}
+    assert case.participants[1].reason == "holds the charge"
+    assert (case.requests[0].id, case.requests[0].state) == (request.id, "done")
+    assert case.requests[0].note == "Released"
+    assert case.handoffs[0].summary == "Carla's pending hold, with the receipt"
+    assert (case.sessions[0].state, case.sessions[0].ended_at) == ("ended", later)
+    assert case.sessions[0].parties[0].left_at == later
+
+
+def session_id_of(world: World, case_id: str) -> str:
+    with world.db.reading() as session:
+        loaded = casefile.load(session.connection(), case_id, lock=False)
+    assert loaded is not None
+    return loaded.case.sessions[0].id
+
+
+def test_loading_costs_the_same_statements_whatever_the_case_holds(world: World) -> None:
+    """No statement's rows multiply one child list by another: each returns at most the
+    longest child list (here six requests, not three participants times six requests)."""
+    small, large, dana = open_case(world), open_case(world), world.agent("dana")
+    services.add_participant(world.db, dana, large, "vendo", "ships the part")
+    for n in range(6):
+        services.create_request(world.db, dana, large, "firstbank", f"Step {n}")
+
+    def load_watching(case_id: str) -> list[tuple[str, dict[str, Any]]]:
+        sent: list[tuple[str, dict[str, Any]]] = []
+        with world.db.reading() as session:
+            with sql.watching(lambda statement, params: sent.append((statement, dict(params)))):
+                assert casefile.load(session.connection(), case_id, lock=False) is not None
+            selects = [(s, p) for s, p in sent if s.startswith("SELECT")]
+            rows = [len(session.connection().exec_driver_sql(s, p).all()) for s, p in selects]
+        assert max(rows) <= 6
+        return sent
+
+    assert len(load_watching(large)) == len(load_watching(small))

@@ -8,7 +8,7 @@ from typer.testing import CliRunner, Result
 from handoff import demo, services
 from handoff.cli import app
 from handoff.store.db import Database, drop_append_only, install_append_only
-from handoff.store.models import Case, Credential, Event, Org
+from handoff.store.models import CaseRow, Credential, Event, Org
 from tests.integration.world import World
 
 # The seed file of SPEC §11, as written there.
@@ -239,7 +239,7 @@ def test_demo_after_seeding_the_spec_example_adds_what_is_missing_and_tells_the_
     assert first.exit_code == 0, first.output
     assert again.exit_code == 0, again.output
     with db.reading() as session:
-        subjects = set(session.scalars(select(Case.subject)))
+        subjects = set(session.scalars(select(CaseRow.subject)))
         vendo = session.get(Org, "vendo")
     assert set(demo.STORIES.values()) <= subjects
     assert vendo is not None
@@ -258,4 +258,4 @@ def test_demo_over_people_it_does_not_fit_stops_in_one_line_and_writes_nothing(
     assert_one_line_error(result, "agent dana is not an active rep of acme")
     with db.reading() as session:
         assert session.scalars(select(Org.id).where(Org.id == "vendo")).first() is None
-        assert session.scalars(select(Case.id)).first() is None
+        assert session.scalars(select(CaseRow.id)).first() is None

@@ -16,7 +16,7 @@ from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor
 from handoff.services import queries
 from handoff.store.db import Database, make_engine
-from handoff.store.models import Case, Event, Request
+from handoff.store.models import CaseRow, Event, RequestRow
 from tests.integration.world import ADMIN, World, build_world, race
 
 THREADS = 20
@@ -40,9 +40,9 @@ def acme_reps(world: World, count: int) -> list[Actor]:
     return reps
 
 
-def stored(world: World, case_id: str) -> tuple[Case, list[Event]]:
+def stored(world: World, case_id: str) -> tuple[CaseRow, list[Event]]:
     with world.db.reading() as session:
-        case = session.get(Case, case_id)
+        case = session.get(CaseRow, case_id)
         assert case is not None
         events = session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq))
         return case, list(events)
@@ -105,6 +105,6 @@ def test_two_reps_working_one_case_at_once_all_succeed_on_one_gapless_chain(
     assert stored_case.version == start_version + THREADS == 1 + (len(events) - 1)
     assert (stored_case.last_seq, stored_case.last_hash) == (len(events), events[-1].hash)
     with db.reading() as session:
-        assert len(session.scalars(select(Request)).all()) == 5
+        assert len(session.scalars(select(RequestRow)).all()) == 5
     verification = queries.verify_case(db, world.auditor(), case.id)
     assert (verification.valid, verification.events) == (True, 2 + THREADS)

@@ -13,7 +13,7 @@ from handoff.history import chain as history
 from handoff.history.chain import GENESIS_HASH, canonical
 from handoff.services import queries
 from handoff.store.db import Database
-from handoff.store.models import Case, Event, Request
+from handoff.store.models import CaseRow, Event, RequestRow
 from tests.integration.world import World, tampering
 
 
@@ -24,9 +24,9 @@ def stored_events(db: Database, case_id: str) -> list[Event]:
         )
 
 
-def stored_case(db: Database, case_id: str) -> Case:
+def stored_case(db: Database, case_id: str) -> CaseRow:
     with db.reading() as session:
-        case = session.get(Case, case_id)
+        case = session.get(CaseRow, case_id)
         assert case is not None
         return case
 
@@ -227,15 +227,15 @@ def test_a_command_failing_midway_leaves_neither_its_change_nor_any_event(
     db, dana = world.db, world.agent("dana")
     case_id = worked_case(world)
     before_case, before_events = stored_case(db, case_id), stored_events(db, case_id)
-    real_append, calls = history.append, []
+    real_next_event, calls = history.next_event, []
 
-    def append_failing_on_the_second_event(*args: Any, **kwargs: Any) -> Event:
-        calls.append(args[2])
+    def failing_on_the_second_event(*args: Any, **kwargs: Any) -> Event:
+        calls.append(args[1])  # (case, type, …)
         if len(calls) == 2:
             raise RuntimeError("the disk is full")
-        return real_append(*args, **kwargs)
+        return real_next_event(*args, **kwargs)
 
-    monkeypatch.setattr(history, "append", append_failing_on_the_second_event)
+    monkeypatch.setattr(history, "next_event", failing_on_the_second_event)
 
     with pytest.raises(RuntimeError, match="the disk is full"):
         services.withdraw(db, dana, case_id, reason="The customer sorted it out")
@@ -250,7 +250,7 @@ def test_a_command_failing_midway_leaves_neither_its_change_nor_any_event(
     )
     assert (after.last_seq, after.last_hash) == (before_case.last_seq, before_case.last_hash)
     with db.reading() as session:
-        assert [r.state for r in session.scalars(select(Request))] == ["acknowledged"]
+        assert [r.state for r in session.scalars(select(RequestRow))] == ["acknowledged"]
     assert [e.hash for e in stored_events(db, case_id)] == [e.hash for e in before_events]
 
     monkeypatch.undo()

@@ -29,7 +29,7 @@ from handoff.services.directory import load_directory
 from handoff.services.org_metrics import org_metrics
 from handoff.store.db import Database
 from handoff.store.migrate import upgrade
-from handoff.store.models import Case, Event, Participant
+from handoff.store.models import CaseRow, Event, ParticipantRow
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "history-b4cec65.db"
 AUDITOR = Actor(kind="agent", id="ada", org_id="acme", role="auditor")
@@ -90,7 +90,7 @@ def test_a_fixture_case_takes_a_new_event_and_its_chain_still_verifies(
 ) -> None:
     with fixture_db.reading() as session:
         case_id, last_seq = session.execute(
-            select(Case.id, Case.last_seq).where(Case.subject == "Wrong colour")
+            select(CaseRow.id, CaseRow.last_seq).where(CaseRow.subject == "Wrong colour")
         ).one()
 
     services.add_note(fixture_db, SAM, case_id, "Written by the new code.")
@@ -109,9 +109,11 @@ def test_a_fixture_case_takes_a_new_event_and_its_chain_still_verifies(
 def test_each_fixture_case_as_of_now_is_the_case_as_its_row_holds_it(fixture_db: Database) -> None:
     """Withdrawn with a handoff pending, a case is closed; withdrawn unclaimed, it is owned."""
     with fixture_db.reading() as session:
-        rows = session.execute(select(Case.id, Case.state, Case.owner_org_id, Case.owner_agent_id))
+        rows = session.execute(
+            select(CaseRow.id, CaseRow.state, CaseRow.owner_org_id, CaseRow.owner_agent_id)
+        )
         cases = {case_id: tuple(rest) for case_id, *rest in rows}
-        taking_part = session.execute(select(Participant.case_id, Participant.org_id)).all()
+        taking_part = session.execute(select(ParticipantRow.case_id, ParticipantRow.org_id)).all()
 
     for case_id, (state, owner_org, owner_agent) in cases.items():
         now = case_as_of(fixture_db, AUDITOR, case_id, datetime(2100, 1, 1, tzinfo=UTC))
@@ -156,4 +158,4 @@ def test_the_timeline_phrases_every_fixture_event_and_names_each_handoff_s_org(
 
 def list_of_cases(db: Database) -> list[str]:
     with db.reading() as session:
-        return list(session.scalars(select(Case.id).order_by(Case.number)))
+        return list(session.scalars(select(CaseRow.id).order_by(CaseRow.number)))

@@ -14,9 +14,9 @@ from handoff import services
 from handoff.domain.errors import Forbidden, NotFound, Refusal
 from handoff.domain.lifecycle import CASE_TABLE
 from handoff.domain.principals import customer_of
-from handoff.domain.views import EventView, Owner
 from handoff.services import queries
-from handoff.store.models import Agent
+from handoff.services.views import EventView, Owner
+from handoff.store.models import AgentRow
 from tests.integration.world import ADMIN, World
 
 SUMMARY = "Order 5521 was cancelled by the shop; the card still shows a hold. Identity verified."
@@ -97,7 +97,7 @@ def closed_case(world: World) -> str:
 
 def agent_is_active(world: World, agent_id: str) -> bool:
     with world.db.reading() as session:
-        agent = session.get(Agent, agent_id)
+        agent = session.get(AgentRow, agent_id)
         assert agent is not None
         return agent.active
 

@@ -16,8 +16,8 @@ from handoff.config import Settings
 from handoff.domain.errors import Refusal
 from handoff.domain.lifecycle import CASE_TABLE, ROWS, STATES
 from handoff.domain.principals import Actor, customer_of
-from handoff.domain.views import CaseView
 from handoff.services import queries, timers
+from handoff.services.views import CaseView
 from handoff.store.db import Database
 from tests.conftest import database_url
 from tests.integration.world import World, build_world

@@ -16,7 +16,7 @@ from handoff.history import chain
 from handoff.history.chain import Verification
 from handoff.services import queries
 from handoff.store.db import Database, make_engine
-from handoff.store.models import Base, Case, Event
+from handoff.store.models import Base, CaseRow, Event
 from tests.integration.test_history import tamper, worked_case
 from tests.integration.world import World, build_world
 
@@ -43,7 +43,7 @@ def synthetic_cases(db: Database, count: int) -> list[str]:
              "last_seq": number % 5, "last_hash": prev}
         )  # fmt: skip
     with db.engine.begin() as conn:
-        conn.execute(insert(Case), cases)
+        conn.execute(insert(CaseRow), cases)
         conn.execute(insert(Event), events)
     return [c["id"] for c in cases]
 

@@ -1,11 +1,15 @@
 """The worker's timers: nothing before a window passes, one action just after, nothing twice."""
 
 import threading
+import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy.orm import Session
 
 from handoff import services
 from handoff.config import Settings
@@ -18,6 +22,7 @@ from tests.integration.world import ADMIN, World
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+PATIENCE = 60  # seconds: a guard against a hang, never a wait for something to happen
 
 
 def last_event(world: World, case_id: str) -> str:
@@ -137,7 +142,9 @@ def test_an_orgs_own_claim_window_overrides_the_deployments(world: World) -> Non
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SKIP LOCKED is PostgreSQL's
-def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: World) -> None:
+def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert world.db.is_postgres
     with freeze_time(T0):
         ids = [
@@ -147,26 +154,46 @@ def test_two_workers_over_two_hundred_due_items_act_on_each_exactly_once(world: 
             for i in range(200)
         ]
     url = world.db.settings.database_url
-    workers = [Database(Settings(database_url=url), engine=make_engine(url)) for _ in range(2)]
-    results: list[Counter[str]] = []
-    start = threading.Barrier(2)
+    first, second = [Database(Settings(database_url=url), engine=make_engine(url)) for _ in (1, 2)]
+    # Both take a share whatever the scheduler does: the first holds the item it picked until
+    # the second has acted on another (skipping the locked one), then the two race for the rest.
+    holding, other_done = threading.Event(), threading.Event()
+    unclaimed = worker.DUE_WORK[0]
+    assert unclaimed.name == "escalated_unclaimed"
 
-    def work(db: Database) -> None:
-        start.wait()
-        results.append(tick(db, at=T0 + timedelta(minutes=16)))
+    def act(db: Database, row: Any, session: Session) -> object:
+        if db is first and not holding.is_set():
+            holding.set()
+            assert other_done.wait(60), "the second worker waited for the first one's item"
+        acted = unclaimed.act(db, row, session)
+        if db is second:
+            other_done.set()
+        return acted
+
+    monkeypatch.setattr(worker, "DUE_WORK", (replace(unclaimed, act=act), *worker.DUE_WORK[1:]))
+    results: dict[str, Counter[str]] = {}
+
+    def work(name: str, db: Database) -> None:
+        if db is second:
+            assert holding.wait(60)
+        results[name] = tick(db, at=T0 + timedelta(minutes=16))
 
     with freeze_time(T0 + timedelta(minutes=16)):
-        threads = [threading.Thread(target=work, args=(db,)) for db in workers]
+        threads = [
+            threading.Thread(target=work, args=(name, db))
+            for name, db in (("first", first), ("second", second))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-    assert sum(r["escalated_unclaimed"] for r in results) == 200
-    assert all(r["escalated_unclaimed"] > 0 for r in results), "both workers took a share"
+    assert sorted(results) == ["first", "second"]  # neither thread failed
+    assert sum(r["escalated_unclaimed"] for r in results.values()) == 200
+    assert all(r["escalated_unclaimed"] > 0 for r in results.values()), "both took a share"
     for case_id in ids:
         types = [e.type for e in queries.case_events(world.db, world.auditor(), case_id)]
         assert types == ["case_created", "escalated_unclaimed"]
-    for db in workers:
+    for db in (first, second):
         db.dispose()
 
 
@@ -181,13 +208,13 @@ def test_the_worker_loop_acts_on_due_work_and_stops_when_told(world: World) -> N
     loop = threading.Thread(target=run, args=(world.db, 0.05, stop))
     loop.start()
     try:
-        for _ in range(100):
-            if queries.get_case(world.db, world.auditor(), case.id).state == "active":
-                break
+        deadline = time.monotonic() + PATIENCE
+        while queries.get_case(world.db, world.auditor(), case.id).state != "active":
+            assert time.monotonic() < deadline, "the worker did not act on the due case"
             stop.wait(0.05)
     finally:
         stop.set()
-        loop.join(timeout=5)
+        loop.join(timeout=PATIENCE)
     assert not loop.is_alive()
     assert queries.get_case(world.db, world.auditor(), case.id).owner.agent_id == "sam"
 
@@ -221,7 +248,7 @@ def test_a_pass_that_fails_unexpectedly_ends_the_worker_sending_thread_and_all(
 
     running = threading.Thread(target=run)
     running.start()
-    running.join(30)
+    running.join(PATIENCE)
 
     assert not running.is_alive()
     assert [str(f) for f in failures] == ["a bug in a pass"]

@@ -20,10 +20,10 @@ from handoff.config import Settings
 from handoff.delivery.worker import tick
 from handoff.domain.errors import DomainError
 from handoff.domain.principals import Actor, customer_of
-from handoff.domain.views import CaseView
 from handoff.services import queries
+from handoff.services.views import CaseView
 from handoff.store.db import Database
-from handoff.store.models import Case
+from handoff.store.models import CaseRow
 from tests.integration.world import AGENTS, SYSTEMS
 from tests.reliability.acks import Ack
 
@@ -79,7 +79,7 @@ def open_cases(db: Database, count: int, rng: random.Random) -> list[str]:
             db,
             creator,
             customer={"name": f"Customer {n}"},
-            subject=f"Case {n}",
+            subject=f"CaseRow {n}",
             participants=others,
         )
         ids.append(view.id)
@@ -268,7 +268,7 @@ def race(url: str, seed: int, operations: int, start: Any, reports: Any) -> None
         for n in range(operations):
             if n % 10 == 0:
                 with db.reading() as session:
-                    case_ids = list(session.scalars(select(Case.id)))
+                    case_ids = list(session.scalars(select(CaseRow.id)))
             name = "read"
             try:
                 view = queries.get_case(db, AUDITOR, rng.choice(case_ids))

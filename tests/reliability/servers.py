@@ -64,7 +64,7 @@ class Process:
         return self.log.read_text(errors="replace")
 
 
-def _wait_for_group_to_end(pgid: int, timeout: float = 10) -> None:
+def _wait_for_group_to_end(pgid: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -18,7 +18,7 @@ from handoff.history import chain
 from handoff.history.check import check
 from handoff.history.table_replay import FOLLOWUPS, ROW_OF_EVENT
 from handoff.store.db import Database
-from handoff.store.models import Case, Event
+from handoff.store.models import CaseRow, Event
 from tests.integration.world import World
 from tests.reliability.scenarios import every_kind_of_event, warm_accept
 
@@ -46,9 +46,9 @@ def execute(db: Database, statement: str, **params: Any) -> None:
 
 
 @contextmanager
-def locked_case(db: Database, case_id: str) -> Iterator[tuple[Session, Case]]:
+def locked_case(db: Database, case_id: str) -> Iterator[tuple[Session, CaseRow]]:
     with db.session() as session:
-        case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).one()
+        case = session.scalars(select(CaseRow).where(CaseRow.id == case_id).with_for_update()).one()
         yield session, case
         session.commit()
 

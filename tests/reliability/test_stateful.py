@@ -33,9 +33,9 @@ from handoff.delivery.worker import tick
 from handoff.domain.errors import DomainError
 from handoff.domain.lifecycle import ROWS
 from handoff.domain.principals import Actor, customer_of
-from handoff.domain.views import CaseView
 from handoff.history.check import check
 from handoff.services import queries
+from handoff.services.views import CaseView
 from handoff.store.db import Database
 from tests.integration.world import AGENTS, SYSTEMS, World, build_world
 from tests.reliability.conftest import LONG, scaled

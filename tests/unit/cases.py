@@ -5,8 +5,7 @@ from typing import Any
 
 from handoff.config import Settings, Windows
 from handoff.domain.attempt import Attempt
-from handoff.domain.principals import Actor
-from handoff.store.models import (
+from handoff.domain.case import (
     Agent,
     Case,
     Handoff,
@@ -15,6 +14,7 @@ from handoff.store.models import (
     Request,
     SessionParty,
 )
+from handoff.domain.principals import Actor
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 WINDOWS = Windows.for_org(Settings(), None)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.exports import EVENTS, ndjson_line
-from handoff.domain.views import EventView
+from handoff.services.views import EventView
 
 JSON = st.recursive(
     st.none()

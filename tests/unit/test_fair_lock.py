@@ -5,8 +5,10 @@ import time
 
 from handoff.store.db import FairLock
 
+PATIENCE = 60  # seconds: a guard against a hang, never a wait for something to happen
 
-def wait_until(condition: object, timeout: float = 5.0) -> None:
+
+def wait_until(condition: object, timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
@@ -28,7 +30,7 @@ def test_writers_get_the_lock_in_the_order_they_asked_for_it() -> None:
             threads.append(thread)
             wait_until(lambda n=n: len(lock._waiters) == n + 1)
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(timeout=PATIENCE)
 
     assert order == [0, 1, 2, 3, 4]
 
@@ -46,5 +48,5 @@ def test_the_holder_may_take_it_again_and_others_wait_for_its_last_release() -> 
             thread.start()
             wait_until(lambda: len(lock._waiters) == 1)
         assert not entered.is_set()
-    thread.join(timeout=5)
+    thread.join(timeout=PATIENCE)
     assert entered.is_set()

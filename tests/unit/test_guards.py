@@ -3,8 +3,8 @@
 import pytest
 
 from handoff.domain import guards
+from handoff.domain.case import Handoff
 from handoff.domain.errors import InvalidInput, Refusal
-from handoff.store.models import Handoff
 from tests.unit.cases import (
     BEN,
     DANA,

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from handoff.store.models import Case, Event, Handoff, JointSession, Request, WebhookDelivery
+from handoff.domain.case import Case, Handoff, JointSession, Request
+from handoff.store.models import Event, WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class HandoffView:
     case_id: str
     state: str
     from_org: str
-    from_agent: str
+    from_agent: str | None
     to_org: str
     summary: str
     override_reason: str | None

@@ -2,8 +2,9 @@
 
 from sqlalchemy import Select, exists, false, select
 
+from handoff.domain.case import Case
 from handoff.domain.principals import Actor
-from handoff.store.models import Case, Participant
+from handoff.store.models import CaseRow, ParticipantRow
 
 
 def can_see(case: Case, actor: Actor) -> bool:
@@ -18,9 +19,9 @@ def can_see(case: Case, actor: Actor) -> bool:
     return False
 
 
-def visible_cases(actor: Actor) -> Select[Case]:
+def visible_cases(actor: Actor) -> Select[CaseRow]:
     """The cases an actor may see, as a query to filter further."""
-    query = select(Case)
+    query = select(CaseRow)
     if actor.is_auditor and actor.orgs is None:
         return query
     if actor.is_auditor and actor.orgs is not None:
@@ -28,8 +29,10 @@ def visible_cases(actor: Actor) -> Select[Case]:
     elif actor.kind in ("agent", "system") and actor.org_id is not None:
         orgs = [actor.org_id]
     elif actor.kind == "customer":
-        return query.where(Case.id == actor.case_id)
+        return query.where(CaseRow.id == actor.case_id)
     else:
         return query.where(false())
-    takes_part = exists().where(Participant.case_id == Case.id, Participant.org_id.in_(orgs))
+    takes_part = exists().where(
+        ParticipantRow.case_id == CaseRow.id, ParticipantRow.org_id.in_(orgs)
+    )
     return query.where(takes_part)

@@ -1,0 +1,162 @@
+"""The case aggregate as plain classes: a case with its participants, requests, handoffs and joint
+sessions. Nothing here knows about SQL; the case store reads and writes these (handoff.store)."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES
+
+GENESIS_HASH = "0" * 64
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: the one clock of the engine (freezegun moves it in tests)."""
+    return datetime.now(UTC)
+
+
+@dataclass(eq=False)
+class Agent:
+    """A person of one org, as a command sees them: who they are and whether they may own cases."""
+
+    id: str
+    org_id: str
+    name: str
+    role: str
+    active: bool = True
+    created_at: datetime = field(default_factory=utcnow)
+    deactivated_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class Participant:
+    org_id: str
+    case_id: str = ""
+    reason: str = ""
+    added_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(eq=False)
+class Request:
+    from_org_id: str
+    to_org_id: str
+    action: str
+    respond_by: datetime
+    id: str = field(default_factory=new_id)
+    case_id: str = ""
+    details: str = ""
+    state: str = "open"
+    note: str | None = None
+    reason: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    escalated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_REQUEST_STATES
+
+
+@dataclass(eq=False)
+class Handoff:
+    from_org_id: str
+    to_org_id: str
+    id: str = field(default_factory=new_id)
+    case_id: str = ""
+    from_agent_id: str | None = None
+    summary: str = ""
+    override_reason: str | None = None
+    state: str = "proposed"
+    expires_at: datetime = field(default_factory=utcnow)
+    accepted_by: str | None = None
+    reason: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class SessionParty:
+    """One stay of one party in a joint session: from its join to its leave (or the end)."""
+
+    party: str
+    agent_id: str | None = None
+    joined_at: datetime = field(default_factory=utcnow)
+    left_at: datetime | None = None
+    session_id: str = ""
+    id: int | None = None  # given by the database
+
+
+@dataclass(eq=False)
+class JointSession:
+    id: str = field(default_factory=new_id)
+    case_id: str = ""
+    handoff_id: str | None = None
+    state: str = "live"
+    started_at: datetime = field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    parties: list[SessionParty] = field(default_factory=list)
+
+    @property
+    def present(self) -> list[SessionParty]:
+        return [p for p in self.parties if p.left_at is None] if self.state == "live" else []
+
+
+@dataclass(eq=False)
+class Case:
+    number: int
+    state: str
+    subject: str
+    customer: dict[str, Any]
+    owner_org_id: str
+    first_contact_org_id: str
+    customer_link: str = ""
+    id: str = field(default_factory=new_id)
+    version: int = 1
+    description: str = ""
+    priority: str = "normal"
+    owner_agent_id: str | None = None
+    resolution_code: str | None = None
+    resolution_summary: str | None = None
+    closed_how: str | None = None
+    claim_due_at: datetime | None = None
+    auto_close_due_at: datetime | None = None
+    reopen_until: datetime | None = None
+    unclaimed_escalation_failed: bool = False
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    closed_at: datetime | None = None
+    participants: list[Participant] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    handoffs: list[Handoff] = field(default_factory=list)
+    sessions: list[JointSession] = field(default_factory=list)
+
+    @property
+    def reference(self) -> str:
+        return f"HC-{self.number:06d}"
+
+    @property
+    def participant_org_ids(self) -> list[str]:
+        return [p.org_id for p in self.participants]
+
+    @property
+    def open_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.state in OPEN_REQUEST_STATES]
+
+    @property
+    def pending_handoff(self) -> Handoff | None:
+        return next((h for h in self.handoffs if h.state == "proposed"), None)
+
+    def handed_off_by(self, org_id: str | None) -> bool:
+        """Whether `org_id` owned the case once and handed it off: a handoff back is ping-pong."""
+        return any(h.state == "accepted" and h.from_org_id == org_id for h in self.handoffs)
+
+    @property
+    def live_session(self) -> JointSession | None:
+        return next((s for s in self.sessions if s.state == "live"), None)

@@ -1,0 +1,201 @@
+"""Plain SQL on the driver's own connection, with explicit converters.
+
+A command sends a handful of one-row statements; through SQLAlchemy's execution context and result
+objects each costs several times what the driver takes (the benchmarks' profile). So the case store
+writes its few statements as SQL text with `:name` parameters and runs them on the DBAPI
+connection under the caller's SQLAlchemy `Connection` (its public `connection.driver_connection`),
+inside the transaction that connection began. Values are converted here, per column kind and per
+database, explicitly: nothing of SQLAlchemy's compiler or instrumentation is used.
+
+Driver errors come out as SQLAlchemy's (`DBAPIError.instance`), and a connection found lost is
+invalidated, as with `Connection.execute`. Whoever wants to see these statements (tests, the
+benchmarks) registers with `watching`.
+"""
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from psycopg.types.json import Json
+from sqlalchemy import JSON, Boolean, Connection, Table
+from sqlalchemy.exc import DBAPIError
+
+from handoff.domain.canonical import canonical_json
+from handoff.store.models import UTCDateTime
+
+Watcher = Callable[[str, Mapping[str, Any]], None]
+_watchers: list[Watcher] = []
+
+
+@contextmanager
+def watching(watcher: Watcher) -> Iterator[None]:
+    """Call `watcher(sql, params)` before each statement this module sends, while inside."""
+    _watchers.append(watcher)
+    try:
+        yield
+    finally:
+        _watchers.remove(watcher)
+
+
+class Kind(Enum):
+    """How a column's values are converted between Python and the database."""
+
+    PLAIN = "plain"
+    TIME = "time"  # aware UTC datetime; SQLite keeps naive UTC text
+    JSON = "json"  # dicts and lists, written in the hash chain's canonical encoding
+    BOOL = "bool"
+
+
+def kind_of(column: Any) -> Kind:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return Kind.TIME
+    if isinstance(kind, JSON):
+        return Kind.JSON
+    if isinstance(kind, Boolean):
+        return Kind.BOOL
+    return Kind.PLAIN
+
+
+def _time_to_sqlite(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; handoff stores aware UTC times only")
+    # SQLAlchemy's own spelling of a DATETIME on SQLite, so both read the same rows.
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _time_from_db(value: Any) -> datetime:
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(at, datetime)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _time_to_postgres(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given; handoff stores aware UTC times only")
+    return value
+
+
+@dataclass(frozen=True)
+class Target:
+    """What converting a value for a connection depends on: the database, and how JSON is
+    written (canonically, unless the engine was made with another `json_serializer`)."""
+
+    sqlite: bool
+    dumps: Callable[[Any], str]
+
+    @classmethod
+    def of(cls, conn: Connection) -> "Target":
+        dumps = conn.get_execution_options().get(JSON_SERIALIZER, canonical_json)
+        return cls(is_sqlite(conn), dumps)
+
+
+JSON_SERIALIZER = "handoff_json_serializer"  # the engine's execution option naming it
+
+
+def to_db(kind: Kind, value: Any, target: Target) -> Any:
+    if value is None or kind is Kind.PLAIN:
+        return value
+    if kind is Kind.TIME:
+        return _time_to_sqlite(value) if target.sqlite else _time_to_postgres(value)
+    if kind is Kind.JSON:
+        return target.dumps(value) if target.sqlite else Json(value, dumps=target.dumps)
+    return int(value) if target.sqlite else bool(value)
+
+
+def from_db(kind: Kind, value: Any) -> Any:
+    if value is None or kind is Kind.PLAIN:
+        return value
+    if kind is Kind.TIME:
+        return _time_from_db(value)
+    if kind is Kind.JSON:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A table's columns, in order, with how each converts."""
+
+    names: tuple[str, ...]
+    kinds: tuple[Kind, ...]
+
+    @classmethod
+    def of(cls, table: Table) -> "Columns":
+        return cls(tuple(c.key for c in table.c), tuple(kind_of(c) for c in table.c))
+
+    def listed(self, prefix: str = "") -> str:
+        return ", ".join(f"{prefix}{name}" for name in self.names)
+
+    def values(self, row: Sequence[Any]) -> dict[str, Any]:
+        """A row's values (in this order) as Python values by column name."""
+        return {
+            name: from_db(kind, value)
+            for name, kind, value in zip(self.names, self.kinds, row, strict=True)
+        }
+
+    def params(self, values: Mapping[str, Any], conn: Connection) -> dict[str, Any]:
+        """The driver's parameters for the given columns' values."""
+        kinds, target = dict(zip(self.names, self.kinds, strict=True)), Target.of(conn)
+        return {name: to_db(kinds[name], value, target) for name, value in values.items()}
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+class Statement:
+    """One SQL text with `:name` parameters, sent as it is to SQLite and in psycopg's
+    `%(name)s` style to PostgreSQL."""
+
+    def __init__(self, sql: str, *, postgres_tail: str = "") -> None:
+        """`postgres_tail`: what PostgreSQL alone is sent at the end (a row lock's FOR SHARE)."""
+        self.sql = " ".join(sql.split())
+        postgres = f"{self.sql} {postgres_tail}".strip()
+        self._pyformat = _NAMED.sub(r"%(\1)s", postgres.replace("%", "%%"))
+
+    def text_for(self, conn: Connection) -> str:
+        return self.sql if is_sqlite(conn) else self._pyformat
+
+    def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return list(run(conn, self.text_for(conn), params or {}, fetch=True))
+
+    def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
+        return int(run(conn, self.text_for(conn), params or {}, fetch=False))
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -> Any:
+    """Run one statement on the driver in `conn`'s transaction: its rows, or its row count."""
+    for watcher in _watchers:
+        watcher(sql, params)
+    dialect = conn.dialect
+    driver = conn.connection.driver_connection
+    errors = dialect.loaded_dbapi.Error
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        if not fetch:
+            return cursor.rowcount
+        return cursor.fetchall() if cursor.description is not None else []
+    except errors as error:
+        lost = dialect.is_disconnect(error, driver, cursor)
+        if lost:
+            conn.invalidate(error)
+        raise DBAPIError.instance(
+            sql, params, error, errors, connection_invalidated=lost, dialect=dialect
+        ) from error
+    finally:
+        cursor.close()
+
+
+def begin_immediate(conn: Connection, *, read_only: bool) -> None:
+    """SQLite's write lock taken at BEGIN (see handoff.store.db)."""
+    run(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", {}, fetch=False)

@@ -1,0 +1,110 @@
+"""One command's transaction on the database: everything a use case asks of the store.
+
+The services see it through `handoff.services.ports.Work`; unit tests give them an in-memory
+twin instead. It rolls back unless the command commits.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from handoff.domain.case import Agent, Case
+from handoff.history import chain
+from handoff.store import casefile
+from handoff.store.casefile import COLUMNS, Loaded
+from handoff.store.models import Event
+from handoff.store.sql import Kind, Statement, from_db
+
+_AGENT_COLUMNS = COLUMNS[casefile.AGENTS].listed()
+# Agents who may become an owner are share-locked before the case: a deactivation locks the agent
+# for update and then the agent's cases, so taking the agent first keeps one order everywhere.
+LOCK_AGENT = Statement(
+    f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :agent_id", postgres_tail="FOR SHARE"
+)
+AGENT = Statement(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :agent_id")
+ORG_WINDOWS = Statement("SELECT windows FROM orgs WHERE id = :org_id")
+# The org's first active supervisor by name, failing that its first active rep.
+FALLBACK_OWNER = Statement(
+    f"""SELECT {_AGENT_COLUMNS} FROM agents
+        WHERE org_id = :org_id AND role = :role AND active AND id != :excluding
+        ORDER BY name, id LIMIT 1""",
+    postgres_tail="FOR SHARE",
+)
+NEXT_CASE_NUMBER = Statement("INSERT INTO case_numbers DEFAULT VALUES RETURNING number")
+
+
+class SqlWork:
+    """The store's side of one command: on the command's own connection, or on the worker's
+    session whose transaction already holds the case (then committing commits that session)."""
+
+    def __init__(self, conn: Connection, session: Session | None = None) -> None:
+        self.conn, self.session = conn, session
+        self._held: dict[str, Agent] = {}
+
+    def hold_agents(self, agent_ids: Sequence[str | None]) -> None:
+        """The agents as they are now, held (FOR SHARE) until commit, one by one in id order: a
+        deactivation waits for this transaction, or this one sees the agent inactive. On SQLite
+        the write lock already holds."""
+        for agent_id in sorted({a for a in agent_ids if a}):
+            rows = LOCK_AGENT.rows(self.conn, {"agent_id": agent_id})
+            if rows:
+                self._held[agent_id] = casefile.agent_of(rows[0])
+
+    def agent(self, agent_id: str) -> Agent | None:
+        """An agent held by this transaction, or as it is now."""
+        held = self._held.get(agent_id)
+        if held is not None:
+            return held
+        rows = AGENT.rows(self.conn, {"agent_id": agent_id})
+        return casefile.agent_of(rows[0]) if rows else None
+
+    def fallback_owner(self, org_id: str, excluding: str | None = None) -> Agent | None:
+        for role in ("supervisor", "rep"):
+            params = {"org_id": org_id, "role": role, "excluding": excluding or ""}
+            rows = FALLBACK_OWNER.rows(self.conn, params)
+            if rows:
+                return casefile.agent_of(rows[0])
+        return None
+
+    def org_exists(self, org_id: str) -> bool:
+        return bool(ORG_WINDOWS.rows(self.conn, {"org_id": org_id}))
+
+    def org_windows(self, org_id: str) -> dict[str, Any] | None:
+        """The org's overrides of the deployment's windows (None: none)."""
+        rows = ORG_WINDOWS.rows(self.conn, {"org_id": org_id})
+        windows: dict[str, Any] | None = from_db(Kind.JSON, rows[0][0]) if rows else None
+        return windows
+
+    def next_case_number(self) -> int:
+        return int(NEXT_CASE_NUMBER.rows(self.conn)[0][0])
+
+    def lock_case(self, case_id: str) -> Loaded | None:
+        """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until
+        commit; `save` writes what changed on it."""
+        return casefile.load(self.conn, case_id, lock=True)
+
+    def new_case(self, case: Case) -> Loaded:
+        return casefile.add(self.conn, case)
+
+    def save(self, loaded: Loaded, events: Iterable[Event]) -> None:
+        """What changed on the case, then its new events (after the row they belong to)."""
+        casefile.save(self.conn, loaded)
+        chain.write(self.conn, loaded.case, events, loaded.unsubscribed)
+
+    def commit(self) -> None:
+        if self.session is not None:
+            self.session.commit()
+        else:
+            self.conn.commit()
+
+    def start_over(self) -> None:
+        """Undo everything, and begin again (taking the write lock again, on SQLite)."""
+        self._held = {}
+        if self.session is not None:
+            self.session.rollback()
+            self.conn = self.session.connection()
+        else:
+            self.conn.rollback()
+            self.conn.begin()
