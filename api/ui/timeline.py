@@ -1,11 +1,19 @@
-"""A case's events as sentences: "Dana Reyes (Acme Store) proposed a handoff to First Bank: “…”"."""
+"""A case's events as sentences: "Dana Reyes (Acme Store) proposed a handoff to First Bank: “…”".
+
+Each sentence reads the typed event; a whole history is also folded along (history.fold), so a
+sentence may name what the event itself does not repeat: the org a handoff cancelled by a
+withdrawal was addressed to.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from api.ui.words import ACTIONS, PARTIES, RESOLUTIONS, when
+from handoff.domain import events as ev
+from handoff.domain.events import DomainEvent, Recorded
+from handoff.history.fold import CaseState, step
 from handoff.services.directory import Directory
 from handoff.services.views import EventView
 
@@ -35,10 +43,10 @@ def colon(text: Any) -> str:
 
 
 class Words:
-    """Turns the ids in one event's data into names."""
+    """Names for the ids of one event: who did it, orgs, people, parties."""
 
-    def __init__(self, event: EventView, names: Directory) -> None:
-        self.event, self.names, self.data = event, names, event.data
+    def __init__(self, event: EventView, names: Directory, before: CaseState | None) -> None:
+        self.event, self.names, self.before = event, names, before
 
     def who(self) -> str:
         kind, actor_id = self.event.actor["kind"], self.event.actor["id"]
@@ -52,163 +60,249 @@ class Words:
             return f"The timer ({TIMERS.get(actor_id or '', actor_id)})"
         return "An administrator"
 
-    def org(self, key: str) -> str:
-        return self.names.org_name(self.data.get(key))
+    def org(self, org_id: str | None) -> str:
+        return self.names.org_name(org_id)
 
-    def person(self, key: str) -> str:
-        agent_id = self.data.get(key)
+    def person(self, agent_id: str | None) -> str:
         if not agent_id:
             return "nobody"
         person = self.names.people.get(agent_id)
         org = f" ({self.names.org_name(person.org_id)})" if person else ""
         return f"{self.names.person_name(agent_id)}{org}"
 
-    def party(self) -> str:
-        if self.data.get("party") == "customer":
+    def party(self, party: str, agent_id: str | None) -> str:
+        if party == "customer":
             return "The customer"
-        party = PARTIES.get(self.data.get("party", ""), self.data.get("party"))
-        return f"{self.person('agent_id')} as {party}"
+        return f"{self.person(agent_id)} as {PARTIES.get(party, party)}"
 
-    def on_behalf(self, how: str) -> str:
+    def on_behalf(self, agent_id: str | None, how: str) -> str:
         """Who joined or left the party, when it was not the party itself."""
-        if self.event.actor["kind"] == "agent" and self.event.actor["id"] == self.data.get(
-            "agent_id"
-        ):
+        actor = self.event.actor
+        if actor["kind"] == "agent" and actor["id"] == agent_id:
             return ""
         return f" ({how} {self.who()})"
 
+    def handoff_to(self, handoff_id: str) -> str | None:
+        """The org a handoff was addressed to, as the history so far says."""
+        handoffs = self.before.handoffs if self.before else ()
+        return next((h.to_org for h in handoffs if h.id == handoff_id), None)
 
-def _claimed(w: Words) -> str:
-    if w.data.get("on_create"):
+
+E = TypeVar("E", bound=DomainEvent)
+Phrase = Callable[[Words, Any], str]
+PHRASES: dict[str, Phrase] = {}
+
+
+def phrase(cls: type[E]) -> Callable[[Callable[[Words, E], str]], Callable[[Words, E], str]]:
+    """Registers the sentence for one event class."""
+
+    def register(sentence: Callable[[Words, E], str]) -> Callable[[Words, E], str]:
+        PHRASES[cls.TYPE] = sentence
+        return sentence
+
+    return register
+
+
+@phrase(ev.CaseCreated)
+def _created(w: Words, e: ev.CaseCreated) -> str:
+    return f"{w.who()} opened the case{colon(e.subject)}"
+
+
+@phrase(ev.Claimed)
+def _claimed(w: Words, e: ev.Claimed) -> str:
+    if e.on_create:
         return f"{w.who()} became the owner on opening the case"
     return f"{w.who()} claimed the case"
 
 
-def _assigned(w: Words) -> str:
-    why = f" ({w.data['reason']})" if w.data.get("reason") else ""
-    return f"{w.who()} gave the case to {w.person('to_agent')}{why}"
+@phrase(ev.EscalatedUnclaimed)
+def _escalated(w: Words, e: ev.EscalatedUnclaimed) -> str:
+    return f"Nobody claimed the case in time; it went to {w.person(e.agent_id)}"
 
 
-def _handoff_proposed(w: Words) -> str:
-    override = w.data.get("override_reason")
-    overriding = f" — supervisor's override{colon(override)}" if override else ""
-    summary = colon(w.data.get("summary"))
-    return f"{w.who()} proposed a handoff to {w.org('to_org')}{summary}{overriding}"
+@phrase(ev.EscalationFailed)
+def _escalation_failed(w: Words, e: ev.EscalationFailed) -> str:
+    return f"Nobody claimed the case in time: {e.reason}"
 
 
-def _confirmed(w: Words) -> str:
+@phrase(ev.Assigned)
+def _assigned(w: Words, e: ev.Assigned) -> str:
+    why = f" ({e.reason})" if e.reason else ""
+    return f"{w.who()} gave the case to {w.person(e.to_agent)}{why}"
+
+
+@phrase(ev.HandoffProposed)
+def _handoff_proposed(w: Words, e: ev.HandoffProposed) -> str:
+    overriding = f" — supervisor's override{colon(e.override_reason)}" if e.override_reason else ""
+    return f"{w.who()} proposed a handoff to {w.org(e.to_org)}{colon(e.summary)}{overriding}"
+
+
+@phrase(ev.HandoffAccepted)
+def _handoff_accepted(w: Words, e: ev.HandoffAccepted) -> str:
+    return (
+        f"{w.person(e.to_agent)} accepted the handoff from {w.org(e.from_org)}; "
+        f"{w.org(e.to_org)} now owns the case"
+    )
+
+
+@phrase(ev.HandoffDeclined)
+def _handoff_declined(w: Words, e: ev.HandoffDeclined) -> str:
+    return f"{w.who()} declined the handoff to {w.org(e.to_org)}{colon(e.reason)}"
+
+
+@phrase(ev.HandoffCancelled)
+def _handoff_cancelled(w: Words, e: ev.HandoffCancelled) -> str:
+    # A withdrawal's cancellation does not name the org; the handoff it cancels does.
+    to_org = e.to_org or w.handoff_to(e.handoff_id)
+    return f"{w.who()} cancelled the handoff to {w.org(to_org)}{colon(e.reason)}"
+
+
+@phrase(ev.HandoffExpired)
+def _handoff_expired(w: Words, e: ev.HandoffExpired) -> str:
+    return f"The handoff to {w.org(e.to_org)} expired unanswered; the owner stays accountable"
+
+
+@phrase(ev.AwaitingCustomer)
+def _awaiting(w: Words, e: ev.AwaitingCustomer) -> str:
+    return f"{w.who()} is waiting for the customer{colon(e.needed)}"
+
+
+@phrase(ev.CustomerResponded)
+def _responded(w: Words, e: ev.CustomerResponded) -> str:
+    return f"{w.who()} recorded the customer's answer{colon(e.note)}"
+
+
+@phrase(ev.ResolutionProposed)
+def _resolution(w: Words, e: ev.ResolutionProposed) -> str:
+    code = RESOLUTIONS.get(e.code, e.code)
+    return f"{w.who()} proposed a resolution ({code}){colon(e.summary)}"
+
+
+@phrase(ev.ResolutionConfirmed)
+def _confirmed(w: Words, e: ev.ResolutionConfirmed) -> str:
     if w.event.actor["kind"] == "customer":
         return "The customer confirmed the resolution; the case is closed"
     return f"{w.who()} confirmed the resolution on the customer's word; the case is closed"
 
 
-def _note(w: Words) -> str:
-    to = "to the customer" if w.data.get("visibility") == "customer" else "an internal note"
-    return f"{w.who()} wrote {to}{colon(w.data.get('text'))}"
+@phrase(ev.ResolutionRejected)
+def _rejected(w: Words, e: ev.ResolutionRejected) -> str:
+    return f"{w.who()} said it is not solved{colon(e.reason)}"
 
 
-def _refused(w: Words) -> str:
-    tried = ACTIONS.get(w.data.get("trigger", ""), w.data.get("trigger", "something")).lower()
-    return f"{w.who()} tried to {tried}; refused: {w.data.get('message', '')}"
+@phrase(ev.AutoClosed)
+def _auto_closed(w: Words, e: ev.AutoClosed) -> str:
+    return "The case closed automatically: the customer did not answer the proposed resolution"
 
 
-def _resolution(w: Words) -> str:
-    code = RESOLUTIONS.get(w.data.get("code", ""), w.data.get("code"))
-    return f"{w.who()} proposed a resolution ({code}){colon(w.data.get('summary'))}"
+@phrase(ev.Reopened)
+def _reopened(w: Words, e: ev.Reopened) -> str:
+    return f"{w.who()} reopened the case{colon(e.reason)}; {w.person(e.owner_agent)} owns it"
 
 
-def _request_created(w: Words) -> str:
-    due = w.data.get("respond_by")
-    by = f" (respond by {when(datetime.fromisoformat(due))})" if due else ""
-    return f"{w.who()} asked {w.org('to_org')}{colon(w.data.get('action'))}{by}"
+@phrase(ev.Withdrawn)
+def _withdrawn(w: Words, e: ev.Withdrawn) -> str:
+    return f"{w.who()} withdrew the case on the customer's word{colon(e.reason)}"
 
 
-def _session_started(w: Words) -> str:
-    purpose = " for the handoff" if w.data.get("handoff_id") else ""
+@phrase(ev.ParticipantAdded)
+def _participant_added(w: Words, e: ev.ParticipantAdded) -> str:
+    return f"{w.who()} added {w.org(e.org_id)} to the case{colon(e.reason)}"
+
+
+@phrase(ev.RequestCreated)
+def _request_created(w: Words, e: ev.RequestCreated) -> str:
+    by = f" (respond by {when(e.respond_by)})" if e.respond_by else ""
+    return f"{w.who()} asked {w.org(e.to_org)}{colon(e.action)}{by}"
+
+
+@phrase(ev.RequestAcknowledged)
+def _request_acknowledged(w: Words, e: ev.RequestAcknowledged) -> str:
+    return f"{w.who()} acknowledged the request {quoted(e.action)}"
+
+
+@phrase(ev.RequestCompleted)
+def _request_completed(w: Words, e: ev.RequestCompleted) -> str:
+    return f"{w.who()} completed the request {quoted(e.action)}{colon(e.note)}"
+
+
+@phrase(ev.RequestDeclined)
+def _request_declined(w: Words, e: ev.RequestDeclined) -> str:
+    return f"{w.who()} declined the request {quoted(e.action)}{colon(e.reason)}"
+
+
+@phrase(ev.RequestCancelled)
+def _request_cancelled(w: Words, e: ev.RequestCancelled) -> str:
+    return f"The request to {w.org(e.to_org)} was cancelled"
+
+
+@phrase(ev.RequestOverdue)
+def _request_overdue(w: Words, e: ev.RequestOverdue) -> str:
+    return f"The request to {w.org(e.to_org)} is overdue; {w.person(e.escalated_to)} was alerted"
+
+
+@phrase(ev.SessionStarted)
+def _session_started(w: Words, e: ev.SessionStarted) -> str:
+    purpose = " for the handoff" if e.handoff_id else ""
     return f"{w.who()} started a joint session{purpose}"
 
 
-PHRASES: dict[str, Callable[[Words], str]] = {
-    "case_created": lambda w: f"{w.who()} opened the case{colon(w.data.get('subject'))}",
-    "claimed": _claimed,
-    "escalated_unclaimed": lambda w: (
-        f"Nobody claimed the case in time; it went to {w.person('agent_id')}"
-    ),
-    "escalation_failed": lambda w: f"Nobody claimed the case in time: {w.data.get('reason', '')}",
-    "assigned": _assigned,
-    "handoff_proposed": _handoff_proposed,
-    "handoff_accepted": lambda w: (
-        f"{w.person('to_agent')} accepted the handoff from {w.org('from_org')}; "
-        f"{w.org('to_org')} now owns the case"
-    ),
-    "handoff_declined": lambda w: (
-        f"{w.who()} declined the handoff to {w.org('to_org')}{colon(w.data.get('reason'))}"
-    ),
-    "handoff_cancelled": lambda w: (
-        f"{w.who()} cancelled the handoff to {w.org('to_org')}{colon(w.data.get('reason'))}"
-    ),
-    "handoff_expired": lambda w: (
-        f"The handoff to {w.org('to_org')} expired unanswered; the owner stays accountable"
-    ),
-    "awaiting_customer": lambda w: (
-        f"{w.who()} is waiting for the customer{colon(w.data.get('needed'))}"
-    ),
-    "customer_responded": lambda w: (
-        f"{w.who()} recorded the customer's answer{colon(w.data.get('note'))}"
-    ),
-    "resolution_proposed": _resolution,
-    "resolution_confirmed": _confirmed,
-    "resolution_rejected": lambda w: (
-        f"{w.who()} said it is not solved{colon(w.data.get('reason'))}"
-    ),
-    "auto_closed": lambda w: (
-        "The case closed automatically: the customer did not answer the proposed resolution"
-    ),
-    "reopened": lambda w: (
-        f"{w.who()} reopened the case{colon(w.data.get('reason'))}; "
-        f"{w.person('owner_agent')} owns it"
-    ),
-    "withdrawn": lambda w: (
-        f"{w.who()} withdrew the case on the customer's word{colon(w.data.get('reason'))}"
-    ),
-    "participant_added": lambda w: (
-        f"{w.who()} added {w.org('org_id')} to the case{colon(w.data.get('reason'))}"
-    ),
-    "request_created": _request_created,
-    "request_acknowledged": lambda w: (
-        f"{w.who()} acknowledged the request {quoted(w.data.get('action'))}"
-    ),
-    "request_completed": lambda w: (
-        f"{w.who()} completed the request {quoted(w.data.get('action'))}{colon(w.data.get('note'))}"
-    ),
-    "request_declined": lambda w: (
-        f"{w.who()} declined the request {quoted(w.data.get('action'))}"
-        f"{colon(w.data.get('reason'))}"
-    ),
-    "request_cancelled": lambda w: f"The request to {w.org('to_org')} was cancelled",
-    "request_overdue": lambda w: (
-        f"The request to {w.org('to_org')} is overdue; {w.person('escalated_to')} was alerted"
-    ),
-    "session_started": _session_started,
-    "session_joined": lambda w: f"{w.party()} joined the joint session{w.on_behalf('added by')}",
-    "session_left": lambda w: f"{w.party()} left the joint session{w.on_behalf('reported by')}",
-    "session_ended": lambda w: (
-        f"{w.who()} ended the joint session"
-        + (f" ({w.data['reason']})" if w.data.get("reason") else "")
-    ),
-    "note_added": _note,
-    "refused": _refused,
-}
+@phrase(ev.SessionJoined)
+def _session_joined(w: Words, e: ev.SessionJoined) -> str:
+    who = w.party(e.party, e.agent_id)
+    return f"{who} joined the joint session{w.on_behalf(e.agent_id, 'added by')}"
+
+
+@phrase(ev.SessionLeft)
+def _session_left(w: Words, e: ev.SessionLeft) -> str:
+    who = w.party(e.party, e.agent_id)
+    return f"{who} left the joint session{w.on_behalf(e.agent_id, 'reported by')}"
+
+
+@phrase(ev.SessionEnded)
+def _session_ended(w: Words, e: ev.SessionEnded) -> str:
+    return f"{w.who()} ended the joint session" + (f" ({e.reason})" if e.reason else "")
+
+
+@phrase(ev.NoteAdded)
+def _note(w: Words, e: ev.NoteAdded) -> str:
+    to = "to the customer" if e.visibility == "customer" else "an internal note"
+    return f"{w.who()} wrote {to}{colon(e.text)}"
+
+
+@phrase(ev.Refused)
+def _refused(w: Words, e: ev.Refused) -> str:
+    tried = ACTIONS.get(e.trigger, e.trigger or "something").lower()
+    return f"{w.who()} tried to {tried}; refused: {e.message}"
+
+
 EVENT_TYPES = sorted(PHRASES)
 
 
-def line(event: EventView, names: Directory) -> Line:
-    words = Words(event, names)
-    phrase = PHRASES.get(event.type)
-    text = phrase(words) if phrase else f"{words.who()}: {event.type.replace('_', ' ')}"
-    code = event.data.get("code") if event.type == "refused" else None
-    return Line(event.seq, event.at, text, event.type, code)
+def recorded(view: EventView) -> Recorded:
+    actor = view.actor
+    typed = ev.parse(view.type, view.data)
+    return Recorded(view.seq, view.at, str(actor["kind"]), actor["id"], view.org_id, typed)
+
+
+def line(view: EventView, names: Directory) -> Line:
+    """One event's sentence, out of its history (as an audit search finds it)."""
+    return _line(view, recorded(view).event, names, None)
+
+
+def _line(view: EventView, event: DomainEvent, names: Directory, before: CaseState | None) -> Line:
+    words = Words(view, names, before)
+    sentence = PHRASES.get(event.type)
+    text = sentence(words, event) if sentence else f"{words.who()}: {view.type.replace('_', ' ')}"
+    code = event.code if isinstance(event, ev.Refused) else None
+    return Line(view.seq, view.at, text, view.type, code)
 
 
 def timeline(events: list[EventView], names: Directory) -> list[Line]:
-    return [line(e, names) for e in events]
+    """A case's whole history (in seq order), each event phrased with the case as it stood."""
+    lines, case = [], None
+    for view in events:
+        event = recorded(view)
+        lines.append(_line(view, event.event, names, case))
+        case = step(case, event)
+    return lines

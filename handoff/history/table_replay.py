@@ -9,23 +9,19 @@ open state), and what a closing trigger writes after its own event in the same t
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
+from handoff.domain import events as ev
+from handoff.domain.events import Recorded, StoredEvent
 from handoff.domain.lifecycle import CASE_TABLE, OPEN
 from handoff.domain.lifecycle import Row as TableRow
-from handoff.store.models import Event
+from handoff.history.fold import FOLLOWUPS as FOLLOWUPS
+from handoff.history.fold import CaseState, is_followup, new_owner_agent, opened, step
 
 ROW_OF_EVENT: dict[str, TableRow] = {row.event: row for row in CASE_TABLE}
-# What a closing trigger writes right after its own event, with the same time and actor:
-# withdraw cancels what others still owe, and every close ends the live session.
-FOLLOWUPS = {
-    "withdrawn": frozenset({"request_cancelled", "handoff_cancelled", "session_ended"}),
-    "resolution_confirmed": frozenset({"session_ended"}),
-    "auto_closed": frozenset({"session_ended"}),
-}
 OrgOf = Callable[[str | None], str | None]
+E = TypeVar("E", bound=StoredEvent)
 
 
 @dataclass(frozen=True)
@@ -50,160 +46,109 @@ class CaseRow(Protocol):
     def last_seq(self) -> int: ...
 
 
-@dataclass
-class LiveSession:
-    id: str | None
-    handoff_id: str | None
-    present: list[tuple[str | None, str | None]] = field(default_factory=list)
-
-
 class Replay:
-    """One case's history, event by event, through the lifecycle table."""
+    """One case's history, event by event, through the lifecycle table; the case's state after
+    each event is the one fold's (history.fold), what each event may do is the table's."""
 
     def __init__(self, org_of: OrgOf) -> None:
         self.org_of = org_of
         self.found: list[Finding] = []
         self.next_seq = 1
-        self.state: str | None = None
-        self.owner_org: str | None = None
-        self.owner_agent: str | None = None
-        self.participants: set[str] = set()
-        self.open_requests: set[str] = set()
-        self.pending_handoff: str | None = None
-        self.live: LiveSession | None = None
-        self.version = 0
-        self.closing: tuple[str, datetime, str, str | None] | None = None
+        self.case: CaseState | None = None
 
-    def watch(self, events: Iterable[Event]) -> Iterator[Event]:
+    def watch(self, events: Iterable[E]) -> Iterator[E]:
         for event in events:
-            self.feed(event)
+            self.feed(Recorded.of(event))
             yield event
 
-    def _violation(self, invariant: str, detail: str, event: Event | None = None) -> None:
-        self.found.append(Finding(invariant, detail, event.seq if event else None))
+    def _violation(self, invariant: str, detail: str, e: Recorded | None = None) -> None:
+        self.found.append(Finding(invariant, detail, e.seq if e else None))
 
-    def feed(self, e: Event) -> None:
+    def feed(self, e: Recorded) -> None:
         if e.seq != self.next_seq:
             self._violation("gapless_seq", f"seq {self.next_seq} is followed by {e.seq}", e)
         self.next_seq = e.seq + 1
-        if self.state is None or e.type == "case_created":
-            self._created(e)
-        elif self._is_followup(e):
-            self._apply(e)
+        before = self.case
+        if before is None or isinstance(e.event, ev.CaseCreated):
+            if not isinstance(e.event, ev.CaseCreated) or e.seq != 1:
+                what = f"{e.event.type} where case_created belongs"
+                self._violation("table_allows_transition", what, e)
+            self.case = opened(e)
+            return
+        if not is_followup(before, e):
+            self._transition(before, e)
+        self.case = step(before, e)
+
+    def _transition(self, before: CaseState, e: Recorded) -> None:
+        event = e.event
+        if isinstance(event, ev.Refused):
+            return
+        if isinstance(event, ev.EscalationFailed):
+            self._require_state(before, e, ("unclaimed",), "escalation_failed")
+            return
+        if isinstance(event, ev.Assigned) and e.actor_kind == "admin":  # deactivating the owner
+            self._require_state(before, e, OPEN, "an admin's reassignment")
         else:
-            self.closing = None
-            self._transition(e)
+            row = ROW_OF_EVENT.get(event.type)
+            if row is None:
+                self._violation("table_allows_transition", f"unknown event type {event.type}", e)
+                return
+            self._require_state(before, e, row.source, row.trigger)
+        if isinstance(event, ev.HandoffAccepted):
+            self._accepted(before, e, event)
+        elif (agent := new_owner_agent(event)) is not None:
+            self._owned_by(e, agent, before.owner_org)
+        elif isinstance(event, ev.ResolutionProposed):
+            # As the guard no_open_requests: what the owner org owes itself holds nothing up.
+            owed = [r.id for r in before.open_requests if r.to_org != before.owner_org]
+            if owed:
+                still = ", ".join(sorted(owed))
+                self._violation("no_open_requests", f"resolution proposed with {still} open", e)
 
-    def _created(self, e: Event) -> None:
-        if e.type != "case_created" or e.seq != 1:
-            self._violation("table_allows_transition", f"{e.type} where case_created belongs", e)
-        self.state, self.owner_org, self.version = "unclaimed", e.org_id, 1
-        self.participants = set(e.data.get("participants") or [e.org_id])
-
-    def _is_followup(self, e: Event) -> bool:
-        if self.closing is None:
-            return False
-        main, at, kind, actor = self.closing
-        return e.type in FOLLOWUPS[main] and (e.at, e.actor_kind, e.actor_id) == (at, kind, actor)
-
-    def _transition(self, e: Event) -> None:
-        if e.type == "refused":
-            return
-        if e.type == "escalation_failed":
-            self._require_state(e, ("unclaimed",), "escalation_failed")
-            return
-        if e.type == "assigned" and e.actor_kind == "admin":  # deactivating the owner agent
-            self._require_state(e, OPEN, "an admin's reassignment")
-            self._apply(e)
-            self.version += 1
-            return
-        row = ROW_OF_EVENT.get(e.type)
-        if row is None:
-            self._violation("table_allows_transition", f"unknown event type {e.type}", e)
-            return
-        self._require_state(e, row.source, row.trigger)
-        self._apply(e)
-        self.state = row.dest or self.state
-        self.version += 1
-        if e.type in FOLLOWUPS:
-            self.closing = (e.type, e.at, e.actor_kind, e.actor_id)
-
-    def _require_state(self, e: Event, allowed: Sequence[str], what: str) -> None:
-        if self.state not in allowed:
+    def _require_state(
+        self, before: CaseState, e: Recorded, allowed: Sequence[str], what: str
+    ) -> None:
+        if before.state not in allowed:
             self._violation(
                 "table_allows_transition",
-                f"{what} fired from {self.state}; the table allows it from {', '.join(allowed)}",
+                f"{what} fired from {before.state}; the table allows it from {', '.join(allowed)}",
                 e,
             )
 
-    def _apply(self, e: Event) -> None:
-        data, kind = e.data, e.type
-        if kind in ("claimed", "escalated_unclaimed"):
-            self._owned_by(e, data.get("agent_id"))
-        elif kind == "assigned":
-            self._owned_by(e, data.get("to_agent"))
-        elif kind == "reopened" or (kind == "withdrawn" and "owner_agent" in data):
-            self._owned_by(e, data.get("owner_agent"))
-        elif kind == "handoff_accepted":
-            self._accepted(e)
-        elif kind == "participant_added":
-            self.participants.add(str(data.get("org_id")))
-        elif kind == "request_created":
-            self.open_requests.add(str(data.get("request_id")))
-        elif kind in ("request_completed", "request_declined", "request_cancelled"):
-            self.open_requests.discard(data.get("request_id"))
-        elif kind == "handoff_proposed":
-            self.pending_handoff = data.get("handoff_id")
-        elif kind in ("handoff_declined", "handoff_cancelled", "handoff_expired"):
-            self.pending_handoff = None
-        elif kind == "session_started":
-            self.live = LiveSession(data.get("session_id"), data.get("handoff_id"))
-        elif kind == "session_joined" and self.live is not None:
-            self.live.present.append((data.get("party"), data.get("agent_id")))
-        elif kind == "session_left" and self.live is not None:
-            stay = (data.get("party"), data.get("agent_id"))
-            self.live.present = [p for p in self.live.present if p != stay]
-        elif kind == "session_ended":
-            self.live = None
-        elif kind == "resolution_proposed" and self.open_requests:
-            still = ", ".join(sorted(self.open_requests))
-            self._violation("no_open_requests", f"resolution proposed with {still} open", e)
-
-    def _owned_by(self, e: Event, agent_id: str | None) -> None:
+    def _owned_by(self, e: Recorded, agent_id: str | None, owner_org: str) -> None:
         org = self.org_of(agent_id)
-        if org != self.owner_org:
+        if org != owner_org:
             self._violation(
                 "one_owner_org",
-                f"{e.type} made {agent_id} (of {org}) owner of {self.owner_org}'s case",
+                f"{e.event.type} made {agent_id} (of {org}) owner of {owner_org}'s case",
                 e,
             )
-        self.owner_agent = agent_id
 
-    def _accepted(self, e: Event) -> None:
-        data = e.data
-        handoff_id, to_agent = data.get("handoff_id"), data.get("to_agent")
-        live = self.live
-        present = live.present if live and live.handoff_id == handoff_id else []
+    def _accepted(self, before: CaseState, e: Recorded, accepted: ev.HandoffAccepted) -> None:
+        live, pending = before.session, before.handoff
+        in_session = live is not None and live.handoff_id == accepted.handoff_id
+        present = {(p.party, p.agent_id) for p in live.present} if live and in_session else set()
         missing = []
-        if ("owner", self.owner_agent) not in present:
-            missing.append(f"owner ({self.owner_agent})")
-        if ("receiver", to_agent) not in present:
-            missing.append(f"receiver ({to_agent})")
+        if ("owner", before.owner_agent) not in present:
+            missing.append(f"owner ({before.owner_agent})")
+        if ("receiver", accepted.to_agent) not in present:
+            missing.append(f"receiver ({accepted.to_agent})")
         if not any(party == "customer" for party, _agent in present):
             missing.append("customer")
-        if handoff_id != self.pending_handoff:
-            self._violation("warm_handoff", f"accepted {handoff_id}, which is not pending", e)
+        if pending is None or accepted.handoff_id != pending.id:
+            self._violation(
+                "warm_handoff", f"accepted {accepted.handoff_id}, which is not pending", e
+            )
         if missing:
             self._violation(
                 "warm_handoff",
-                f"ownership moved to {data.get('to_org')} without {', '.join(missing)} "
+                f"ownership moved to {accepted.to_org} without {', '.join(missing)} "
                 "present in the handoff's live session",
                 e,
             )
-        if data.get("from_org") != self.owner_org:
-            self._violation("one_owner_org", f"accepted from {data.get('from_org')}", e)
-        self.owner_org, self.pending_handoff = data.get("to_org"), None
-        self._owned_by(e, to_agent)
+        if accepted.from_org != before.owner_org:
+            self._violation("one_owner_org", f"accepted from {accepted.from_org}", e)
+        self._owned_by(e, accepted.to_agent, accepted.to_org)
 
     def end(self, case: CaseRow, participants: set[str]) -> None:
         """The replay must arrive where the row is; the row's head must be the last event."""
@@ -211,15 +156,20 @@ class Replay:
             self._violation(
                 "gapless_seq", f"history ends at seq {self.next_seq - 1}, head is {case.last_seq}"
             )
-        for name, replayed, stored in (
-            ("state", self.state, case.state),
-            ("owner org", self.owner_org, case.owner_org_id),
-            ("owner agent", self.owner_agent, case.owner_agent_id),
-            ("version", self.version, case.version),
-            ("participants", sorted(self.participants), sorted(participants)),
+        replayed = self.case
+        for name, found, stored in (
+            ("state", replayed and replayed.state, case.state),
+            ("owner org", replayed and replayed.owner_org, case.owner_org_id),
+            ("owner agent", replayed and replayed.owner_agent, case.owner_agent_id),
+            ("version", replayed.version if replayed else 0, case.version),
+            (
+                "participants",
+                sorted(set(replayed.participants if replayed else ())),
+                sorted(participants),
+            ),
         ):
-            if replayed != stored:
+            if found != stored:
                 self._violation(
                     "history_matches_case",
-                    f"history leads to {name} {replayed!r}, the case has {stored!r}",
+                    f"history leads to {name} {found!r}, the case has {stored!r}",
                 )

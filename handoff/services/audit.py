@@ -11,14 +11,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from handoff.domain.errors import Forbidden
+from handoff.domain.events import Recorded
 from handoff.domain.principals import Actor
-from handoff.history.replay import (
-    HandoffStanding,
-    RequestStanding,
-    SessionStanding,
-    Standing,
-    standings,
-)
+from handoff.history.fold import HandoffState, RequestState, SessionState, fold
 from handoff.history.verification import verify_cases
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
 from handoff.services.views import EventView, Owner
@@ -55,9 +50,9 @@ class CaseAsOf:
     state: str | None
     owner: Owner | None
     participants: list[str]
-    requests: list[RequestStanding]
-    handoff: HandoffStanding | None  # pending then
-    session: SessionStanding | None  # live then
+    requests: list[RequestState]
+    handoff: HandoffState | None  # pending then
+    session: SessionState | None  # live then
     events: list[EventView]
 
 
@@ -105,8 +100,8 @@ def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAs
     get_case(db, actor, case_id)
     query = select(Event).where(Event.case_id == case_id, Event.at <= at).order_by(Event.seq)
     with db.reading() as session:
-        walked = list(standings(session.scalars(query)))
-    standing: Standing | None = walked[-1][1] if walked else None
+        happened = list(session.scalars(query))
+    standing = fold(map(Recorded.of, happened))
     return CaseAsOf(
         case_id=case_id,
         at=at,
@@ -116,7 +111,7 @@ def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAs
         requests=list(standing.requests) if standing else [],
         handoff=standing.handoff if standing else None,
         session=standing.session if standing else None,
-        events=[EventView.of(e) for e, _ in walked],
+        events=[EventView.of(e) for e in happened],
     )
 
 

@@ -14,16 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import exists
 
-from handoff.domain.errors import RECORDED_CODES
+from handoff.domain.events import Recorded
 from handoff.domain.principals import Actor
-from handoff.history.replay import Standing, standings
+from handoff.history.fold import CaseState, seconds, step
 from handoff.services.audit import case_histories, require_auditor
 from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
 from handoff.store.models import CaseRow, Event, ParticipantRow
 from handoff.store.models import utcnow as now
-
-CLOSING = ("resolution_confirmed", "auto_closed", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -84,83 +82,32 @@ class OrgMetrics:
     period_end: datetime | None = None
 
 
-def seconds(since: datetime, until: datetime) -> float:
-    return (until - since).total_seconds()
-
-
-@dataclass
-class CaseWalk:
-    """One case's figures, gathered event by event along its history."""
-
-    created: datetime
-    owners: list[str]  # the owner orgs, in turn
-    last: Standing
-    agent_changes: int = 0
-    reopens: int = 0
-    bounces: int = 0
-    refused: Counter[tuple[str, str]] = field(default_factory=Counter)
-    claimed: tuple[str, float] | None = None
-    named_before: bool = False
-    ownerless_since: datetime | None = None
-    without_owner: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-    resolved: datetime | None = None
-
-    def step(self, event: Event, standing: Standing) -> None:
-        self._owner_changes(standing)
-        self._time_without_owner(event, standing)
-        self.reopens += event.type == "reopened"
-        if event.type == "refused" and event.data.get("code") in RECORDED_CODES:
-            self.refused[str(event.org_id), str(event.data["code"])] += 1
-        if event.type in CLOSING and self.resolved is None:
-            self.resolved = event.at
-        self.last = standing
-
-    def _owner_changes(self, standing: Standing) -> None:
-        if self.last.owner_agent not in (None, standing.owner_agent):
-            self.agent_changes += 1
-        if standing.owner_org != self.last.owner_org:
-            self.bounces += standing.owner_org in self.owners
-            self.owners.append(standing.owner_org)
-
-    def _time_without_owner(self, event: Event, standing: Standing) -> None:
-        if standing.owner_agent is None:
-            self.ownerless_since = self.ownerless_since or event.at
-            return
-        if self.ownerless_since is None:
-            return
-        self.without_owner[standing.owner_org] += seconds(self.ownerless_since, event.at)
-        # A case an agent opened came claimed: it never waited to be claimed.
-        if not self.named_before and not event.data.get("on_create"):
-            self.claimed = (standing.owner_org, seconds(self.created, event.at))
-        self.named_before, self.ownerless_since = True, None
-
-    def figures(self, until: datetime) -> CaseFigures:
-        without_owner = defaultdict(float, self.without_owner)
-        if self.ownerless_since is not None:
-            without_owner[self.last.owner_org] += seconds(self.ownerless_since, until)
-        return CaseFigures(
-            orgs=list(self.last.participants),
-            agent_changes=self.agent_changes,
-            org_changes=len(self.owners) - 1,
-            bounces=self.bounces,
-            reopens=self.reopens,
-            refused=self.refused,
-            claimed=self.claimed,
-            without_owner=dict(without_owner),
-            time_to_resolution=seconds(self.created, self.resolved) if self.resolved else None,
-        )
-
-
 def figures_of(events: Iterable[Event], until: datetime) -> CaseFigures | None:
     """None when there is nothing to count: no history that starts with `case_created`."""
-    walk: CaseWalk | None = None
-    for event, standing in standings(events):
-        if standing is None:
+    case: CaseState | None = None
+    for event in events:
+        case = step(case, Recorded.of(event))
+        if case is None:
             return None
-        if walk is None:
-            walk = CaseWalk(created=event.at, owners=[standing.owner_org], last=standing)
-        walk.step(event, standing)
-    return walk.figures(until) if walk else None
+    if case is None:
+        return None
+    without_owner: defaultdict[str, float] = defaultdict(float)
+    for org, spell in case.without_owner:
+        without_owner[org] += spell
+    if case.ownerless_since is not None:
+        without_owner[case.owner_org] += seconds(case.ownerless_since, until)
+    resolved = case.first_closed_at
+    return CaseFigures(
+        orgs=list(case.participants),
+        agent_changes=case.agent_changes,
+        org_changes=len(case.owner_orgs) - 1,
+        bounces=case.bounces,
+        reopens=case.reopens,
+        refused=Counter(case.refusals),
+        claimed=case.claimed_after,
+        without_owner=dict(without_owner),
+        time_to_resolution=seconds(case.created_at, resolved) if resolved else None,
+    )
 
 
 @dataclass
