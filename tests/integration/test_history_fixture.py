@@ -109,7 +109,9 @@ def test_a_fixture_case_takes_a_new_event_and_its_chain_still_verifies(
 def test_each_fixture_case_as_of_now_is_the_case_as_its_row_holds_it(fixture_db: Database) -> None:
     """Withdrawn with a handoff pending, a case is closed; withdrawn unclaimed, it is owned."""
     with fixture_db.reading() as session:
-        rows = session.execute(select(CaseRow.id, CaseRow.state, CaseRow.owner_org_id, CaseRow.owner_agent_id))
+        rows = session.execute(
+            select(CaseRow.id, CaseRow.state, CaseRow.owner_org_id, CaseRow.owner_agent_id)
+        )
         cases = {case_id: tuple(rest) for case_id, *rest in rows}
         taking_part = session.execute(select(ParticipantRow.case_id, ParticipantRow.org_id)).all()
 
