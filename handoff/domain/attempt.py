@@ -18,15 +18,8 @@ class Attempt:
     windows: Windows
     params: dict[str, Any] = field(default_factory=dict)
     rules: PhraseRules | None = None
-    # Further events this change causes (e.g. each request cancelled by a withdraw), in order.
-    followups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    # The request, handoff or session this attempt created, for the caller.
-    created: Any = None
 
     def text(self, name: str) -> str:
         """A text parameter, stripped; missing counts as empty."""
         value = self.params.get(name)
         return value.strip() if isinstance(value, str) else ""
-
-    def follow_with(self, event_type: str, **data: Any) -> None:
-        self.followups.append((event_type, data))

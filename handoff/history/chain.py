@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from handoff.domain.canonical import canonical_json as canonical_json
 from handoff.domain.case import Case
+from handoff.domain.events import DomainEvent
 from handoff.domain.principals import Actor
 from handoff.store import outbox
 from handoff.store.models import Event, format_time
@@ -174,28 +175,29 @@ def append(
     *,
     org_id: str | None = None,
 ) -> Event:
-    """Append the next event of a locked case; the caller commits it with the change itself.
+    """Append the next event of a locked case, as stored (`type` and `data`), and write it: the
+    caller commits it with the change itself. The services record typed events (`next_event`).
 
     `unsubscribed`: the orgs known to have had no webhook subscription when the case was read in
     this transaction (see casefile.Loaded), so the outbox need not look again for them.
     """
-    event = next_event(case, type, actor, at, data, org_id=org_id)
+    event = _chained(case, type, data, actor, at, org_id)
     write(conn, case, [event], unsubscribed)
     return event
 
 
 def next_event(
-    case: Case,
-    type: str,
-    actor: Actor,
-    at: datetime,
-    data: dict[str, Any],
-    *,
-    org_id: str | None = None,
+    case: Case, event: DomainEvent, actor: Actor, at: datetime, *, org_id: str | None = None
 ) -> Event:
     """The case's next event, hashed onto its chain (the case's head moves on to it); `write`
     stores it."""
-    event = Event(
+    return _chained(case, event.type, event.data(), actor, at, org_id)
+
+
+def _chained(
+    case: Case, type: str, data: dict[str, Any], actor: Actor, at: datetime, org_id: str | None
+) -> Event:
+    stored = Event(
         case_id=case.id,
         seq=case.last_seq + 1,
         type=type,
@@ -206,9 +208,9 @@ def next_event(
         data=data,
         prev_hash=case.last_hash,
     )
-    event.hash = event_hash(event)
-    case.last_seq, case.last_hash = event.seq, event.hash
-    return event
+    stored.hash = event_hash(stored)
+    case.last_seq, case.last_hash = stored.seq, stored.hash
+    return stored
 
 
 def write(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from handoff.domain import events as ev
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
 from handoff.domain.vocabulary import ORG_KINDS, PRINCIPAL_KINDS, ROLES
@@ -219,8 +220,9 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
             case.owner_agent_id = successor.id
             case.version += 1
             case.updated_at = at
-            data = {"from_agent": agent_id, "to_agent": successor.id, "reason": "agent deactivated"}
-            chain.append(conn, case, "assigned", actor, at, data, org_id=org_id)
+            moved = ev.Assigned(agent_id, successor.id, reason="agent deactivated")
+            event = chain.next_event(case, moved, actor, at, org_id=org_id)
             casefile.save(conn, loaded)
+            chain.write(conn, case, [event], loaded.unsubscribed)
         session.commit()
         return agent

@@ -4,6 +4,7 @@ import secrets
 from typing import Any
 
 from handoff.config import Windows
+from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
 from handoff.domain.case import Agent, Case, Participant
@@ -61,15 +62,15 @@ def create_case(
             updated_at=at,
             participants=[Participant(org_id=o, added_at=at) for o in orgs],
         )
-        created = {"subject": case.subject, "priority": priority, "participants": orgs}
-        events = [chain.next_event(case, "case_created", actor, at, created)]
+        created = ev.CaseCreated(subject=case.subject, priority=priority, participants=tuple(orgs))
+        events = [chain.next_event(case, created, actor, at)]
         if actor.kind == "agent":
             claimer = work.agent(actor.id)
             attempt = Attempt(case, actor, at, windows, {"agent": claimer}, db.rules)
             lifecycle.fire("claim", attempt)
             case.owner_agent_id, case.claim_due_at = actor.id, None
-            claimed = {"agent_id": actor.id, "on_create": True}
-            events.append(chain.next_event(case, "claimed", actor, at, claimed))
+            claimed = ev.Claimed(agent_id=actor.id, on_create=True)
+            events.append(chain.next_event(case, claimed, actor, at))
             case.version += 1
         work.save(work.new_case(case), events)
         view = view_of(case, actor, windows, at, db.rules)
@@ -85,7 +86,7 @@ def claim(
     ) as change:
         change.check(agent=change.work.agent(actor.id))  # the table asks who first
         change.case.owner_agent_id, change.case.claim_due_at = actor.id, None
-        change.record({"agent_id": actor.id, "on_create": False})
+        change.record(ev.Claimed(agent_id=actor.id, on_create=False))
         return change.done()
 
 
@@ -106,7 +107,7 @@ def assign(
     ) as change:
         change.check(agent=agent_param(change.work, agent_id))
         previous, change.case.owner_agent_id = change.case.owner_agent_id, agent_id
-        change.record({"from_agent": previous, "to_agent": agent_id})
+        change.record(ev.Assigned(from_agent=previous, to_agent=agent_id))
         return change.done()
 
 
@@ -132,7 +133,7 @@ def add_participant(
         change.case.participants.append(
             Participant(org_id=org_id, reason=reason, added_at=change.now)
         )
-        change.record({"org_id": org_id, "reason": reason})
+        change.record(ev.ParticipantAdded(org_id=org_id, reason=reason))
         return change.done()
 
 
@@ -144,7 +145,7 @@ def await_customer(
         db, actor, case_id, "await_customer", params=params, expected_version=expected_version
     ) as change:
         change.check()
-        change.record({"needed": change.text("needed")})
+        change.record(ev.AwaitingCustomer(needed=change.text("needed")))
         return change.done()
 
 
@@ -161,7 +162,7 @@ def customer_responded(
         db, actor, case_id, "customer_responded", params=params, expected_version=expected_version
     ) as change:
         change.check()
-        change.record({"note": change.text("note") or None})
+        change.record(ev.CustomerResponded(note=change.text("note") or None))
         return change.done()
 
 
@@ -183,5 +184,5 @@ def add_note(
         db, actor, case_id, "add_note", params=params, expected_version=expected_version
     ) as change:
         change.check()
-        change.record({"text": change.text("text"), "visibility": visibility})
+        change.record(ev.NoteAdded(text=change.text("text"), visibility=visibility))
         return change.done()

@@ -4,7 +4,7 @@ record the event, commit. Each service reads:
     with changing(db, actor, case_id, "claim", owners=[actor.id]) as change:
         change.check(agent=change.work.agent(actor.id))
         change.case.owner_agent_id = actor.id
-        change.record({"agent_id": actor.id, "on_create": False})
+        change.record(ev.Claimed(agent_id=actor.id, on_create=False))
         return change.done()
 """
 
@@ -15,17 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from handoff.config import Windows
+from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
 from handoff.domain.case import Case
 from handoff.domain.errors import NotFound, Refusal
+from handoff.domain.events import DomainEvent
 from handoff.domain.principals import Actor
 from handoff.history import chain
 from handoff.send_away import PhraseRules
 from handoff.services.ports import LockedCase, Store, Work
 from handoff.services.views import CaseView
 from handoff.services.visibility import can_see
-from handoff.store.models import Event
 from handoff.store.models import utcnow as now
 
 
@@ -38,8 +39,9 @@ class Change:
     loaded: LockedCase
     trigger: str
     attempt: Attempt
-    data: dict[str, Any] | None = None
-    events: list[Event] = field(default_factory=list)
+    event: DomainEvent | None = None
+    # Further events this change causes (each request a withdrawal cancels), after its own.
+    followups: list[DomainEvent] = field(default_factory=list)
 
     @property
     def case(self) -> Case:
@@ -62,24 +64,23 @@ class Change:
         self.attempt.params.update(params)
         lifecycle.fire(self.trigger, self.attempt)
 
-    def record(self, data: dict[str, Any]) -> None:
-        """The data of the trigger's event, written with the change by `done`."""
-        self.data = data
+    def record(self, event: DomainEvent) -> None:
+        """The trigger's event (the one its row in the table names), written with the change."""
+        expected = lifecycle.EVENT_OF[self.trigger]
+        assert event.type == expected, f"{self.trigger} records {expected}, not {event.type}"
+        self.event = event
 
-    def follow(self, event_type: str, **data: Any) -> None:
-        """A further event this change causes (each request a withdrawal cancels), after the
-        trigger's own."""
-        self.attempt.follow_with(event_type, **data)
+    def follow(self, event: DomainEvent) -> None:
+        """A further event this change causes, written after the trigger's own."""
+        self.followups.append(event)
 
     def done(self) -> CaseView:
         """Commit the change with its events, and answer the case as it now stands."""
         case, actor, at = self.case, self.attempt.actor, self.now
-        assert self.data is not None, "a change records its event"
+        assert self.event is not None, "a change records its event"
         case.version += 1
         case.updated_at = at
-        events = [chain.next_event(case, lifecycle.EVENT_OF[self.trigger], actor, at, self.data)]
-        for event_type, data in self.attempt.followups:
-            events.append(chain.next_event(case, event_type, actor, at, data))
+        events = [chain.next_event(case, e, actor, at) for e in (self.event, *self.followups)]
         self.work.save(self.loaded, events)
         view = view_of(case, actor, self.windows, at, self.db.rules)
         self.work.commit()
@@ -143,8 +144,8 @@ def _record_refusal(work: Work, case_id: str, actor: Actor, trigger: str, refusa
     """Undo the attempt, then put the refusal on the case's chain (SPEC §6)."""
     work.start_over()
     loaded = locked_case(work, case_id, actor)
-    data = {"trigger": trigger, "code": refusal.code, "message": refusal.message, **refusal.details}
-    work.save(loaded, [chain.next_event(loaded.case, "refused", actor, now(), data)])
+    refused = ev.Refused(trigger, refusal.code, refusal.message, dict(refusal.details))
+    work.save(loaded, [chain.next_event(loaded.case, refused, actor, now())])
     work.commit()
 
 

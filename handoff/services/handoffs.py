@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.case import Agent, Case, Handoff
 from handoff.domain.errors import InvalidInput, NotFound, Refusal
@@ -44,12 +45,12 @@ def propose_handoff(
         )
         case.handoffs.append(handoff)
         change.record(
-            {
-                "handoff_id": handoff.id,
-                "to_org": to_org,
-                "summary": handoff.summary,
-                "override_reason": handoff.override_reason,
-            }
+            ev.HandoffProposed(
+                handoff_id=handoff.id,
+                to_org=to_org,
+                summary=handoff.summary,
+                override_reason=handoff.override_reason,
+            )
         )
         change.done()
         return HandoffView.of(handoff)
@@ -107,14 +108,14 @@ def accept_handoff(
         from_org, from_agent = case.owner_org_id, case.owner_agent_id
         case.owner_org_id, case.owner_agent_id = handoff.to_org_id, receiver.id
         change.record(
-            {
-                "handoff_id": handoff.id,
-                "from_org": from_org,
-                "from_agent": from_agent,
-                "to_org": handoff.to_org_id,
-                "to_agent": receiver.id,
-                "summary": handoff.summary,
-            }
+            ev.HandoffAccepted(
+                handoff_id=handoff.id,
+                from_org=from_org,
+                from_agent=from_agent,
+                to_org=handoff.to_org_id,
+                to_agent=receiver.id,
+                summary=handoff.summary,
+            )
         )
         return change.done()
 
@@ -125,7 +126,10 @@ def _settle(change: Change, handoff: Handoff, trigger: str) -> CaseView:
     lifecycle.fire_handoff(trigger, handoff, change.attempt)
     handoff.decided_at = change.now
     handoff.reason = change.text("reason") or None
-    change.record({"handoff_id": handoff.id, "to_org": handoff.to_org_id, "reason": handoff.reason})
+    if trigger == "decline":
+        change.record(ev.HandoffDeclined(handoff.id, handoff.to_org_id, handoff.reason))
+    else:
+        change.record(ev.HandoffCancelled(handoff.id, handoff.reason, to_org=handoff.to_org_id))
     return change.done()
 
 
@@ -171,10 +175,8 @@ def expire_handoff(db: Store, case_id: str, *, within: Any = None) -> CaseView:
         lifecycle.fire_handoff("expire", handoff, change.attempt)
         handoff.decided_at = change.now
         change.record(
-            {
-                "handoff_id": handoff.id,
-                "to_org": handoff.to_org_id,
-                "owner": change.case.owner_agent_id,
-            }
+            ev.HandoffExpired(
+                handoff_id=handoff.id, to_org=handoff.to_org_id, owner=change.case.owner_agent_id
+            )
         )
         return change.done()

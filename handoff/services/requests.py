@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.case import Case, Request
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound
@@ -47,12 +48,12 @@ def create_request(
         )
         change.case.requests.append(request)
         change.record(
-            {
-                "request_id": request.id,
-                "to_org": to_org,
-                "action": request.action,
-                "respond_by": request.respond_by.isoformat(),
-            }
+            ev.RequestCreated(
+                request_id=request.id,
+                to_org=to_org,
+                action=request.action,
+                respond_by=request.respond_by,
+            )
         )
         view = change.done()
         return RequestView.of(request, view.updated_at)
@@ -92,8 +93,13 @@ def _answer(
         request.updated_at = change.now
         request.note = change.text("note") or request.note
         request.reason = change.text("reason") or request.reason
-        data = {"request_id": request.id, "to_org": request.to_org_id, "action": request.action}
-        change.record(data | {k: change.text(k) for k in ("note", "reason") if change.text(k)})
+        answered = (request.id, request.to_org_id, request.action)
+        if trigger == "acknowledge_request":
+            change.record(ev.RequestAcknowledged(*answered))
+        elif trigger == "complete_request":
+            change.record(ev.RequestCompleted(*answered, note=change.text("note") or None))
+        else:
+            change.record(ev.RequestDeclined(*answered, reason=change.text("reason") or None))
         return change.done()
 
 

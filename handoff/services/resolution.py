@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor, timer
@@ -27,7 +28,7 @@ def propose_resolution(
         case = change.case
         case.resolution_code, case.resolution_summary = code, change.text("summary")
         case.auto_close_due_at = change.now + change.windows.auto_close
-        change.record({"code": code, "summary": change.text("summary")})
+        change.record(ev.ResolutionProposed(code=code, summary=change.text("summary")))
         return change.done()
 
 
@@ -40,7 +41,7 @@ def _close(change: Change, how: str) -> None:
     if session is not None:
         lifecycle.fire_session("end", session, change.attempt)
         session.ended_at = at
-        change.follow("session_ended", session_id=session.id, reason="case closed")
+        change.follow(ev.SessionEnded(session_id=session.id, reason="case closed"))
 
 
 def confirm_resolution(
@@ -52,7 +53,7 @@ def confirm_resolution(
         change.check()
         _close(change, "confirmed")
         on_customer_word = actor.kind != "customer"
-        change.record({"code": change.case.resolution_code, "on_customer_word": on_customer_word})
+        change.record(ev.ResolutionConfirmed(change.case.resolution_code, on_customer_word))
         return change.done()
 
 
@@ -68,9 +69,7 @@ def reject_resolution(
         rejected = case.resolution_code
         case.resolution_code = case.resolution_summary = None
         case.auto_close_due_at = None
-        change.record(
-            {"reason": change.text("reason"), "code": rejected, "owner_agent": case.owner_agent_id}
-        )
+        change.record(ev.ResolutionRejected(change.text("reason"), rejected, case.owner_agent_id))
         return change.done()
 
 
@@ -78,7 +77,7 @@ def auto_close(db: Store, case_id: str, *, within: Any = None) -> CaseView:
     with changing(db, timer("auto_close_window"), case_id, "auto_close", within=within) as change:
         change.check()
         _close(change, "automatic")
-        change.record({"code": change.case.resolution_code, "automatic": True})
+        change.record(ev.AutoClosed(code=change.case.resolution_code, automatic=True))
         return change.done()
 
 
@@ -106,7 +105,7 @@ def reopen(
         case.owner_agent_id = owner.id
         case.closed_at = case.closed_how = case.reopen_until = None
         case.resolution_code = case.resolution_summary = None
-        change.record({"reason": change.text("reason"), "owner_agent": owner.id})
+        change.record(ev.Reopened(reason=change.text("reason"), owner_agent=owner.id))
         return change.done()
 
 
@@ -127,17 +126,17 @@ def withdraw(
         for request in case.open_requests:
             lifecycle.fire_request("cancel", request, change.attempt)
             request.updated_at = change.now
-            change.follow("request_cancelled", request_id=request.id, to_org=request.to_org_id)
+            change.follow(ev.RequestCancelled(request_id=request.id, to_org=request.to_org_id))
         handoff = case.pending_handoff
         if handoff is not None:
             lifecycle.fire_handoff("cancel", handoff, change.attempt)
             handoff.decided_at = change.now
-            change.follow("handoff_cancelled", handoff_id=handoff.id, reason="case withdrawn")
+            change.follow(ev.HandoffCancelled(handoff_id=handoff.id, reason="case withdrawn"))
         case.resolution_code, case.resolution_summary = (
             "withdrawn_by_customer",
             change.text("reason"),
         )
         _close(change, "withdrawn")
-        owner = {"owner_agent": actor.id} if claimed_by_withdrawing else {}
-        change.record({"reason": change.text("reason"), **owner})
+        owner = actor.id if claimed_by_withdrawing else None
+        change.record(ev.Withdrawn(reason=change.text("reason"), owner_agent=owner))
         return change.done()

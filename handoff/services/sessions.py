@@ -1,5 +1,6 @@
 """Joint sessions: a live conference on a case, where a handoff is accepted warm (SPEC §5)."""
 
+from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.case import Case, JointSession, SessionParty
 from handoff.domain.errors import NotFound
@@ -28,7 +29,7 @@ def start_session(
             id=new_id(), case_id=case_id, handoff_id=handoff_id, state="live", started_at=change.now
         )
         change.case.sessions.append(session)
-        change.record({"session_id": session.id, "handoff_id": handoff_id})
+        change.record(ev.SessionStarted(session_id=session.id, handoff_id=handoff_id))
         change.done()
         return SessionView.of(session)
 
@@ -59,7 +60,7 @@ def join_session(
         session.parties.append(
             SessionParty(party=party, agent_id=agent_of_party, joined_at=change.now)
         )
-        change.record({"session_id": session.id, "party": party, "agent_id": agent_of_party})
+        change.record(ev.SessionJoined(session.id, party, agent_of_party))
         return change.done()
 
 
@@ -82,7 +83,7 @@ def leave_session(
         for presence in session.present:
             if presence.party == party and presence.agent_id == agent_of_party:
                 presence.left_at = change.now
-        change.record({"session_id": session.id, "party": party, "agent_id": agent_of_party})
+        change.record(ev.SessionLeft(session.id, party, agent_of_party))
         return change.done()
 
 
@@ -99,5 +100,5 @@ def end_session(
         change.check(session=session)
         lifecycle.fire_session("end", session, change.attempt)
         session.ended_at = change.now
-        change.record({"session_id": session.id})
+        change.record(ev.SessionEnded(session_id=session.id))
         return change.done()

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from handoff.domain import events as ev
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import timer
 from handoff.history import chain
@@ -30,7 +31,7 @@ def escalate_unclaimed(db: Store, case_id: str, *, within: Any = None) -> CaseVi
                     "owner_required", f"{case.owner_org_id} has no active agent to own it"
                 )
             case.owner_agent_id, case.claim_due_at = agent.id, None
-            change.record({"agent_id": agent.id, "role": agent.role})
+            change.record(ev.EscalatedUnclaimed(agent_id=agent.id, role=agent.role))
             return change.done()
     except Refusal as refusal:
         if refusal.code != "owner_required":
@@ -48,8 +49,10 @@ def _note_nobody_to_escalate_to(db: Store, case_id: str, within: Any) -> None:
         if case.unclaimed_escalation_failed or case.state != "unclaimed":
             return
         case.unclaimed_escalation_failed = True
-        data = {"reason": f"{case.owner_org_id} has no active agent; the case stays unclaimed"}
-        work.save(loaded, [chain.next_event(case, "escalation_failed", CLAIM_TIMER, now(), data)])
+        failed = ev.EscalationFailed(
+            f"{case.owner_org_id} has no active agent; the case stays unclaimed"
+        )
+        work.save(loaded, [chain.next_event(case, failed, CLAIM_TIMER, now())])
         work.commit()
 
 
@@ -63,11 +66,11 @@ def escalate_overdue_request(
         change.check(request=request, agent=supervisor)
         request.escalated_at = change.now
         change.record(
-            {
-                "request_id": request.id,
-                "to_org": request.to_org_id,
-                "respond_by": request.respond_by.isoformat(),
-                "escalated_to": supervisor.id if supervisor else None,
-            }
+            ev.RequestOverdue(
+                request_id=request.id,
+                to_org=request.to_org_id,
+                respond_by=request.respond_by,
+                escalated_to=supervisor.id if supervisor else None,
+            )
         )
         return change.done()

@@ -230,7 +230,7 @@ def test_a_command_failing_midway_leaves_neither_its_change_nor_any_event(
     real_next_event, calls = history.next_event, []
 
     def failing_on_the_second_event(*args: Any, **kwargs: Any) -> Event:
-        calls.append(args[1])  # (case, type, …)
+        calls.append(args[1].type)  # (case, event, …)
         if len(calls) == 2:
             raise RuntimeError("the disk is full")
         return real_next_event(*args, **kwargs)
