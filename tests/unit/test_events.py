@@ -221,3 +221,9 @@ def test_any_stored_shape_reads_and_encodes_back_exactly(
     assert type(reread) is type(event)
     assert reread.data() == shape
     assert events.parse(event.type, reread.data()) == reread
+
+
+def test_a_key_of_a_newer_version_is_kept_beside_a_key_written_only_when_given() -> None:
+    stored = {"from_agent": None, "to_agent": "sam", "": None}
+
+    assert events.parse("assigned", stored).data() == stored
