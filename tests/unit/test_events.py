@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handoff.domain import events
+from handoff.domain import event_encoding, events
 from handoff.domain.lifecycle import EVENT_TYPES
 from handoff.history.chain import canonical_json
 
@@ -229,3 +230,14 @@ def test_a_key_of_a_newer_version_is_kept_beside_a_key_written_only_when_given()
     stored = {"from_agent": None, "to_agent": "sam", "": None}
 
     assert events.parse("assigned", stored).data() == stored
+
+
+def test_times_are_written_and_read_on_a_frozen_clock_too() -> None:
+    """freezegun swaps the datetime class wherever a module names it; fields still know it."""
+    stored = {"request_id": "r", "to_org": "b", "action": "A", "respond_by": "2026-03-02T09:00:00"}
+    event_encoding._KEYS.clear()  # the field table is first made on the frozen clock
+    with freeze_time("2026-03-01 09:00"):
+        created = events.RequestCreated("r", "b", "A", datetime.now() + timedelta(days=1))
+
+        assert created.data() == stored
+        assert events.parse("request_created", stored) == created
