@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     reopen_window: int = Field(30 * 24 * 3600, gt=0)
     # A deployment's own send-away wordings, merged with the built-in ones.
     send_away_rules: Path | None = None
+    # How a handoff needs the customer present, for orgs that say nothing (SPEC §12).
+    customer_presence: Literal["attested", "verified"] = "attested"
     # Webhook delivery: tries before a delivery is dead, first retry delay (doubling, capped at
     # an hour), and how long one POST may take.
     webhook_max_attempts: int = Field(10, ge=1)

@@ -94,5 +94,30 @@ def party_fits(party: str, org_id: str | None, owner_org_id: str) -> bool:
     return party == "collaborator"
 
 
+def presence_via(actor_kind: str, party: str) -> str:
+    """How a join proves its presence (SPEC §12): the customer by their own link, a partner
+    system by its platform, an agent by being there; the owner's word for the customer is
+    only attested."""
+    if actor_kind == "customer":
+        return "link"
+    if actor_kind == "system":
+        return "system"
+    return "attested" if party == "customer" else "agent"
+
+
+def session_member(a: Attempt) -> None:
+    """A participant org's people and systems; and the case's customer, from their own page."""
+    if a.actor.kind == "customer" and a.actor.case_id == a.case.id:
+        return
+    participant(a)
+
+
+def session_member_or_timer(a: Attempt) -> None:
+    """As session_member, and the timer (a customer's page gone quiet leaves for them)."""
+    if a.actor.kind == "timer":
+        return
+    session_member(a)
+
+
 def timer(a: Attempt) -> None:
     _require(a.actor.kind == "timer", "only the timer may do this")

@@ -61,8 +61,9 @@ CASE_TABLE = (
     Row("complete_request",    COLLABORATING,            None,                  who.request_target_org, [g.note_given], "request_completed"),
     Row("decline_request",     COLLABORATING,            None,                  who.request_target_org, [g.reason_given], "request_declined"),
     Row("start_session",       WORKED,                   None,                  who.owner_org, [g.no_live_session, g.session_for_pending_handoff], "session_started"),
-    Row("join_session",        WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_fits_case, g.party_not_present], "session_joined"),
-    Row("leave_session",       WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_present], "session_left"),
+    Row("join_session",        WORKED,                   None,                  who.session_member, [g.party_speaks_for_itself, g.party_fits_case, g.party_not_present], "session_joined"),
+    Row("leave_session",       WORKED,                   None,                  who.session_member_or_timer, [g.party_speaks_for_itself, g.party_present], "session_left"),
+    Row("post_message",        WORKED,                   None,                  who.session_member, [g.a_session_is_live, g.text_given, g.author_present, g.message_not_send_away], "session_message"),
     Row("end_session",         WORKED,                   None,                  who.owner_org, [], "session_ended"),
     Row("escalate_overdue_request", COLLABORATING,       None,                  who.timer, [g.request_overdue], "request_overdue"),
     Row("add_note",            STATES,                   None,                  who.participant, [g.customer_notes_by_owner_org, g.customer_text_not_send_away], "note_added"),
@@ -160,7 +161,7 @@ def _fire(machine: Machine, trigger: str, model: Any, attempt: Attempt, owner: s
 
 # Guards that read only the case and the clock, never the input: `allowed_actions` checks them too,
 # so no button is offered that is sure to be refused (a reopen after its window, say).
-INPUT_FREE_GUARDS = frozenset({g.within_reopen_window, g.no_live_session})
+INPUT_FREE_GUARDS = frozenset({g.within_reopen_window, g.no_live_session, g.a_session_is_live})
 
 
 def allowed_actions(attempt: Attempt) -> list[str]:

@@ -198,6 +198,10 @@ def end_session(s: Scene) -> None:
     services.end_session(s.db, s.agent("dana"), s.case_id, s.session_id)
 
 
+def post_message(s: Scene) -> None:
+    services.post_message(s.db, s.agent("dana"), s.case_id, s.session_id, "I am looking into it.")
+
+
 def add_note(s: Scene) -> None:
     services.add_note(s.db, s.agent("dana"), s.case_id, "Called the customer back.")
 
@@ -231,6 +235,7 @@ FIRE: dict[str, Callable[[Scene], None]] = {
         join_session,
         leave_session,
         end_session,
+        post_message,
         add_note,
     )
 }
@@ -256,6 +261,7 @@ PREPARE: dict[str, Callable[[Scene], None]] = {
     "join_session": start_session,
     "leave_session": lambda s: (start_session(s), join_session(s)),
     "end_session": start_session,
+    "post_message": lambda s: (start_session(s), join_session(s)),
 }
 
 # How a fresh case reaches each state, through the same public services.
