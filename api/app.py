@@ -14,6 +14,7 @@ from api.limits import BodyLimitMiddleware
 from api.observability import MetricsMiddleware, Observability
 from api.routes import (
     admin,
+    attachments,
     audit,
     cases,
     handoffs,
@@ -28,7 +29,19 @@ from api.ui import mount_ui
 from handoff.config import Settings
 from handoff.store.db import Database
 
-ROUTERS = (cases, requests, handoffs, sessions, resolution, history, audit, admin, webhooks, ops)
+ROUTERS = (
+    cases,
+    requests,
+    handoffs,
+    sessions,
+    attachments,
+    resolution,
+    history,
+    audit,
+    admin,
+    webhooks,
+    ops,
+)
 DESCRIPTION = """\
 One accountable owner per cross-company case, warm handoffs only, no send-away.
 

@@ -83,6 +83,13 @@ def participant(a: Attempt) -> None:
     )
 
 
+def participant_system(a: Attempt) -> None:
+    _require(
+        a.actor.kind == "system" and a.actor.org_id in a.case.participant_org_ids,
+        "only a partner system of a participant org may do this",
+    )
+
+
 def party_fits(party: str, org_id: str | None, owner_org_id: str) -> bool:
     """Who may be which party of a joint session (SPEC §11): the owner org's people are the
     owner and bring the customer in; another org's people are the receiver; anyone collaborates.

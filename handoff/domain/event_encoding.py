@@ -127,7 +127,7 @@ _FALLBACK: dict[Any, Any] = {str: "", bool: False, tuple: ()}
 
 
 def _encoder(kind: Any) -> Callable[[Any], Any]:
-    if kind is datetime:
+    if _is_time(kind):
         return lambda v: None if v is None else v.isoformat()
     if get_origin(kind) is tuple:
         return lambda v: None if v is None else list(v)
@@ -137,7 +137,7 @@ def _encoder(kind: Any) -> Callable[[Any], Any]:
 def _decoder(kind: Any, nullable: bool) -> Callable[[Any], Any]:
     """Reads a stored value as `kind`, or answers _UNREADABLE (kept then as it was)."""
     null = None if nullable else _UNREADABLE
-    if kind is datetime:  # read only as written: isoformat's own spelling
+    if _is_time(kind):  # read only as written: isoformat's own spelling
 
         def read_time(value: Any) -> Any:
             if value is None:
@@ -168,3 +168,8 @@ def _decoder(kind: Any, nullable: bool) -> Callable[[Any], Any]:
         return value if fits else _UNREADABLE
 
     return read_plain
+
+
+def _is_time(kind: Any) -> bool:
+    """`datetime`, also while freezegun has put its subclass in this module's `datetime`."""
+    return isinstance(kind, type) and issubclass(datetime, kind) and kind is not object

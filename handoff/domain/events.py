@@ -272,6 +272,14 @@ class SessionMessage(DomainEvent):
     text: str
 
 
+@dataclass(frozen=True)
+class AttachmentsAdded(DomainEvent):
+    """Files a participant (a partner system, say) gave for the case; each with its SHA-256."""
+
+    TYPE = "attachments_added"
+    attachments: tuple[dict, ...]  # type: ignore[type-arg]
+
+
 # --- Notes and refusals --------------------------------------------------------------------------
 
 
@@ -322,7 +330,8 @@ CLASSES: tuple[type[DomainEvent], ...] = (
     AwaitingCustomer, CustomerResponded, ResolutionProposed, ResolutionConfirmed,
     ResolutionRejected, AutoClosed, Reopened, Withdrawn, RequestCreated, RequestAcknowledged,
     RequestCompleted, RequestDeclined, RequestCancelled, RequestOverdue, SessionStarted,
-    SessionJoined, SessionLeft, SessionEnded, SessionMessage, NoteAdded, Refused,
+    SessionJoined, SessionLeft, SessionEnded, SessionMessage, AttachmentsAdded, NoteAdded,
+    Refused,
 )  # fmt: skip
 CLASS_OF: dict[str, type[DomainEvent]] = {cls.TYPE: cls for cls in CLASSES}
 

@@ -47,7 +47,7 @@ CASE_TABLE = (
     Row("cancel_handoff",      ["handoff_pending"],      "active",              who.owner_agent, [], "handoff_cancelled"),
     Row("expire_handoff",      ["handoff_pending"],      "active",              who.timer, [g.handoff_window_passed], "handoff_expired"),
     Row("await_customer",      ["active"],               "awaiting_customer",   who.owner_agent, [g.needed_given, g.needed_not_send_away], "awaiting_customer"),
-    Row("customer_responded",  ["awaiting_customer"],    "active",              who.owner_org, [], "customer_responded"),
+    Row("customer_responded",  ["awaiting_customer"],    "active",              who.customer_or_owner_org, [], "customer_responded"),
     Row("propose_resolution",  ["active"],               "resolution_proposed", who.owner_agent, [g.resolution_code_valid, g.summary_given, g.no_open_requests, g.summary_not_send_away], "resolution_proposed"),
     Row("confirm_resolution",  ["resolution_proposed"],  "closed",              who.customer_or_owner_org, [], "resolution_confirmed"),
     Row("reject_resolution",   ["resolution_proposed"],  "active",              who.customer_or_owner_org, [g.reason_given], "resolution_rejected"),
@@ -66,6 +66,7 @@ CASE_TABLE = (
     Row("post_message",        WORKED,                   None,                  who.session_member, [g.a_session_is_live, g.text_given, g.author_present, g.message_not_send_away], "session_message"),
     Row("end_session",         WORKED,                   None,                  who.owner_org, [], "session_ended"),
     Row("escalate_overdue_request", COLLABORATING,       None,                  who.timer, [g.request_overdue], "request_overdue"),
+    Row("add_attachments",     OPEN,                     None,                  who.participant_system, [], "attachments_added"),
     Row("add_note",            STATES,                   None,                  who.participant, [g.customer_notes_by_owner_org, g.customer_text_not_send_away], "note_added"),
 )
 # fmt: on

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from handoff.config import Windows
-from handoff.domain.case import Case
+from handoff.domain.case import Attachment, Case
 from handoff.domain.errors import InvalidInput, NotFound
 from handoff.domain.principals import Actor
 from handoff.history import chain
@@ -163,3 +163,16 @@ def verify_case(db: Database, actor: Actor, case_id: str) -> Verification:
     with db.reading() as session:
         case = _visible_case(session, actor, case_id)
         return chain.verify(_events_of(session, case_id), (case.last_seq, case.last_hash))
+
+
+def attachment(
+    db: Database, actor: Actor, case_id: str, attachment_id: str
+) -> tuple[Attachment, bytes]:
+    """A file given for a case, to whoever may read the case."""
+    with db.reading() as session:
+        case = _visible(session, actor, case_id).case
+        found = next((a for a in case.attachments if a.id == attachment_id), None)
+        content = casefile.attachment_content(session.connection(), case_id, attachment_id)
+    if found is None or content is None:
+        raise NotFound("attachment not found")
+    return found, content

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from handoff.domain.case import Agent, Case
+from handoff.domain.case import Agent, Attachment, Case
 from handoff.history import chain
 from handoff.store import casefile
 from handoff.store.casefile import COLUMNS, Loaded
@@ -85,6 +85,9 @@ class SqlWork:
 
     def next_case_number(self) -> int:
         return int(NEXT_CASE_NUMBER.rows(self.conn)[0][0])
+
+    def add_attachment(self, attachment: Attachment, content: bytes) -> None:
+        casefile.add_attachment(self.conn, attachment, content)
 
     def lock_case(self, case_id: str) -> Loaded | None:
         """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until

@@ -36,7 +36,7 @@ AUDITOR = Actor(kind="agent", id="ada", org_id="acme", role="auditor")
 SAM = Actor(kind="agent", id="sam", org_id="acme", role="supervisor")
 
 # Event types the engine began writing after b4cec65, which wrote the fixture.
-WRITTEN_SINCE_THE_FIXTURE = {"session_message"}
+WRITTEN_SINCE_THE_FIXTURE = {"session_message", "attachments_added"}
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ from freezegun import freeze_time
 
 from handoff import services
 from handoff.config import Settings
+from handoff.domain.attachments import GivenFile
 from handoff.domain.errors import Refusal
 from handoff.domain.lifecycle import CASE_TABLE, ROWS, STATES
 from handoff.domain.principals import Actor, customer_of
-from handoff.services import queries, timers
+from handoff.services import attachments, queries, timers
 from handoff.services.views import CaseView
 from handoff.store.db import Database
 from tests.conftest import database_url
@@ -198,6 +199,14 @@ def end_session(s: Scene) -> None:
     services.end_session(s.db, s.agent("dana"), s.case_id, s.session_id)
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def add_attachments(s: Scene) -> None:
+    given = [GivenFile("label.png", PNG)]
+    attachments.attach(s.db, s.world.system("acme-crm"), s.case_id, given)
+
+
 def post_message(s: Scene) -> None:
     services.post_message(s.db, s.agent("dana"), s.case_id, s.session_id, "I am looking into it.")
 
@@ -236,6 +245,7 @@ FIRE: dict[str, Callable[[Scene], None]] = {
         leave_session,
         end_session,
         post_message,
+        add_attachments,
         add_note,
     )
 }
