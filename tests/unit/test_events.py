@@ -72,7 +72,7 @@ STORED: list[tuple[str, dict[str, Any]]] = [
     ("session_ended", {"session_id": "s", "reason": "case closed"}),
     ("note_added", {"text": "Called them", "visibility": "internal"}),
     ("attachments_added", {"attachments": [
-        {"id": "a", "name": "scan.pdf", "content_type": "application/pdf", "size": 9, "sha256": "cd"}
+        {"id": "a", "name": "s.pdf", "content_type": "application/pdf", "size": 9, "sha256": "cd"}
     ]}),
     ("session_message", {"session_id": "s", "party": "owner", "agent_id": "dana", "text": "Hi"}),
     ("session_message", {"session_id": "s", "party": "customer", "agent_id": None, "text": "Hi"}),
