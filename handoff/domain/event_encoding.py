@@ -47,6 +47,7 @@ class DomainEvent:
     def from_data(cls, data: Mapping[str, Any]) -> "DomainEvent":
         values: dict[str, Any] = {}
         absent: list[str] = []
+        read = 0  # keys of `data` read into a field
         for key in _keys(cls):
             name = key.name
             value = key.decode(data[name]) if name in data else _UNREADABLE
@@ -58,7 +59,8 @@ class DomainEvent:
                     absent.append(name)
             else:
                 values[name] = value
-        if not absent and data.keys() <= values.keys():  # the shape this version writes
+                read += 1
+        if not absent and read == len(data):  # the shape this version writes
             return cls(**values)
         kept = {k: v for k, v in data.items() if k not in values or k in absent}
         rest = _rest_field(cls)

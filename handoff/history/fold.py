@@ -7,7 +7,7 @@ resolution and times, and the running counts the metrics need. It never refuses 
 history should not hold is for `handoff check` to say (table_replay).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
@@ -128,14 +128,6 @@ def fold(history: Iterable[Recorded]) -> CaseState | None:
     for recorded in history:
         state = step(state, recorded)
     return state
-
-
-def states(history: Iterable[Recorded]) -> Iterator[tuple[Recorded, CaseState | None]]:
-    """Each event with the state it left behind, in order."""
-    state: CaseState | None = None
-    for recorded in history:
-        state = step(state, recorded)
-        yield recorded, state
 
 
 def step(state: CaseState | None, recorded: Recorded) -> CaseState | None:

@@ -251,6 +251,21 @@ def test_a_resolution_proposed_while_a_request_is_open_is_reported(world: World)
     assert invariants(db) == {(case_id, "no_open_requests")}
 
 
+def test_a_resolution_while_the_owner_org_owes_itself_a_request_is_not_reported(
+    world: World,
+) -> None:
+    """As the guard: a request to First Bank made before First Bank took the case over is its
+    own work, and holds its resolution up no more than in the engine."""
+    db, dana, ben = world.db, world.agent("dana"), world.agent("ben")
+    case_id = active_case(world)
+    services.create_request(db, dana, case_id, "firstbank", "Release the hold")
+    warm_accept(world, case_id, dana, ben)
+
+    services.propose_resolution(db, ben, case_id, "fixed", "Released the hold ourselves.")
+
+    assert check(db) == []
+
+
 def test_the_checker_can_be_asked_about_one_case(world: World) -> None:
     broken, sound = active_case(world), active_case(world)
     execute(world.db, "UPDATE cases SET version = 9 WHERE id = :c", c=broken)

@@ -231,6 +231,8 @@ def test_any_stored_shape_reads_and_encodes_back_exactly(
     stored = event.data()
     dropped = draw.draw(st.sets(st.sampled_from(sorted(stored)))) if stored else set()
     shape = {k: v for k, v in stored.items() if k not in dropped}
+    if stored:
+        shape |= draw.draw(st.dictionaries(st.sampled_from(sorted(stored)), JSON, max_size=2))
     shape |= draw.draw(st.dictionaries(st.text(max_size=6), JSON, max_size=3))
 
     reread = events.parse(event.type, shape)
@@ -238,3 +240,9 @@ def test_any_stored_shape_reads_and_encodes_back_exactly(
     assert type(reread) is type(event)
     assert reread.data() == shape
     assert events.parse(event.type, reread.data()) == reread
+
+
+def test_a_key_of_a_newer_version_is_kept_beside_a_key_written_only_when_given() -> None:
+    stored = {"from_agent": None, "to_agent": "sam", "": None}
+
+    assert events.parse("assigned", stored).data() == stored

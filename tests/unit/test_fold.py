@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handoff.domain.events import Recorded, parse
-from handoff.history.fold import CaseState, Presence, fold, states
+from handoff.history.fold import CaseState, Presence, fold, step
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -179,9 +179,11 @@ def test_the_metrics_counts_follow_the_owners() -> None:
     assert state.closed_at == T0 + timedelta(minutes=80)
 
 
-def test_each_event_comes_with_the_state_it_left() -> None:
-    history = opened().add("claimed", agent_id="dana", on_create=False)
+def test_each_step_gives_the_state_the_event_left() -> None:
+    created, claimed = opened().add("claimed", agent_id="dana", on_create=False).events
 
-    walked = [(r.seq, s.state if s else None) for r, s in states(history.events)]
+    first = step(None, created)
+    second = step(first, claimed)
 
-    assert walked == [(1, "unclaimed"), (2, "active")]
+    assert (first and first.state, second and second.state) == ("unclaimed", "active")
+    assert step(None, claimed) is None
