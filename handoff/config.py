@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(10, ge=1)
     webhook_backoff: float = Field(5.0, gt=0)
     webhook_timeout: float = Field(10.0, gt=0)
+    # Webhook receivers on a private network (and the tests' own): off, only public addresses.
+    webhook_allow_private: bool = False
     # Signs the web UI's session cookie; when unset, each process makes up its own.
     session_secret: str | None = None
     # Each process's PostgreSQL connection pool: connections kept open, more opened under load,
