@@ -23,6 +23,7 @@ from api.routes import (
     requests,
     resolution,
     sessions,
+    streams,
     webhooks,
 )
 from api.ui import mount_ui
@@ -67,7 +68,8 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
             # request in flight (about 100 ms every few seconds under load: the benchmark's p99).
             gc.collect()
             gc.freeze()
-        yield
+        async with streams.running(_app, serving):
+            yield
         if db is None:
             database.dispose()
 
@@ -77,6 +79,7 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    streams.install(app, database)
     mount_ui(app, database)
     openapi.install(app)
     # The last added runs first: metrics see every answer, replays included.

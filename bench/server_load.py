@@ -52,6 +52,13 @@ def free_port() -> int:
 @contextmanager
 def serving(database_url: str, workers: int) -> Iterator[int]:
     """`handoff serve` on a free loopback port; stopped (SIGINT, then SIGKILL) afterwards."""
+    with serving_process(database_url, workers) as (port, _pid):
+        yield port
+
+
+@contextmanager
+def serving_process(database_url: str, workers: int) -> Iterator[tuple[int, int]]:
+    """`serving`, giving the server's port and process id."""
     port = free_port()
     command = [sys.executable, "-m", "handoff.cli", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--database-url", database_url]
@@ -63,7 +70,7 @@ def serving(database_url: str, workers: int) -> Iterator[int]:
             )
             try:
                 _wait_until_up(port, server, log)
-                yield port
+                yield port, server.pid
             finally:
                 _stop(server)
 

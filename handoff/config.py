@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # the GIL and queue on the pool: measured here, 8 answered note POSTs with p99 119-131 ms
     # where 40 took 204-231 ms; raise it when the database is far away).
     api_threads: int | None = Field(None, ge=1)
+    # Event streams (SPEC §12): seconds between keep-alive comments, and between two reads of
+    # the events table on SQLite (PostgreSQL is woken by NOTIFY instead).
+    stream_keepalive: float = Field(15.0, gt=0, le=15)
+    stream_poll: float = Field(0.25, gt=0)
 
 
 @dataclass(frozen=True)
