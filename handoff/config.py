@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     webhook_timeout: float = Field(10.0, gt=0)
     # Webhook receivers on a private network (and the tests' own): off, only public addresses.
     webhook_allow_private: bool = False
+    # What one case may hold at once (SPEC §14): its open requests.
+    max_open_requests: int = Field(50, ge=1)
     # Signs the web UI's session cookie; when unset, each process makes up its own.
     session_secret: str | None = None
     # Each process's PostgreSQL connection pool: connections kept open, more opened under load,

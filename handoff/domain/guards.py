@@ -363,3 +363,28 @@ def message_not_send_away(a: Attempt) -> None:
 def a_session_is_live(a: Attempt) -> None:
     if a.case.live_session is None:
         raise Refusal("invalid_transition", "No joint session is live on this case.")
+
+
+MAX_PARTICIPANTS = 50  # orgs taking part in one case (SPEC §14)
+
+
+def open_requests_below_limit(a: Attempt) -> None:
+    """A case holds a bounded number of open requests, so no one case grows without end."""
+    limit = int(a.params.get("open_request_limit") or 50)
+    if len(a.case.open_requests) >= limit:
+        raise Refusal(
+            "limit_reached",
+            f"This case already has {limit} open requests; close some before asking for more.",
+            limit=limit,
+            what="open_requests",
+        )
+
+
+def participants_below_limit(a: Attempt) -> None:
+    if len(a.case.participants) >= MAX_PARTICIPANTS:
+        raise Refusal(
+            "limit_reached",
+            f"This case already has {MAX_PARTICIPANTS} participant orgs.",
+            limit=MAX_PARTICIPANTS,
+            what="participants",
+        )

@@ -55,8 +55,8 @@ CASE_TABLE = (
     Row("reopen",              ["closed"],               "active",              who.customer_or_owner_org, [g.reason_given, g.within_reopen_window], "reopened"),
     Row("withdraw",            OPEN,                     "closed",              who.owner_agent, [g.reason_given], "withdrawn"),
     # Actions on an open case that leave its state as it is.
-    Row("add_participant",     OPEN,                     None,                  who.owner_org, [g.reason_given], "participant_added"),
-    Row("create_request",      COLLABORATING,            None,                  who.owner_org, [g.request_target_is_other_participant, g.action_given], "request_created"),
+    Row("add_participant",     OPEN,                     None,                  who.owner_org, [g.reason_given, g.participants_below_limit], "participant_added"),
+    Row("create_request",      COLLABORATING,            None,                  who.owner_org, [g.request_target_is_other_participant, g.action_given, g.open_requests_below_limit], "request_created"),
     Row("acknowledge_request", COLLABORATING,            None,                  who.request_target_org, [], "request_acknowledged"),
     Row("complete_request",    COLLABORATING,            None,                  who.request_target_org, [g.note_given], "request_completed"),
     Row("decline_request",     COLLABORATING,            None,                  who.request_target_org, [g.reason_given], "request_declined"),

@@ -53,6 +53,7 @@ ENGINE_REFUSALS = (
     "session_live",
     "already_present",
     "handoff_not_pending",
+    "limit_reached",
     "window_not_passed",
     "already_escalated",
 )
