@@ -1,0 +1,106 @@
+"""The text as a reader sees it: ASCII look-alikes, no invisible characters, texting undone.
+
+Every function here keeps, for each character it returns, the index of the character of the
+original text it came from, so a refusal can quote the words exactly as the agent wrote them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from anyascii import anyascii
+
+
+class Span(NamedTuple):
+    """Where in the text as seen a rule or the model found a send-away, and which one it was."""
+
+    start: int
+    end: int
+    rule: str
+
+
+# Texting spellings read as the words they stand for; "u" and "ur" only as whole words.
+_INFORMAL = {
+    "u": "you",
+    "ya": "you",
+    "ur": "your",
+    "yr": "your",
+    "pls": "please",
+    "plz": "please",
+    "plez": "please",
+    "thx": "thanks",
+    "youll": "you'll",
+    "youd": "you'd",
+    "youre": "you're",
+    "youve": "you've",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "didnt": "didn't",
+    "cant": "can't",
+    "wont": "won't",
+    "shouldnt": "shouldn't",
+    "theyll": "they'll",
+    "theyre": "they're",
+    "im": "I'm",
+    "ive": "I've",
+    "wed": "we'd",
+    "gonna": "going to",
+    "gotta": "got to",
+    "wanna": "want to",
+    "asap": "as soon as possible",
+    "b4": "before",
+    "2": "to",
+    "r": "are",
+    "thru": "through",
+    "w/": "with",
+}
+_WORD = re.compile(r"(?<![\w'])(?:w/|[A-Za-z0-9]+)(?![\w'])")
+# Characters that show nothing: anyascii already drops most, these it would keep as themselves.
+_INVISIBLE = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+
+def as_seen(text: str) -> tuple[str, list[int]]:
+    """The text as a reader sees it, in ASCII, and for each of its characters the index of the
+    character of `text` it came from."""
+    if text.isascii():
+        return text, list(range(len(text)))
+    seen: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        twin = "" if char in _INVISIBLE else char if char.isascii() else anyascii(char)
+        seen.append(twin)
+        origin.extend([i] * len(twin))
+    return "".join(seen), origin
+
+
+def as_meant(seen: str, origin: list[int]) -> tuple[str, list[int]]:
+    """Informal spelling read as meant ("pls call ur bank" as "please call your bank"); each new
+    character points at the first character of the word it replaces."""
+    out: list[str] = []
+    where: list[int] = []
+    last = 0
+    for m in _WORD.finditer(seen):
+        word = m.group()
+        meant = _INFORMAL.get(word.lower())
+        if meant is None or meant == word.lower() or (word == "2" and not _between_words(seen, m)):
+            continue
+        out.append(seen[last : m.start()])
+        where.extend(origin[last : m.start()])
+        out.append(meant)
+        # The whole replacement maps onto the replaced word, so a quote still ends inside it.
+        span = origin[m.start() : m.end()]
+        where.extend(span[min(i, len(span) - 1)] for i in range(len(meant)))
+        last = m.end()
+    if not out:
+        return seen, origin
+    out.append(seen[last:])
+    where.extend(origin[last:])
+    return "".join(out), where
+
+
+def _between_words(seen: str, m: re.Match[str]) -> bool:
+    """'2' means 'to' only between letters ("talk 2 ur bank"), not in "2 days" or "0800 2"."""
+    before = seen[: m.start()].rstrip()
+    after = seen[m.end() :].lstrip()
+    return bool(before) and before[-1].isalpha() and bool(after) and after[0].isalpha()
