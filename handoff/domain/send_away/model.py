@@ -1,9 +1,81 @@
-"""Placeholder until the model is trained."""
+"""The statistical half of the check: a logistic regression over hashed n-grams, trained offline
+(tools/train_send_away.py) and shipped as weights in ``model.json``; scored here in pure Python.
+
+It refuses what the phrase rules missed, and quotes the clause that weighed most toward its verdict.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from handoff.domain.send_away.features import clause_features, clauses
+from handoff.domain.send_away.lexicon import mentions_dealing_with_someone, names_another_party
 from handoff.domain.send_away.text import Span
+
+MODEL_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class Model:
+    bias: float
+    threshold: float
+    weights: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    probability: float
+    clause: tuple[int, int]  # where the clause that weighed most toward "send-away" is
+
+
+@cache
+def shipped_model() -> Model | None:
+    """The weights in the package, or None before a model has been trained."""
+    path = resources.files(__package__).joinpath(MODEL_FILE)
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    weights = dict(zip(data["index"], data["weight"], strict=True))
+    return Model(bias=data["bias"], threshold=data["threshold"], weights=weights)
+
+
+def judge(seen: str, model: Model) -> Verdict | None:
+    """The model's probability for the whole text, or None when no clause speaks of contact."""
+    spans = clauses(seen)
+    if not spans:
+        return None
+    counted = [Counter(clause_features(seen[s:e])) for s, e in spans]
+    # Counts scaled to unit length over the whole text, so each clause's share stays additive.
+    norm = math.sqrt(sum(n * n for c in counted for n in c.values())) or 1.0
+    shares = [sum(model.weights.get(f, 0.0) * n for f, n in c.items()) / norm for c in counted]
+    logit = model.bias + sum(shares)
+    # The quoted clause must speak of dealing with someone: that is what a refusal points at.
+    cued = [i for i, (s, e) in enumerate(spans) if mentions_dealing_with_someone(seen[s:e])]
+    if not cued:
+        return None
+    best = max(cued, key=shares.__getitem__)
+    return Verdict(1.0 / (1.0 + math.exp(-logit)), spans[best])
 
 
 def first_match(seen: str) -> Span | None:
-    return None
+    """The clause the model finds sends the customer away, if it is sure enough."""
+    model = shipped_model()
+    # Without another party named there is nobody to be sent to: "Please call back later".
+    if model is None or not names_another_party(seen):
+        return None
+    verdict = judge(seen, model)
+    if verdict is None or verdict.probability < model.threshold:
+        return None
+    start, end = verdict.clause
+    while start < end and not seen[start].isalnum():
+        start += 1
+    while end > start and not seen[end - 1].isalnum() and seen[end - 1] not in "'\")":
+        end -= 1
+    if start == end:
+        return None
+    return Span(start, end, f"model:{verdict.probability:.2f}")

@@ -38,6 +38,8 @@ _NOT_A_PARTY = (
     "info", "information", "notes", "summary", "number", "address", "history", "log", "record",
     # Particles: "reach" must not take "out to our team" as the party.
     "out", "up", "over", "down", "off", "back", "around", "round",
+    # Keywords texted to a number: "Text REPLY to this number".
+    "reply", "stop", "yes", "help",
 )  # fmt: skip
 # Where a bare imperative may begin: start of text or after sentence punctuation / a bullet.
 # (The rules run on the text in ASCII, `as_seen`: curly quotes, bullets and dashes are " ' * -.)
@@ -225,9 +227,9 @@ def first_match(seen: str, rules: PhraseRules) -> Span | None:
 # "Call volumes are high", "Contact lenses dispatched", "Text alerts have been switched on": the
 # verb is a noun when a bare word follows it and the sentence then goes on with a verb of its own.
 _NOUN_USE = re.compile(
-    r"[A-Z][a-z]*\s+(?!(?:your|the|a|an|their|its|his|her|my|will|would|can|could|should|must|"
+    r"[A-Z][a-z]*\s+(?:(?!need\b)[a-z]+ed\b|(?!(?:your|the|a|an|their|its|his|her|my|will|would|can|could|should|must|"
     r"may|might|need|have|had)\b)[a-z][a-z-]*\s+"
-    r"(?:is|are|was|were|has|have|had|been|being|will|now|today|(?!need\b)\w+ed)\b"
+    r"(?:is|are|was|were|has|have|had|been|being|will|now|today|(?!need\b)\w+ed)\b)"
 )
 
 
