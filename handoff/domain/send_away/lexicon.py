@@ -346,25 +346,32 @@ _CLASSES: dict[str, list[str]] = {
 }
 
 
-def _compile() -> re.Pattern[str]:
-    groups = []
-    for name, alternatives in _CLASSES.items():
-        ordered = sorted(alternatives, key=len, reverse=True)
-        groups.append(f"(?P<{name}>" + "|".join(ordered) + ")")
-    return re.compile(r"(?<![\w'])(?:" + "|".join(groups) + r")(?![\w'])")
+def _compile(alternatives: list[str]) -> re.Pattern[str]:
+    ordered = sorted(alternatives, key=len, reverse=True)  # "reach out" before "reach"
+    return re.compile(r"(?<![\w'])(?:" + "|".join(ordered) + r")(?![\w'])")
 
 
-_TAGS = _compile()
+# One pattern per class: Python's engine runs a dozen small alternations much faster than one
+# large one, which keeps a text under a millisecond.
+_TAGS = [(name, _compile(alternatives)) for name, alternatives in _CLASSES.items()]
 
 
 def tagged(clause: str) -> list[str]:
-    """The clause's words, each run that belongs to a class replaced by the class's name."""
+    """The clause's words, each run that belongs to a class replaced by the class's name; where
+    two classes overlap, the one that starts first wins, then the one listed first."""
+    found = sorted(
+        (m.start(), rank, m.end(), name)
+        for rank, (name, pattern) in enumerate(_TAGS)
+        for m in pattern.finditer(clause)
+    )
     out: list[str] = []
     last = 0
-    for m in _TAGS.finditer(clause):
-        out += clause[last : m.start()].split()
-        out.append(m.lastgroup or "")
-        last = m.end()
+    for start, _, end, name in found:
+        if start < last:
+            continue
+        out += clause[last:start].split()
+        out.append(name)
+        last = end
     out += clause[last:].split()
     return out
 
