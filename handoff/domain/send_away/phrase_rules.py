@@ -19,7 +19,16 @@ from anyascii import anyascii
 
 from handoff.domain.send_away.text import Span
 
-_WORD_LISTS = ("contact_verbs", "lead_ins", "sentence_openers", "our_side", "negations")
+_WORD_LISTS = (
+    "contact_verbs",
+    "lead_ins",
+    "sentence_openers",
+    "our_side",
+    "negations",
+    # A language's articles ("su", "votre", "Ihre") and words that cannot name a party ("para").
+    "determiners",
+    "not_a_party",
+)
 IMPERATIVE_RULE = "imperative_contact"
 
 # Grammar, not wording: words that cannot start or continue the name of the other party. They keep
@@ -48,10 +57,10 @@ _START = r"(?:^|(?<=[.!?;:\n*]))[\s\"'(*-]*"
 
 @dataclass(frozen=True)
 class PhraseRules:
-    """Compiled rules, tried in order; ``negations`` vetoes a match earlier in its clause."""
+    """Compiled rules, tried in order; each rule's language's ``negations`` veto a match earlier
+    in its clause ("no hace falta que llame a su banco")."""
 
-    rules: tuple[tuple[str, re.Pattern[str]], ...]
-    negations: re.Pattern[str] | None = None
+    rules: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...]
 
 
 def _words(phrase: str) -> str:
@@ -116,17 +125,26 @@ Layer = tuple[str, list[dict[str, Any]]]  # the imperative rule's name, and the 
 
 def _compile(layers: list[Layer]) -> PhraseRules:
     """Each layer: one imperative rule and its patterns, tried in order; negations apply to all."""
-    rules: list[tuple[str, re.Pattern[str]]] = []
+    rules: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = []
     seen: set[str] = set()
-    for name, files in layers:
-        rules += _compile_layer(name, files, seen)
-    words = [anyascii(w) for _, files in layers for f in files for w in f.get("negations", [])]
-    negations = re.compile(rf"(?<!\w){_any_of(words)}(?!\w)", re.IGNORECASE)
-    return PhraseRules(tuple(rules), negations if words else None)
+    # The first layer's negations (English and a deployment's) hold in every language; a further
+    # language's ("no", "ne", "nicht") only in its own.
+    shared = [anyascii(w) for f in layers[0][1] for w in f.get("negations", [])]
+    # Our side in any language is no other party: "Contacte con nosotros" read by the French layer.
+    ours = [anyascii(w) for _, files in layers for f in files for w in f.get("our_side", [])]
+    # ... nor a word that cannot name a party in any language: "con", "mit".
+    others = [anyascii(w) for _, files in layers for f in files for w in f.get("not_a_party", [])]
+    for n, (name, files) in enumerate(layers):
+        own = [anyascii(w) for f in files for w in f.get("negations", [])] if n else []
+        words = shared + own
+        negations = re.compile(rf"(?<!\w){_any_of(words)}(?!\w)", re.IGNORECASE) if words else None
+        compiled = _compile_layer(name, files, seen, ours, others)
+        rules += [(rule, pattern, negations) for rule, pattern in compiled]
+    return PhraseRules(tuple(rules))
 
 
 def _compile_layer(
-    name: str, files: list[dict[str, Any]], seen: set[str]
+    name: str, files: list[dict[str, Any]], seen: set[str], ours: list[str], others: list[str]
 ) -> list[tuple[str, re.Pattern[str]]]:
     # The rules are read as the text is (`as_seen`): "póngase" as "pongase".
     lists = {key: [anyascii(w) for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
@@ -138,12 +156,16 @@ def _compile_layer(
     not_asked = r"(?<!\w)(?<!\bdo\s)(?<!\bdid\s)(?<!\bdoes\s)"
     lead_in = not_asked + _any_of(lists["lead_ins"]) + rf"\s+(?:{opener})?"
     # A party is named in words, so "Please call 0800 123 456" is left to the caller to judge.
-    word = rf"(?!{_any_of(list(_NOT_A_PARTY))}(?![\w'-]))[^\W\d_][\w'&-]*"
+    determiners = [*_DETERMINERS, *lists["determiners"]]
+    not_a_party = [*_NOT_A_PARTY, *determiners, *others]
+    word = rf"(?!{_any_of(not_a_party)}(?![\w'-]))[^\W\d_][\w'&-]*"
     party = (
-        rf"(?<![\w'-])(?!{_any_of(lists['our_side'])}(?!\w))"
-        rf"(?:{_any_of(list(_DETERMINERS))}\s+)?{word}(?:[ \t]+{word}){{0,2}}"
+        # Not inside a word, but after an elided article: "auprès d'Enedis", "l'assureur".
+        rf"(?<![\w-])(?:(?<!')|(?<=\b[dlDL]'))(?!{_any_of(ours)}(?!\w))"
+        rf"(?:{_any_of(determiners)}\s+)?{word}(?:[ \t]+{word}){{0,2}}"
     )
-    imperative = rf"(?:{lead_in}{verb_any}|{_START}(?:{opener}{verb_any}|{verb_base}))\s+{party}"
+    # French elision: "auprès d'Enedis" has no space before the party.
+    imperative = rf"(?:{lead_in}{verb_any}|{_START}(?:{opener}{verb_any}|{verb_base}))(?:\s+|(?<='))(?!\s){party}"
     # Placeholders a deployment's own patterns can use, so they need not repeat the word lists.
     holes = {
         "{lead_in}": lead_in,
@@ -206,7 +228,7 @@ def default_rules() -> PhraseRules:
 
 def first_match(seen: str, rules: PhraseRules) -> Span | None:
     """Where the first wording that sends the customer elsewhere is in ``seen``, and its rule."""
-    for rule_id, pattern in rules.rules:
+    for rule_id, pattern, negations in rules.rules:
         for m in pattern.finditer(seen):
             start, end = m.span("phrase") if "phrase" in pattern.groupindex else m.span()
             # Leading sentence punctuation/bullets were only context for "start of sentence".
@@ -214,7 +236,7 @@ def first_match(seen: str, rules: PhraseRules) -> Span | None:
                 start += 1
             # "No need to ... you have to call the bank" is reassurance, not an instruction.
             clause = max(seen.rfind(c, 0, start) for c in ".!?;:,\n") + 1
-            if rules.negations and rules.negations.search(seen, clause, start):
+            if negations and negations.search(seen, clause, start):
                 continue
             if start == end or (
                 rule_id.startswith(IMPERATIVE_RULE) and _a_noun_not_an_order(seen[start:])
@@ -226,10 +248,15 @@ def first_match(seen: str, rules: PhraseRules) -> Span | None:
 
 # "Call volumes are high", "Contact lenses dispatched", "Text alerts have been switched on": the
 # verb is a noun when a bare word follows it and the sentence then goes on with a verb of its own.
+_NOT_A_NOUN = (
+    r"(?!(?:your|the|a|an|their|its|his|her|my|them|him|us|me|will|would|can|could|should|must|"
+    r"may|might|need|have|had|to|about|with|at|on|asap|directly|and|or)\b)"
+)
 _NOUN_USE = re.compile(
-    r"[A-Z][a-z]*\s+(?:(?!need\b)[a-z]+ed\b|(?!(?:your|the|a|an|their|its|his|her|my|will|would|can|could|should|must|"
-    r"may|might|need|have|had)\b)[a-z][a-z-]*\s+"
-    r"(?:is|are|was|were|has|have|had|been|being|will|now|today|(?!need\b)\w+ed)\b)"
+    r"[A-Z][a-z]*\s+(?:(?!need\b)[a-z]+ed\b|sent\b|"
+    rf"(?:{_NOT_A_NOUN}[a-z][a-z-]*\s+){{1,4}}"
+    r"(?:is|are|was|were|isn't|aren't|wasn't|weren't|has|have|had|been|being|will|now|today|sent"
+    r"|(?!need\b)\w+ed)\b)"
 )
 
 

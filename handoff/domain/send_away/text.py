@@ -54,6 +54,9 @@ _INFORMAL = {
     "r": "are",
     "thru": "through",
     "w/": "with",
+    # Spanish and French texting: "tiene q llamar", "xq nosotros no".
+    "q": "que",
+    "xq": "porque",
 }
 _WORD = re.compile(r"(?<![\w'])(?:w/|[A-Za-z0-9]+)(?![\w'])")
 # Characters that show nothing: anyascii already drops most, these it would keep as themselves.
