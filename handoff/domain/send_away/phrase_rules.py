@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from anyascii import anyascii
 
 from handoff.domain.send_away.text import Span
+from handoff.domain.send_away.wording import (
+    PARTY,
+    PartyWords,
+    a_noun_not_an_order,
+    any_of,
+    gerund,
+)
 
 _WORD_LISTS = (
     "contact_verbs",
@@ -31,60 +38,24 @@ _WORD_LISTS = (
 )
 IMPERATIVE_RULE = "imperative_contact"
 
-# Grammar, not wording: words that cannot start or continue the name of the other party. They keep
-# the quoted phrase short ("contact your bank" rather than "contact your bank about the charge")
-# and stop noun uses of a verb ("Email sent to the bank.", "Contact details updated.").
-_DETERMINERS = ("your", "the", "a", "an", "their", "its", "his", "her", "my")
-_NOT_A_PARTY = (
-    *_DETERMINERS,
-    "about", "for", "to", "regarding", "re", "directly", "and", "or", "but", "if", "on", "in", "at",
-    "with", "by", "from", "via", "through", "so", "because", "as", "when", "once", "today",
-    "tomorrow", "now", "asap", "immediately", "please", "too", "also", "instead", "then",
-    "yourself", "you", "who", "which", "that", "this", "it", "is", "are", "was", "were", "has",
-    "have", "had", "will", "would", "can", "could", "should", "be", "been", "not", "no", "later",
-    "soon", "before", "after", "until", "sent", "made", "logged", "received", "scheduled",
-    "attempted", "completed", "placed", "booked", "confirmed", "pending", "failed", "details",
-    "info", "information", "notes", "summary", "number", "address", "history", "log", "record",
-    # Particles: "reach" must not take "out to our team" as the party.
-    "out", "up", "over", "down", "off", "back", "around", "round",
-    # Keywords texted to a number: "Text REPLY to this number".
-    "reply", "stop", "yes", "help",
-)  # fmt: skip
 # Where a bare imperative may begin: start of text or after sentence punctuation / a bullet.
 # (The rules run on the text in ASCII, `as_seen`: curly quotes, bullets and dashes are " ' * -.)
 _START = r"(?:^|(?<=[.!?;:\n*]))[\s\"'(*-]*"
 
 
+class Rule(NamedTuple):
+    id: str
+    pattern: re.Pattern[str]
+    negations: re.Pattern[str] | None  # its language's: "no hace falta que llame a su banco"
+    parties: tuple[str, ...]  # the pattern's groups that name the other party
+    words: PartyWords  # what may name the other party in its language
+
+
 @dataclass(frozen=True)
 class PhraseRules:
-    """Compiled rules, tried in order; each rule's language's ``negations`` veto a match earlier
-    in its clause ("no hace falta que llame a su banco")."""
+    """Compiled rules, tried in order."""
 
-    rules: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...]
-
-
-def _words(phrase: str) -> str:
-    """Regex for a wording: any run of whitespace between its words."""
-    return r"\s+".join(re.escape(w) for w in phrase.split())
-
-
-def _any_of(phrases: list[str]) -> str:
-    # Longest first so "reach out to" wins over "reach" and the quoted phrase is the whole wording.
-    alts = sorted({_words(p) for p in phrases}, key=len, reverse=True)
-    return "(?:" + "|".join(alts) + ")" if alts else "(?!)"
-
-
-def _gerund(verb: str) -> str:
-    """'call up' -> 'calling up', so "Try calling your bank" needs no extra list entry."""
-    first, _, rest = verb.partition(" ")
-    w = first.lower()
-    if w.endswith("ie"):
-        w = w[:-2] + "y"
-    elif w.endswith("e") and not w.endswith(("ee", "ye", "oe")):
-        w = w[:-1]
-    elif re.fullmatch(r"[^aeiou]*[aeiou][bdgmnprt]", w):
-        w += w[-1]  # get -> getting, chat -> chatting
-    return f"{w}ing {rest}".strip()
+    rules: tuple[Rule, ...]
 
 
 def _read(text: str, source: str) -> dict[str, Any]:
@@ -124,57 +95,73 @@ Layer = tuple[str, list[dict[str, Any]]]  # the imperative rule's name, and the 
 
 
 def _compile(layers: list[Layer]) -> PhraseRules:
-    """Each layer: one imperative rule and its patterns, tried in order; negations apply to all."""
-    rules: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = []
+    """Each layer: one imperative rule and its patterns, tried in order."""
+    rules: list[Rule] = []
     seen: set[str] = set()
     # The first layer's negations (English and a deployment's) hold in every language; a further
     # language's ("no", "ne", "nicht") only in its own.
     shared = [anyascii(w) for f in layers[0][1] for w in f.get("negations", [])]
-    # Our side in any language is no other party: "Contacte con nosotros" read by the French layer.
+    # Our side in any language is no other party ("Contacte con nosotros" read by the French
+    # layer), nor is a word that cannot name one in any language ("con", "mit").
     ours = [anyascii(w) for _, files in layers for f in files for w in f.get("our_side", [])]
-    # ... nor a word that cannot name a party in any language: "con", "mit".
     others = [anyascii(w) for _, files in layers for f in files for w in f.get("not_a_party", [])]
     for n, (name, files) in enumerate(layers):
         own = [anyascii(w) for f in files for w in f.get("negations", [])] if n else []
-        words = shared + own
-        negations = re.compile(rf"(?<!\w){_any_of(words)}(?!\w)", re.IGNORECASE) if words else None
-        compiled = _compile_layer(name, files, seen, ours, others)
-        rules += [(rule, pattern, negations) for rule, pattern in compiled]
+        negation_words = shared + own
+        negations = (
+            re.compile(rf"(?<!\w){any_of(negation_words)}(?!\w)", re.IGNORECASE)
+            if negation_words
+            else None
+        )
+        dets = [anyascii(w) for f in files for w in f.get("determiners", [])]
+        party_words = PartyWords.of(dets, others, ours)
+        for rule_id, regex, source in _layer_regexes(name, files, seen, english=n == 0):
+            rules.append(_rule(rule_id, regex, source, negations, party_words))
     return PhraseRules(tuple(rules))
 
 
-def _compile_layer(
-    name: str, files: list[dict[str, Any]], seen: set[str], ours: list[str], others: list[str]
-) -> list[tuple[str, re.Pattern[str]]]:
+def _rule(
+    rule_id: str,
+    regex: str,
+    source: str,
+    negations: re.Pattern[str] | None,
+    party_words: PartyWords,
+) -> Rule:
+    parts = regex.split("{party}")
+    regex = parts[0] + "".join(f"(?P<party{i}>{PARTY}){p}" for i, p in enumerate(parts[1:]))
+    try:
+        pattern = re.compile(regex, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(
+            f"send-away rules {source}: pattern {rule_id!r} is not a valid "
+            f"regular expression ({exc})"
+        ) from exc
+    parties = tuple(f"party{i}" for i in range(len(parts) - 1))
+    return Rule(rule_id, pattern, negations, parties, party_words)
+
+
+def _layer_regexes(
+    name: str, files: list[dict[str, Any]], seen: set[str], english: bool
+) -> list[tuple[str, str, str]]:
     # The rules are read as the text is (`as_seen`): "póngase" as "pongase".
     lists = {key: [anyascii(w) for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
     verbs = lists["contact_verbs"]
-    verb_base = _any_of(verbs)
-    verb_any = _any_of(verbs + [_gerund(v) for v in verbs])
-    opener = _any_of(lists["sentence_openers"]) + r",?\s+"  # "First, contact ..."
+    verb_base = any_of(verbs)
+    # "Try calling your bank": the -ing form is English only.
+    verb_any = any_of(verbs + [gerund(v) for v in verbs]) if english else verb_base
+    opener = any_of(lists["sentence_openers"]) + r",?\s+"  # "First, contact ..."
     # Not after "do"/"did": "Do you need to call your bank? No." asks rather than instructs.
     not_asked = r"(?<!\w)(?<!\bdo\s)(?<!\bdid\s)(?<!\bdoes\s)"
-    lead_in = not_asked + _any_of(lists["lead_ins"]) + rf"\s+(?:{opener})?"
-    # A party is named in words, so "Please call 0800 123 456" is left to the caller to judge.
-    determiners = [*_DETERMINERS, *lists["determiners"]]
-    not_a_party = [*_NOT_A_PARTY, *determiners, *others]
-    word = rf"(?!{_any_of(not_a_party)}(?![\w'-]))[^\W\d_][\w'&-]*"
-    party = (
-        # Not inside a word, but after an elided article: "auprès d'Enedis", "l'assureur".
-        rf"(?<![\w-])(?:(?<!')|(?<=\b[dlDL]'))(?!{_any_of(ours)}(?!\w))"
-        rf"(?:{_any_of(determiners)}\s+)?{word}(?:[ \t]+{word}){{0,2}}"
-    )
+    lead_in = not_asked + any_of(lists["lead_ins"]) + rf"\s+(?:{opener})?"
+    # A party is named in words, so "Please call 0800 123 456" is left to the caller to judge;
     # French elision: "auprès d'Enedis" has no space before the party.
-    imperative = rf"(?:{lead_in}{verb_any}|{_START}(?:{opener}{verb_any}|{verb_base}))(?:\s+|(?<='))(?!\s){party}"
+    imperative = (
+        rf"(?:{lead_in}{verb_any}|{_START}(?:{opener}{verb_any}|{verb_base}))"
+        r"(?:\s+|(?<='))(?!\s){party}"
+    )
     # Placeholders a deployment's own patterns can use, so they need not repeat the word lists.
-    holes = {
-        "{lead_in}": lead_in,
-        "{start}": f"{_START}(?:{opener})?",
-        "{verb}": verb_any,
-        "{party}": party,
-    }
-    flags = re.IGNORECASE
-    rules = [(name, re.compile(imperative, flags))]
+    holes = {"{lead_in}": lead_in, "{start}": f"{_START}(?:{opener})?", "{verb}": verb_any}
+    out = [(name, imperative, "rules")]
     seen.add(name)
     for pat in (p for f in files for p in f.get("patterns", [])):
         if pat["id"] in seen:
@@ -183,14 +170,8 @@ def _compile_layer(
         regex = anyascii(pat["regex"])
         for hole, value in holes.items():
             regex = regex.replace(hole, value)
-        try:
-            rules.append((pat["id"], re.compile(regex, flags)))
-        except re.error as exc:
-            raise ValueError(
-                f"send-away rules {pat['source']}: pattern {pat['id']!r} is not a valid "
-                f"regular expression ({exc})"
-            ) from exc
-    return rules
+        out.append((pat["id"], regex, pat["source"]))
+    return out
 
 
 # English first, with a deployment's own file; then one layer per further language, so that a
@@ -228,37 +209,38 @@ def default_rules() -> PhraseRules:
 
 def first_match(seen: str, rules: PhraseRules) -> Span | None:
     """Where the first wording that sends the customer elsewhere is in ``seen``, and its rule."""
-    for rule_id, pattern, negations in rules.rules:
-        for m in pattern.finditer(seen):
-            start, end = m.span("phrase") if "phrase" in pattern.groupindex else m.span()
+    for rule in rules.rules:
+        pattern = rule.pattern
+        phrase = "phrase" in pattern.groupindex
+        pos = 0
+        while (m := pattern.search(seen, pos)) is not None:
+            pos = m.start() + 1
+            start, end = m.span("phrase") if phrase else m.span()
+            end = _parties_end(seen, m, rule, end)
             # Leading sentence punctuation/bullets were only context for "start of sentence".
             while start < end and not seen[start].isalnum():
                 start += 1
+            if start >= end:
+                continue
             # "No need to ... you have to call the bank" is reassurance, not an instruction.
             clause = max(seen.rfind(c, 0, start) for c in ".!?;:,\n") + 1
-            if negations and negations.search(seen, clause, start):
+            if rule.negations and rule.negations.search(seen, clause, start):
                 continue
-            if start == end or (
-                rule_id.startswith(IMPERATIVE_RULE) and _a_noun_not_an_order(seen[start:])
-            ):
+            if rule.id.startswith(IMPERATIVE_RULE) and a_noun_not_an_order(seen, start):
                 continue
-            return Span(start, end, rule_id)
+            return Span(start, end, rule.id)
     return None
 
 
-# "Call volumes are high", "Contact lenses dispatched", "Text alerts have been switched on": the
-# verb is a noun when a bare word follows it and the sentence then goes on with a verb of its own.
-_NOT_A_NOUN = (
-    r"(?!(?:your|the|a|an|their|its|his|her|my|them|him|us|me|will|would|can|could|should|must|"
-    r"may|might|need|have|had|to|about|with|at|on|asap|directly|and|or)\b)"
-)
-_NOUN_USE = re.compile(
-    r"[A-Z][a-z]*\s+(?:(?!need\b)[a-z]+ed\b|sent\b|"
-    rf"(?:{_NOT_A_NOUN}[a-z][a-z-]*\s+){{1,4}}"
-    r"(?:is|are|was|were|isn't|aren't|wasn't|weren't|has|have|had|been|being|will|now|today|sent"
-    r"|(?!need\b)\w+ed)\b)"
-)
-
-
-def _a_noun_not_an_order(from_start: str) -> bool:
-    return bool(_NOUN_USE.match(from_start))
+def _parties_end(seen: str, m: re.Match[str], rule: Rule, end: int) -> int:
+    """Where the phrase ends once each party it names is checked; -1 if one names nobody else."""
+    for group in rule.parties:
+        party_start, party_end = m.span(group)
+        if party_start < 0:
+            continue
+        checked = rule.words.check(seen, party_start, party_end)
+        if checked is None:
+            return -1
+        if party_end == end:  # "contact your bank", not "contact your bank about the"
+            end = checked
+    return end
