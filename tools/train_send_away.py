@@ -24,7 +24,7 @@ from handoff.domain.send_away import model as scorer
 from handoff.domain.send_away import phrase_rules
 from handoff.domain.send_away.evaluate import Example
 from handoff.domain.send_away.features import BUCKETS, clause_features, clauses
-from handoff.domain.send_away.lexicon import mentions_dealing_with_someone, names_another_party
+from handoff.domain.send_away.lexicon import names_another_party
 from handoff.domain.send_away.text import as_meant, as_seen
 from tools.send_away_corpus import corpus, in_dev_split
 
@@ -50,17 +50,6 @@ def _matrix(examples: list[Example]) -> csr_matrix:
     return csr_matrix((vals, (rows, cols)), shape=(len(examples), BUCKETS))
 
 
-def _model_may_refuse(examples: list[Example]) -> np.ndarray:
-    """The scorer's own conditions, so the threshold is chosen for the check as it runs."""
-    return np.array(
-        [
-            names_another_party(seen)
-            and any(mentions_dealing_with_someone(seen[s:e]) for s, e in clauses(seen))
-            for seen in (_seen(e.text) for e in examples)
-        ]
-    )
-
-
 def _rules_hit(examples: list[Example]) -> np.ndarray:
     rules = phrase_rules.default_rules()
     return np.array([phrase_rules.first_match(_seen(e.text), rules) is not None for e in examples])
@@ -83,6 +72,12 @@ def _mean_f1(figures: dict[str, tuple[int, float, float]]) -> float:
     """The goal is per language, so each language counts the same whatever its size."""
     scores = [2 * p * r / (p + r) if p + r else 0.0 for _, p, r in figures.values()]
     return sum(scores) / len(scores)
+
+
+def _model_may_refuse(examples: list[Example]) -> np.ndarray:
+    """The scorer's own condition (another party named), so the threshold is chosen for the
+    check as it runs."""
+    return np.array([names_another_party(_seen(e.text)) for e in examples])
 
 
 def main(argv: list[str] | None = None) -> int:

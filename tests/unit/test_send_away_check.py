@@ -51,7 +51,7 @@ def test_each_kind_of_false_alarm_is_accepted(text: str) -> None:
 
 def test_a_model_refusal_quotes_the_clause_that_decided_it_and_its_score() -> None:
     # (Its earlier example, "Only the airline can rebook your flight", is now a rule's: below.)
-    match = find_send_away("Thanks for waiting. The airline handles rebookings, their desk is in T2.")
+    match = find_send_away("Thanks. The airline handles rebookings, their desk is in T2.")
 
     assert match is not None
     assert match.phrase == "The airline handles rebookings"

@@ -95,7 +95,7 @@ def test_a_missing_file_is_one_line_on_stderr_and_status_2(tmp_path: Path) -> No
 def test_a_deployment_rules_file_is_measured_too(tmp_path: Path) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"contact_verbs": ["pester"]}), encoding="utf-8")
-    line = json.dumps({"text": "You will want to pester the landlord.", "send_away": True})
+    line = json.dumps({"text": "You will want to pester Gary.", "send_away": True})
     path = corpus_file(tmp_path, [line])
 
     assert "recall=0.000" in run(str(path)).stdout

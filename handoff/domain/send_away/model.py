@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 
 from handoff.domain.send_away.features import clause_features, clauses
-from handoff.domain.send_away.lexicon import mentions_dealing_with_someone, names_another_party
+from handoff.domain.send_away.lexicon import names_another_party
 from handoff.domain.send_away.text import Span
 
 MODEL_FILE = "model.json"
@@ -45,27 +45,26 @@ def shipped_model() -> Model | None:
 
 
 def judge(seen: str, model: Model) -> Verdict | None:
-    """The model's probability for the whole text, or None when no clause speaks of contact."""
+    """The model's probability for the whole text and the clause that weighed most toward it, or
+    None for a text with no words."""
     spans = clauses(seen)
     if not spans:
         return None
     counted = [Counter(clause_features(seen[s:e])) for s, e in spans]
     # Counts scaled to unit length over the whole text, so each clause's share stays additive.
     norm = math.sqrt(sum(n * n for c in counted for n in c.values())) or 1.0
-    shares = [sum(model.weights.get(f, 0.0) * n for f, n in c.items()) / norm for c in counted]
+    weights = model.weights
+    shares = [sum(weights.get(f, 0.0) * n for f, n in c.items()) / norm for c in counted]
     logit = model.bias + sum(shares)
-    # The quoted clause must speak of dealing with someone: that is what a refusal points at.
-    cued = [i for i, (s, e) in enumerate(spans) if mentions_dealing_with_someone(seen[s:e])]
-    if not cued:
-        return None
-    best = max(cued, key=shares.__getitem__)
+    best = max(range(len(spans)), key=shares.__getitem__)
     return Verdict(1.0 / (1.0 + math.exp(-logit)), spans[best])
 
 
 def first_match(seen: str) -> Span | None:
     """The clause the model finds sends the customer away, if it is sure enough."""
     model = shipped_model()
-    # Without another party named there is nobody to be sent to: "Please call back later".
+    # Without another party named there is nobody to be sent to: "Please reply with the serial
+    # number", "Please call back later", "You may want to restart the router".
     if model is None or not names_another_party(seen):
         return None
     verdict = judge(seen, model)
