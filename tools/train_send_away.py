@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     _, c, threshold, fit, figures = best
     weights = fit.coef_[0]
     kept = np.flatnonzero(np.abs(weights) >= PRUNE)
+    index, weight = scorer.pack([int(i) for i in kept], [float(weights[i]) for i in kept])
     model = {
         "_about": "send-away logistic regression; tools/train_send_away.py writes this file",
         "trained_on": len(train),
@@ -108,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         "buckets": BUCKETS,
         "bias": round(float(fit.intercept_[0]), 5),
         "threshold": round(threshold, 3),
-        "index": [int(i) for i in kept],
-        "weight": [round(float(weights[i]), 4) for i in kept],
+        # (bucket, weight) pairs as packed arrays: see model.pack.
+        "index": index,
+        "weight": weight,
     }
     args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"trained on {len(train)}, dev {len(dev)}; C={c} threshold={threshold:.2f}")

@@ -13,32 +13,32 @@ import re
 from handoff.domain.send_away.lexicon_classes import CLASSES
 
 
-def _compile(alternatives: list[str]) -> re.Pattern[str]:
+def _alternatives(alternatives: list[str]) -> str:
     ordered = sorted(alternatives, key=len, reverse=True)  # "reach out" before "reach"
-    return re.compile(r"(?<![\w'])(?:" + "|".join(ordered) + r")(?![\w'])")
+    return "(?:" + "|".join(ordered) + ")"
 
 
-# One pattern per class: Python's engine runs a dozen small alternations much faster than one
-# large one, which keeps a text under a millisecond.
-_TAGS = [(name, _compile(alternatives)) for name, alternatives in CLASSES.items()]
+# All classes in one expression, one named group each, tried in the order listed: one pass over a
+# clause, where a pattern per class would each walk every character of it.
+_TAGS = re.compile(
+    r"(?<![\w'])(?:"
+    + "|".join(
+        rf"(?P<{name}>{_alternatives(alternatives)})(?![\w'])"
+        for name, alternatives in CLASSES.items()
+    )
+    + ")"
+)
 
 
 def tagged(clause: str) -> list[str]:
     """The clause's words, each run that belongs to a class replaced by the class's name; where
-    two classes overlap, the one that starts first wins, then the one listed first."""
-    found = sorted(
-        (m.start(), rank, m.end(), name)
-        for rank, (name, pattern) in enumerate(_TAGS)
-        for m in pattern.finditer(clause)
-    )
+    two classes could start at the same word, the one listed first wins."""
     out: list[str] = []
     last = 0
-    for start, _, end, name in found:
-        if start < last:
-            continue
-        out += clause[last:start].split()
-        out.append(name)
-        last = end
+    for m in _TAGS.finditer(clause):
+        out += clause[last : m.start()].split()
+        out.append(m.lastgroup or "")
+        last = m.end()
     out += clause[last:].split()
     return out
 
@@ -56,7 +56,7 @@ _NAME = re.compile(
 
 def names_another_party(seen: str) -> bool:
     """Whether the text names someone other than us: "your bank", "the courier", "Visa"."""
-    return bool(_PARTY.search(seen.lower()) or _NAME.search(seen))
+    return bool(_NAME.search(seen) or _PARTY.search(seen.lower()))
 
 
 _CUES = {"CONTACT", "CLAIM", "DETAILS", "ONLY"}

@@ -6,8 +6,11 @@ It refuses what the phrase rules missed, and quotes the clause that weighed most
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import sys
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -40,8 +43,27 @@ def shipped_model() -> Model | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    weights = dict(zip(data["index"], data["weight"], strict=True))
+    # The weights are two packed arrays (bucket, weight), which load in a few milliseconds.
+    index, weight = array("i"), array("f")
+    index.frombytes(base64.b64decode(data["index"]))
+    weight.frombytes(base64.b64decode(data["weight"]))
+    if sys.byteorder != "little":
+        index.byteswap()
+        weight.byteswap()
+    weights = dict(zip(index, weight, strict=True))
     return Model(bias=data["bias"], threshold=data["threshold"], weights=weights)
+
+
+def pack(index: list[int], weight: list[float]) -> tuple[str, str]:
+    """The two arrays as the model file keeps them: little-endian int32 and float32, base64."""
+    packed_index, packed_weight = array("i", index), array("f", weight)
+    if sys.byteorder != "little":
+        packed_index.byteswap()
+        packed_weight.byteswap()
+    return (
+        base64.b64encode(packed_index.tobytes()).decode("ascii"),
+        base64.b64encode(packed_weight.tobytes()).decode("ascii"),
+    )
 
 
 def judge(seen: str, model: Model) -> Verdict | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from anyascii import anyascii
 
@@ -35,6 +35,9 @@ _WORD_LISTS = (
     # A language's articles ("su", "votre", "Ihre") and words that cannot name a party ("para").
     "determiners",
     "not_a_party",
+    # Common words of the language ("usted", "vous", "Ihre"): a further language's rules are tried
+    # only on a text that has one of them, so an English text costs no time in German rules.
+    "markers",
 )
 IMPERATIVE_RULE = "imperative_contact"
 
@@ -43,12 +46,27 @@ IMPERATIVE_RULE = "imperative_contact"
 _START = r"(?:^|(?<=[.!?;:\n*]))[\s\"'(*-]*"
 
 
-class Rule(NamedTuple):
+@dataclass
+class Rule:
     id: str
-    pattern: re.Pattern[str]
+    regex: str
     negations: re.Pattern[str] | None  # its language's: "no hace falta que llame a su banco"
     parties: tuple[str, ...]  # the pattern's groups that name the other party
     words: PartyWords  # what may name the other party in its language
+    layer: int = 0  # which language's rules it belongs to
+    needs: re.Pattern[str] | None = None  # a quick test a text must pass before it is tried
+    compiled: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Compiled when first needed: a built-in rule that no text has called for yet costs the
+        first call nothing (a deployment's patterns are compiled on loading, to report errors)."""
+        if self.compiled is None:
+            self.compiled = re.compile(self.regex, re.IGNORECASE)
+        return self.compiled
+
+
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,7 @@ class PhraseRules:
     """Compiled rules, tried in order."""
 
     rules: tuple[Rule, ...]
+    markers: tuple[frozenset[str], ...]  # per layer; empty: always tried
 
 
 def _read(text: str, source: str) -> dict[str, Any]:
@@ -83,6 +102,7 @@ def _read(text: str, source: str) -> dict[str, Any]:
         if not (
             isinstance(pat, dict)
             and all(isinstance(pat.get(k), str) and pat[k].strip() for k in ("id", "regex"))
+            and isinstance(pat.get("needs", ""), str)
         ):
             raise ValueError(
                 f"send-away rules {source}: pattern #{n} needs a text 'id' and a text 'regex'"
@@ -97,6 +117,7 @@ Layer = tuple[str, list[dict[str, Any]]]  # the imperative rule's name, and the 
 def _compile(layers: list[Layer]) -> PhraseRules:
     """Each layer: one imperative rule and its patterns, tried in order."""
     rules: list[Rule] = []
+    markers: list[frozenset[str]] = []
     seen: set[str] = set()
     # The first layer's negations (English and a deployment's) hold in every language; a further
     # language's ("no", "ne", "nicht") only in its own.
@@ -115,9 +136,25 @@ def _compile(layers: list[Layer]) -> PhraseRules:
         )
         dets = [anyascii(w) for f in files for w in f.get("determiners", [])]
         party_words = PartyWords.of(dets, others, ours)
-        for rule_id, regex, source in _layer_regexes(name, files, seen, english=n == 0):
-            rules.append(_rule(rule_id, regex, source, negations, party_words))
-    return PhraseRules(tuple(rules))
+        for rule_id, regex, source, needs in _layer_regexes(name, files, seen, english=n == 0):
+            rule = _rule(rule_id, regex, source, negations, party_words)
+            rule.layer, rule.needs = n, _needs(needs, rule_id, source)
+            rules.append(rule)
+        marks = frozenset(anyascii(w).lower() for f in files for w in f.get("markers", []))
+        markers.append(marks if n else frozenset())  # English and a deployment's: always
+    return PhraseRules(tuple(rules), tuple(markers))
+
+
+def _needs(regex: str | None, rule_id: str, source: str) -> re.Pattern[str] | None:
+    if not regex:
+        return None
+    try:
+        return re.compile(anyascii(regex), re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(
+            f"send-away rules {source}: pattern {rule_id!r} 'needs' is not a valid "
+            f"regular expression ({exc})"
+        ) from exc
 
 
 def _rule(
@@ -129,20 +166,22 @@ def _rule(
 ) -> Rule:
     parts = regex.split("{party}")
     regex = parts[0] + "".join(f"(?P<party{i}>{PARTY}){p}" for i, p in enumerate(parts[1:]))
-    try:
-        pattern = re.compile(regex, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(
-            f"send-away rules {source}: pattern {rule_id!r} is not a valid "
-            f"regular expression ({exc})"
-        ) from exc
     parties = tuple(f"party{i}" for i in range(len(parts) - 1))
-    return Rule(rule_id, pattern, negations, parties, party_words)
+    rule = Rule(rule_id, regex, negations, parties, party_words)
+    if not source.endswith("(built-in)"):
+        try:
+            rule.pattern  # noqa: B018 (a deployment's file: its errors are reported on loading)
+        except re.error as exc:
+            raise ValueError(
+                f"send-away rules {source}: pattern {rule_id!r} is not a valid "
+                f"regular expression ({exc})"
+            ) from exc
+    return rule
 
 
 def _layer_regexes(
     name: str, files: list[dict[str, Any]], seen: set[str], english: bool
-) -> list[tuple[str, str, str]]:
+) -> list[tuple[str, str, str, str | None]]:
     # The rules are read as the text is (`as_seen`): "póngase" as "pongase".
     lists = {key: [anyascii(w) for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
     verbs = lists["contact_verbs"]
@@ -161,7 +200,8 @@ def _layer_regexes(
     )
     # Placeholders a deployment's own patterns can use, so they need not repeat the word lists.
     holes = {"{lead_in}": lead_in, "{start}": f"{_START}(?:{opener})?", "{verb}": verb_any}
-    out = [(name, imperative, "rules")]
+    # Built from escaped words only, so it cannot be invalid: compiled when first needed.
+    out: list[tuple[str, str, str, str | None]] = [(name, imperative, "(built-in)", None)]
     seen.add(name)
     for pat in (p for f in files for p in f.get("patterns", [])):
         if pat["id"] in seen:
@@ -170,7 +210,7 @@ def _layer_regexes(
         regex = anyascii(pat["regex"])
         for hole, value in holes.items():
             regex = regex.replace(hole, value)
-        out.append((pat["id"], regex, pat["source"]))
+        out.append((pat["id"], regex, pat["source"], pat.get("needs")))
     return out
 
 
@@ -209,7 +249,11 @@ def default_rules() -> PhraseRules:
 
 def first_match(seen: str, rules: PhraseRules) -> Span | None:
     """Where the first wording that sends the customer elsewhere is in ``seen``, and its rule."""
+    words = frozenset(_WORD.findall(seen.lower()))
+    tried = [not marks or not marks.isdisjoint(words) for marks in rules.markers]
     for rule in rules.rules:
+        if not tried[rule.layer] or (rule.needs is not None and rule.needs.search(seen) is None):
+            continue
         pattern = rule.pattern
         phrase = "phrase" in pattern.groupindex
         pos = 0

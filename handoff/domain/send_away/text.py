@@ -68,13 +68,26 @@ def as_seen(text: str) -> tuple[str, list[int]]:
     character of `text` it came from."""
     if text.isascii():
         return text, list(range(len(text)))
-    seen: list[str] = []
+    twins = [_twin(char) for char in text]
+    if all(len(twin) == 1 for twin in twins):  # "é" -> "e": every index stays where it was
+        return "".join(twins), list(range(len(text)))
     origin: list[int] = []
-    for i, char in enumerate(text):
-        twin = "" if char in _INVISIBLE else char if char.isascii() else anyascii(char)
-        seen.append(twin)
+    for i, twin in enumerate(twins):
         origin.extend([i] * len(twin))
-    return "".join(seen), origin
+    return "".join(twins), origin
+
+
+_TWINS: dict[str, str] = {}
+
+
+def _twin(char: str) -> str:
+    """The character's ASCII look-alike, worked out once per character ever seen."""
+    if char.isascii():
+        return char
+    twin = _TWINS.get(char)
+    if twin is None:
+        twin = _TWINS[char] = "" if char in _INVISIBLE else anyascii(char)
+    return twin
 
 
 def as_meant(seen: str, origin: list[int]) -> tuple[str, list[int]]:
