@@ -60,7 +60,7 @@ def measure(rounds: int) -> list[Figure]:
 
     note = f"{len(texts)} corpus texts x {rounds}"
     return [
-        Figure("send-away check, first call in a fresh process (import, rules, model)", fresh, "µs"),
+        Figure("send-away check, first call in a fresh process (import and all)", fresh, "µs"),
         Figure("send-away check, first call (reads rules and model)", first, "µs", note=note),
         Figure("send-away check p50", at(wall, 0.50), "µs", note=note),
         Figure(

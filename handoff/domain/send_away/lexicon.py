@@ -59,6 +59,13 @@ def names_another_party(seen: str) -> bool:
     return bool(_NAME.search(seen) or _PARTY.search(seen.lower()))
 
 
+def points_at_us_only(clause: str) -> bool:
+    """Whether a clause names our side ("an uns", "our team") and no other party: "Bei Fragen
+    wenden Sie sich bitte an uns" invites the customer to us, whatever its verb."""
+    lowered = clause.lower()
+    return "OURS" in tagged(lowered) and not _PARTY.search(lowered)
+
+
 _CUES = {"CONTACT", "CLAIM", "DETAILS", "ONLY"}
 
 

@@ -58,7 +58,13 @@ _INFORMAL = {
     "q": "que",
     "xq": "porque",
 }
-_WORD = re.compile(r"(?<![\w'])(?:w/|[A-Za-z0-9]+)(?![\w'])")
+# Only the informal words themselves are looked for: one quick pass over a text that has none.
+_WORD = re.compile(
+    r"(?<![\w'])(?:"
+    + "|".join(re.escape(w) for w in sorted(_INFORMAL, key=len, reverse=True))
+    + r")(?![\w'])",
+    re.IGNORECASE,
+)
 # Characters that show nothing: anyascii already drops most, these it would keep as themselves.
 _INVISIBLE = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 

@@ -91,11 +91,13 @@ class PartyWords:
 
     def check(self, seen: str, start: int, end: int) -> int | None:
         """Where the party found at ``seen[start:end]`` ends, or None if it names nobody else:
-        an optional article, then words up to the first that cannot be part of a name."""
+        articles, then words up to the first that cannot be part of a name."""
         if self.ours.match(seen, start):
             return None
         tokens = list(_TOKEN.finditer(seen, start, end))
-        first = 1 if tokens[0].group().lower() in self.determiners and len(tokens) > 1 else 0
+        first = 0  # past the articles: "la sua banca", "the council's"
+        while first + 1 < len(tokens) and tokens[first].group().lower() in self.determiners:
+            first += 1
         if tokens[first].group().lower() in self.not_a_party:
             return None
         last = first
