@@ -170,7 +170,7 @@ def test_a_deployment_adds_a_language_with_its_articles_markers_and_a_quick_test
                     {
                         "id": "solo_party_it",
                         "regex": r"\bsolo\s+(?P<phrase>{party}\s+pu[oò])",
-                        "needs": r"\bsolo\b",
+                        "needs": ["solo"],
                     }
                 ],
             }

@@ -55,6 +55,7 @@ class Rule:
     words: PartyWords  # what may name the other party in its language
     layer: int = 0  # which language's rules it belongs to
     needs: re.Pattern[str] | None = None  # a quick test a text must pass before it is tried
+    needs_words: frozenset[str] | None = None  # ... or one of these words it must have
     compiled: re.Pattern[str] | None = None
 
     @property
@@ -102,7 +103,13 @@ def _read(text: str, source: str) -> dict[str, Any]:
         if not (
             isinstance(pat, dict)
             and all(isinstance(pat.get(k), str) and pat[k].strip() for k in ("id", "regex"))
-            and isinstance(pat.get("needs", ""), str)
+            and (
+                isinstance(pat.get("needs", ""), str)
+                or (
+                    isinstance(pat["needs"], list)
+                    and all(isinstance(w, str) and w.strip() for w in pat["needs"])
+                )
+            )
         ):
             raise ValueError(
                 f"send-away rules {source}: pattern #{n} needs a text 'id' and a text 'regex'"
@@ -136,9 +143,15 @@ def _compile(layers: list[Layer]) -> PhraseRules:
         )
         dets = [anyascii(w) for f in files for w in f.get("determiners", [])]
         party_words = PartyWords.of(dets, others, ours)
-        for rule_id, regex, source, needs in _layer_regexes(name, files, seen, english=n == 0):
+        regexes, verb_words = _layer_regexes(name, files, seen, english=n == 0)
+        for rule_id, regex, source, needs in regexes:
             rule = _rule(rule_id, regex, source, negations, party_words)
-            rule.layer, rule.needs = n, _needs(needs, rule_id, source)
+            rule.layer = n
+            if isinstance(needs, list):  # words; "{verb}": the first word of any contact verb
+                words = {w.lower() for w in map(anyascii, needs) if w != "{verb}"}
+                rule.needs_words = frozenset(words | (verb_words if "{verb}" in needs else set()))
+            else:
+                rule.needs = _needs(needs, rule_id, source)
             rules.append(rule)
         marks = frozenset(anyascii(w).lower() for f in files for w in f.get("markers", []))
         markers.append(marks if n else frozenset())  # English and a deployment's: always
@@ -181,13 +194,14 @@ def _rule(
 
 def _layer_regexes(
     name: str, files: list[dict[str, Any]], seen: set[str], english: bool
-) -> list[tuple[str, str, str, str | None]]:
+) -> tuple[list[tuple[str, str, str, Any]], set[str]]:
     # The rules are read as the text is (`as_seen`): "póngase" as "pongase".
     lists = {key: [anyascii(w) for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
     verbs = lists["contact_verbs"]
     verb_base = any_of(verbs)
     # "Try calling your bank": the -ing form is English only.
-    verb_any = any_of(verbs + [gerund(v) for v in verbs]) if english else verb_base
+    verbs_ing = [gerund(v) for v in verbs] if english else []
+    verb_any = any_of(verbs + verbs_ing) if english else verb_base
     opener = any_of(lists["sentence_openers"]) + r",?\s+"  # "First, contact ..."
     # Not after "do"/"did": "Do you need to call your bank? No." asks rather than instructs.
     not_asked = r"(?<!\w)(?<!\bdo\s)(?<!\bdid\s)(?<!\bdoes\s)"
@@ -201,7 +215,7 @@ def _layer_regexes(
     # Placeholders a deployment's own patterns can use, so they need not repeat the word lists.
     holes = {"{lead_in}": lead_in, "{start}": f"{_START}(?:{opener})?", "{verb}": verb_any}
     # Built from escaped words only, so it cannot be invalid: compiled when first needed.
-    out: list[tuple[str, str, str, str | None]] = [(name, imperative, "(built-in)", None)]
+    out: list[tuple[str, str, str, Any]] = [(name, imperative, "(built-in)", ["{verb}"])]
     seen.add(name)
     for pat in (p for f in files for p in f.get("patterns", [])):
         if pat["id"] in seen:
@@ -211,7 +225,9 @@ def _layer_regexes(
         for hole, value in holes.items():
             regex = regex.replace(hole, value)
         out.append((pat["id"], regex, pat["source"], pat.get("needs")))
-    return out
+    # A text without the first word of any contact verb cannot match the imperative rule.
+    verb_words = {_WORD.findall(v.lower())[0] for v in verbs + verbs_ing if _WORD.search(v.lower())}
+    return out, verb_words
 
 
 # English first, with a deployment's own file; then one layer per further language, so that a
@@ -252,7 +268,11 @@ def first_match(seen: str, rules: PhraseRules) -> Span | None:
     words = frozenset(_WORD.findall(seen.lower()))
     tried = [not marks or not marks.isdisjoint(words) for marks in rules.markers]
     for rule in rules.rules:
-        if not tried[rule.layer] or (rule.needs is not None and rule.needs.search(seen) is None):
+        if (
+            not tried[rule.layer]
+            or (rule.needs_words is not None and rule.needs_words.isdisjoint(words))
+            or (rule.needs is not None and rule.needs.search(seen) is None)
+        ):
             continue
         pattern = rule.pattern
         phrase = "phrase" in pattern.groupindex
