@@ -56,6 +56,8 @@ class Rule:
     layer: int = 0  # which language's rules it belongs to
     needs: re.Pattern[str] | None = None  # a quick test a text must pass before it is tried
     needs_words: frozenset[str] | None = None  # ... or one of these words it must have
+    # Skipped when this follows the match: "Only your bank can see it, so we've asked them".
+    unless: re.Pattern[str] | None = None
     compiled: re.Pattern[str] | None = None
 
     @property
@@ -68,6 +70,8 @@ class Rule:
 
 
 _WORD = re.compile(r"[a-z]+")
+# How far past a match its 'unless' is looked for: the rest of the sentence and the next one.
+_UNLESS_REACH = 160
 
 
 @dataclass(frozen=True)
@@ -86,13 +90,13 @@ def _read(text: str, source: str) -> dict[str, Any]:
         raise ValueError(f"send-away rules {source}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ValueError(f"send-away rules {source}: the top level must be a JSON object")
-    allowed = {*_WORD_LISTS, "patterns"}
+    allowed = {*_WORD_LISTS, "we_act", "patterns"}
     unknown = sorted(k for k in data if k not in allowed and not k.startswith("_"))
     if unknown:
         raise ValueError(
             f"send-away rules {source}: unknown key(s) {unknown}; expected {sorted(allowed)}"
         )
-    for key in _WORD_LISTS:
+    for key in (*_WORD_LISTS, "we_act"):
         items = data.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
             raise ValueError(f"send-away rules {source}: {key!r} must be a list of non-empty texts")
@@ -103,6 +107,7 @@ def _read(text: str, source: str) -> dict[str, Any]:
         if not (
             isinstance(pat, dict)
             and all(isinstance(pat.get(k), str) and pat[k].strip() for k in ("id", "regex"))
+            and isinstance(pat.get("unless", ""), str)
             and (
                 isinstance(pat.get("needs", ""), str)
                 or (
@@ -133,6 +138,10 @@ def _compile(layers: list[Layer]) -> PhraseRules:
     # layer), nor is a word that cannot name one in any language ("con", "mit").
     ours = [anyascii(w) for _, files in layers for f in files for w in f.get("our_side", [])]
     others = [anyascii(w) for _, files in layers for f in files for w in f.get("not_a_party", [])]
+    # Wordings of us (or them) taking the matter on, in any language: "{we_act}" in an 'unless'.
+    we_act = "|".join(
+        anyascii(w) for _, files in layers for f in files for w in f.get("we_act", [])
+    )
     for n, (name, files) in enumerate(layers):
         own = [anyascii(w) for f in files for w in f.get("negations", [])] if n else []
         negation_words = shared + own
@@ -144,9 +153,13 @@ def _compile(layers: list[Layer]) -> PhraseRules:
         dets = [anyascii(w) for f in files for w in f.get("determiners", [])]
         party_words = PartyWords.of(dets, others, ours)
         regexes, verb_words = _layer_regexes(name, files, seen, english=n == 0)
-        for rule_id, regex, source, needs in regexes:
+        for rule_id, regex, source, needs, unless in regexes:
             rule = _rule(rule_id, regex, source, negations, party_words)
             rule.layer = n
+            if unless:
+                rule.unless = _needs(
+                    unless.replace("{we_act}", f"(?:{we_act or '(?!)'})"), rule_id, source
+                )
             if isinstance(needs, list):  # words; "{verb}": the first word of any contact verb
                 words = {w.lower() for w in map(anyascii, needs) if w != "{verb}"}
                 rule.needs_words = frozenset(words | (verb_words if "{verb}" in needs else set()))
@@ -165,7 +178,7 @@ def _needs(regex: str | None, rule_id: str, source: str) -> re.Pattern[str] | No
         return re.compile(anyascii(regex), re.IGNORECASE)
     except re.error as exc:
         raise ValueError(
-            f"send-away rules {source}: pattern {rule_id!r} 'needs' is not a valid "
+            f"send-away rules {source}: pattern {rule_id!r} 'needs' or 'unless' is not a valid "
             f"regular expression ({exc})"
         ) from exc
 
@@ -194,7 +207,7 @@ def _rule(
 
 def _layer_regexes(
     name: str, files: list[dict[str, Any]], seen: set[str], english: bool
-) -> tuple[list[tuple[str, str, str, Any]], set[str]]:
+) -> tuple[list[tuple[str, str, str, Any, str | None]], set[str]]:
     # The rules are read as the text is (`as_seen`): "póngase" as "pongase".
     lists = {key: [anyascii(w) for f in files for w in f.get(key, [])] for key in _WORD_LISTS}
     verbs = lists["contact_verbs"]
@@ -215,7 +228,9 @@ def _layer_regexes(
     # Placeholders a deployment's own patterns can use, so they need not repeat the word lists.
     holes = {"{lead_in}": lead_in, "{start}": f"{_START}(?:{opener})?", "{verb}": verb_any}
     # Built from escaped words only, so it cannot be invalid: compiled when first needed.
-    out: list[tuple[str, str, str, Any]] = [(name, imperative, "(built-in)", ["{verb}"])]
+    out: list[tuple[str, str, str, Any, str | None]] = [
+        (name, imperative, "(built-in)", ["{verb}"], None)
+    ]
     seen.add(name)
     for pat in (p for f in files for p in f.get("patterns", [])):
         if pat["id"] in seen:
@@ -224,7 +239,7 @@ def _layer_regexes(
         regex = anyascii(pat["regex"])
         for hole, value in holes.items():
             regex = regex.replace(hole, value)
-        out.append((pat["id"], regex, pat["source"], pat.get("needs")))
+        out.append((pat["id"], regex, pat["source"], pat.get("needs"), pat.get("unless")))
     # A text without the first word of any contact verb cannot match the imperative rule.
     verb_words = {_WORD.findall(v.lower())[0] for v in verbs + verbs_ing if _WORD.search(v.lower())}
     return out, verb_words
@@ -291,6 +306,9 @@ def first_match(seen: str, rules: PhraseRules) -> Span | None:
             if rule.negations and rule.negations.search(seen, clause, start):
                 continue
             if rule.id.startswith(IMPERATIVE_RULE) and a_noun_not_an_order(seen, start):
+                continue
+            # A statement of who is responsible, followed by us (or them) acting on it.
+            if rule.unless and rule.unless.search(seen, start, end + _UNLESS_REACH):
                 continue
             return Span(start, end, rule.id)
     return None
