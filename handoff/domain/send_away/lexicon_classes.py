@@ -3,6 +3,8 @@ is seen: lowercase ASCII ("muessen" and "mussen" both)."""
 
 from __future__ import annotations
 
+from handoff.domain.send_away.lexicon_fault import FAULT
+
 CLASSES: dict[str, list[str]] = {
     "NEG": [
         r"no need",
@@ -113,6 +115,7 @@ CLASSES: dict[str, list[str]] = {
         r"(?:kontaktiert|angerufen|gesprochen|geschrieben|gemeldet|telefoniert|eingereicht"
         r"|weitergeleitet|geschickt|informiert)",
     ],
+    "FAULT": FAULT,
     "CONTACT": [
         r"reach out",
         r"get in touch",
@@ -253,7 +256,20 @@ CLASSES: dict[str, list[str]] = {
         r"only",
         r"the (?:ones?|people|team) (?:to|who)",
         r"(?:is|are) responsible",
-        r"(?:a matter|something|an issue|a question) for",
+        r"(?:a matter|something|an issue|a question|one|a job) for",
+        r"(?:next )?port of call",
+        r"go-to",
+        r"the (?:right|best) (?:people|person|contact|place|team)",
+        r"(?:is|are|'s) (?:down to|yours to)",
+        r"(?:should|must|needs? to|has to|have to|would need to) (?:go|be (?:directed"
+        r"|addressed|sent|made|requested|reported|taken up|opened|lodged))"
+        r" (?:to|with|through|by you)",
+        r"(?:il (?:vous )?appartient|il revient)",
+        r"(?:le|les|te) toca",
+        r"depende de",
+        r"corresponde",
+        r"ansprechpartner\w*",
+        r"anlaufstelle",
         r"up to",
         r"(?:handle|deal with)s?",
         r"solo",

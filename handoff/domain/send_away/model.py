@@ -7,6 +7,7 @@ It refuses what the phrase rules missed, and quotes the clause that weighed most
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import sys
@@ -72,11 +73,13 @@ def judge(seen: str, model: Model) -> Verdict | None:
     spans = clauses(seen)
     if not spans:
         return None
-    counted = [Counter(clause_features(seen[s:e])) for s, e in spans]
+    found = [clause_features(seen[s:e]) for s, e in spans]
     # Counts scaled to unit length over the whole text, so each clause's share stays additive.
-    norm = math.sqrt(sum(n * n for c in counted for n in c.values())) or 1.0
-    weights = model.weights
-    shares = [sum(weights.get(f, 0.0) * n for f, n in c.items()) / norm for c in counted]
+    counted = Counter(itertools.chain.from_iterable(found))
+    norm = math.sqrt(sum(n * n for n in counted.values())) or 1.0
+    weight = model.weights.get
+    # A feature found n times adds its weight n times: summed over the list, no counting needed.
+    shares = [sum(map(weight, f, itertools.repeat(0.0))) / norm for f in found]
     logit = model.bias + sum(shares)
     best = max(range(len(spans)), key=shares.__getitem__)
     return Verdict(1.0 / (1.0 + math.exp(-logit)), spans[best])
