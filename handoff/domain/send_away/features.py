@@ -13,6 +13,7 @@ from zlib import crc32
 from handoff.domain.send_away.lexicon import tagged
 
 BUCKETS = 1 << 18
+_MASK = BUCKETS - 1  # BUCKETS is a power of two: `& _MASK` is `% BUCKETS`
 # A clause ends at sentence punctuation, a comma or a dash: "Sorry, we can't. Call the bank."
 _CLAUSE_END = re.compile(r"[.!?;:\n]+(?:\s+|$)|,\s+|\s+[-\u2013\u2014]+\s+|\(|\)")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -33,15 +34,15 @@ def clauses(seen: str) -> list[tuple[int, int]]:
 def clause_features(clause: str) -> list[int]:
     """Hashed features of one clause, one entry per occurrence."""
     # Phone numbers, web addresses and emails read as one word each: "handed over" is their sense.
-    text = _NUMBER.sub(" zzcontact ", clause.lower())
-    words = ["<s>", *_TOKEN.findall(text)]
-    tags = ["<s>", *tagged(" ".join(words[1:]))]
+    words = _TOKEN.findall(_NUMBER.sub(" zzcontact ", clause.lower()))
+    tags = ["<s>", *tagged(" ".join(words))]
     classes = [t for t in tags if t.isupper()]
-    names = [f"w:{w}" for w in words[1:]]
-    names += [f"b:{a} {b}" for a, b in itertools.pairwise(words)]
+    prev = ["<s>", *words]
+    names = ["w:" + w for w in words]
+    names += [f"b:{a} {b}" for a, b in zip(prev, words, strict=False)]
     names += [f"g:{a} {b}" for a, b in itertools.pairwise(tags)]
     names += [f"h:{a} {b} {c}" for a, b, c in zip(tags, tags[1:], tags[2:], strict=False)]
     # Which classes come before which, whatever words lie between: "WE ... CONTACT ... PARTY".
     names += [f"o:{a} {b}" for i, a in enumerate(classes) for b in classes[i + 1 :]]
-    names += [f"k:{c}" for c in classes]
-    return [crc32(name.encode()) % BUCKETS for name in names]
+    names += ["k:" + c for c in classes]
+    return [crc32(name.encode()) & _MASK for name in names]
