@@ -1,5 +1,6 @@
 """Who is responsible, said and then acted on by us, is no send-away; said and left to the
-customer, it is. A deployment's pattern may name an 'unless' of its own."""
+customer, it is. A deployment's pattern may name an 'unless' of its own. Having another party
+send us something is the customer's errand too."""
 
 import json
 from pathlib import Path
@@ -94,3 +95,10 @@ def test_an_unless_that_is_not_a_regex_is_named_on_loading(tmp_path: Path) -> No
 
     with pytest.raises(ValueError, match="broken_unless"):
         load_rules(extra)
+
+
+def test_having_another_party_send_us_something_is_refused_in_english() -> None:
+    match = find_send_away("Have the school's bursar email us the term dates.")
+    assert match is not None
+    assert (match.rule, match.phrase) == ("have_them_send_us", "Have the school's bursar email us")
+    assert find_send_away("We'll ask your bank to send us the statement.") is None
