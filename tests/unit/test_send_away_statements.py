@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from handoff.domain.send_away import find_send_away, load_rules
+from handoff.domain.send_away.lexicon import blames_only
 from handoff.domain.send_away.phrase_rules import default_rules, first_match
 from handoff.domain.send_away.text import as_meant, as_seen
 
@@ -102,3 +103,11 @@ def test_having_another_party_send_us_something_is_refused_in_english() -> None:
     assert match is not None
     assert (match.rule, match.phrase) == ("have_them_send_us", "Have the school's bursar email us")
     assert find_send_away("We'll ask your bank to send us the statement.") is None
+
+
+def test_blame_alone_is_accepted_and_blame_then_pointing_is_refused() -> None:
+    assert blames_only("The courier is the one who lost it")
+    assert not blames_only("DPD lost it so speak to them")
+    assert not blames_only("The courier lost it, so you will need to claim from them")
+    assert find_send_away("The courier is the one who lost it.") is None
+    assert find_send_away("The courier lost it, so you will need to claim from them.") is not None

@@ -72,3 +72,16 @@ _CUES = {"CONTACT", "CLAIM", "DETAILS", "ONLY"}
 def mentions_dealing_with_someone(clause: str) -> bool:
     """Whether a clause speaks of contacting, claiming, contact details or who is responsible."""
     return any(tag in _CUES for tag in tagged(clause.lower()))
+
+
+_ASKS = {"ADVISE", "YOU", "CLAIM", "DETAILS"}
+
+
+def blames_only(clause: str) -> bool:
+    """Whether a clause only says what the other party did ("The courier is the one who lost
+    it"): blame, nothing asked of the customer, and no contact word after the blame ("DPD lost
+    it so speak to them")."""
+    tags = [t for t in tagged(clause.lower()) if t.isupper()]
+    if "FAULT" not in tags or not _ASKS.isdisjoint(tags):
+        return False
+    return "CONTACT" not in tags[tags.index("FAULT") :]

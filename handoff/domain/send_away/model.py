@@ -18,7 +18,11 @@ from functools import cache
 from importlib import resources
 
 from handoff.domain.send_away.features import clause_features, clauses
-from handoff.domain.send_away.lexicon import names_another_party, points_at_us_only
+from handoff.domain.send_away.lexicon import (
+    blames_only,
+    names_another_party,
+    points_at_us_only,
+)
 from handoff.domain.send_away.text import Span
 
 MODEL_FILE = "model.json"
@@ -96,7 +100,7 @@ def first_match(seen: str) -> Span | None:
     if verdict is None or verdict.probability < model.threshold:
         return None
     start, end = verdict.clause
-    if points_at_us_only(seen[start:end]):
+    if points_at_us_only(seen[start:end]) or blames_only(seen[start:end]):
         return None
     while start < end and not seen[start].isalnum():
         start += 1
