@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_trail, engine_mix, machine, server_load, streams
+from bench import audit_trail, engine_mix, machine, send_away, server_load, streams
 from bench.databases import postgres_missing
 from bench.report import Figure, skipped, table, write_json
 
@@ -35,6 +35,7 @@ SUITES: dict[str, tuple[str, Suite]] = {
     "engine-sqlite": ("sqlite", _engine("sqlite")),
     "engine-postgres": ("postgres", _engine("postgres")),
     "machine": ("", lambda quick: machine.measure(2_000 if quick else 20_000)),
+    "send-away": ("", lambda quick: send_away.measure(1 if quick else 5)),
     "http-sqlite": ("sqlite", _http("sqlite", 1)),
     "http-postgres": ("postgres", _http("postgres", 1)),
     "http-sqlite-2-workers": ("sqlite", _http("sqlite", 2)),

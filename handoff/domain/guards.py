@@ -4,6 +4,7 @@ from handoff.domain.attempt import Attempt
 from handoff.domain.authority import party_fits
 from handoff.domain.case import Agent
 from handoff.domain.errors import Forbidden, InvalidInput, Refusal
+from handoff.domain.send_away import find_send_away
 from handoff.domain.vocabulary import (
     PARTIES,
     PROVEN_CUSTOMER_VIAS,
@@ -11,7 +12,6 @@ from handoff.domain.vocabulary import (
     VIAS,
     WORKING_ROLES,
 )
-from handoff.send_away import find_send_away
 
 
 def _text_given(a: Attempt, name: str) -> None:

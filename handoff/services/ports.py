@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from handoff.config import Settings
 from handoff.domain.case import Agent, Attachment, Case
-from handoff.send_away import PhraseRules
+from handoff.domain.send_away import PhraseRules
 from handoff.store.models import Event
 
 

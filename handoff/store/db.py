@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from handoff.config import Settings
 from handoff.domain.canonical import canonical_json
-from handoff.send_away import PhraseRules, load_rules
+from handoff.domain.send_away import PhraseRules, load_rules
 from handoff.store import sql
 from handoff.store.work import SqlWork
 

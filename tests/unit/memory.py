@@ -10,7 +10,7 @@ from typing import Any
 
 from handoff.config import Settings
 from handoff.domain.case import Agent, Case
-from handoff.send_away import PhraseRules, default_rules
+from handoff.domain.send_away import PhraseRules, default_rules
 from handoff.store.models import Event
 
 
