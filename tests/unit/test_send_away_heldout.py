@@ -1,4 +1,4 @@
-"""The check on texts written blind, apart from its rules and model (tests/send_away_corpus/heldout).
+"""The check on texts written blind, apart from its rules and model (send_away_corpus/heldout).
 
 The goal is SPEC §13's (0.95 in English, 0.90 elsewhere); the floors here are what the check
 reached when these texts were first measured (docs/send-away.md), so a change that loses ground on
