@@ -30,7 +30,9 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 # Where files are given (SPEC §12): up to five of 10 MB each, and the form around them.
 MAX_FILES_BODY = MAX_FILES * MAX_BYTES + MAX_BODY
-FILE_PATHS = re.compile(r"^(/v1/cases/[^/]+/attachments|/c/[^/]+/answer)$")
+FILE_PATHS = re.compile(
+    r"^(/v1/cases/[^/]+/attachments|/c/[^/]+/answer|/ui/cases/[^/]+/add_attachments)$"
+)
 
 
 class BodyLimitMiddleware:

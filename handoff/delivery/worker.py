@@ -27,10 +27,18 @@ from handoff.domain.principals import WORKING_ROLES
 from handoff.services.addresses import CheckedTransport
 from handoff.services.handoffs import expire_handoff
 from handoff.services.resolution import auto_close
+from handoff.services.sessions import customer_connection_lost
 from handoff.services.timers import escalate_overdue_request, escalate_unclaimed
-from handoff.store import idempotency, web_sessions
+from handoff.store import idempotency, presence, web_sessions
 from handoff.store.db import Database
-from handoff.store.models import OPEN_REQUEST_STATES, AgentRow, CaseRow, HandoffRow, RequestRow
+from handoff.store.models import (
+    OPEN_REQUEST_STATES,
+    AgentRow,
+    CaseRow,
+    HandoffRow,
+    RequestRow,
+    SessionRow,
+)
 from handoff.store.models import utcnow as now
 
 log = logging.getLogger("handoff.worker")
@@ -110,6 +118,12 @@ DUE_WORK = (
     ),
     DueWork(
         "auto_closed", CaseRow.id, _auto_close, lambda db, row, s: auto_close(db, row[0], within=s)
+    ),
+    DueWork(
+        "customer_connections_lost",
+        SessionRow.id,
+        presence.lost_connections,
+        lambda db, row, s: customer_connection_lost(db, row[0], row[1], within=s),
     ),
 )
 

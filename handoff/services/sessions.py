@@ -1,5 +1,7 @@
 """Joint sessions: a live conference on a case, where a handoff is accepted warm (SPEC §5)."""
 
+from typing import Any
+
 from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.authority import presence_via
@@ -10,7 +12,10 @@ from handoff.services.cases import agent_param
 from handoff.services.flow import changing
 from handoff.services.ports import Store
 from handoff.services.views import CaseView, SessionView
+from handoff.store import presence
+from handoff.store.db import Database
 from handoff.store.models import new_id
+from handoff.store.models import utcnow as now
 
 
 def start_session(
@@ -77,10 +82,14 @@ def leave_session(
     *,
     reason: str | None = None,
     expected_version: int | None = None,
+    within: Any = None,
 ) -> CaseView:
-    """`reason`: why the timer leaves for a customer ("connection_lost")."""
+    """`reason`: why the timer leaves for a customer ("connection_lost"); `within`: the worker's
+    transaction that holds the case."""
     agent_of_party = agent_id if party != "customer" else None
-    with changing(db, actor, case_id, "leave_session", expected_version=expected_version) as change:
+    with changing(
+        db, actor, case_id, "leave_session", expected_version=expected_version, within=within
+    ) as change:
         session = session_of(change.case, session_id)
         agent = agent_param(change.work, agent_of_party) if agent_of_party else None
         change.check(session=session, party=party, agent=agent)
@@ -139,8 +148,22 @@ def _speaker(session: JointSession, actor: Actor) -> tuple[str, str | None]:
     return here.party, actor.id
 
 
-def customer_connection_lost(db: Store, case_id: str, session_id: str) -> CaseView:
+def customer_connection_lost(
+    db: Store, case_id: str, session_id: str, *, within: Any = None
+) -> CaseView:
     """The customer's page stopped saying it is open: their presence ends (SPEC §12)."""
     return leave_session(
-        db, timer("presence"), case_id, session_id, "customer", reason="connection_lost"
+        db,
+        timer("presence"),
+        case_id,
+        session_id,
+        "customer",
+        reason="connection_lost",
+        within=within,
     )
+
+
+def customer_seen(db: Database, case_id: str) -> bool:
+    """The customer's page still holds its stream open: their presence by link goes on (the
+    worker ends it once this has not been said for a minute). True if they are present."""
+    return presence.customer_seen(db, case_id, now()) > 0
