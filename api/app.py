@@ -14,6 +14,7 @@ from api.limits import BodyLimitMiddleware
 from api.observability import MetricsMiddleware, Observability
 from api.routes import (
     admin,
+    attachments,
     audit,
     cases,
     handoffs,
@@ -22,13 +23,26 @@ from api.routes import (
     requests,
     resolution,
     sessions,
+    streams,
     webhooks,
 )
 from api.ui import mount_ui
 from handoff.config import Settings
 from handoff.store.db import Database
 
-ROUTERS = (cases, requests, handoffs, sessions, resolution, history, audit, admin, webhooks, ops)
+ROUTERS = (
+    cases,
+    requests,
+    handoffs,
+    sessions,
+    attachments,
+    resolution,
+    history,
+    audit,
+    admin,
+    webhooks,
+    ops,
+)
 DESCRIPTION = """\
 One accountable owner per cross-company case, warm handoffs only, no send-away.
 
@@ -54,7 +68,8 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
             # request in flight (about 100 ms every few seconds under load: the benchmark's p99).
             gc.collect()
             gc.freeze()
-        yield
+        async with streams.running(_app, serving):
+            yield
         if db is None:
             database.dispose()
 
@@ -64,6 +79,7 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    streams.install(app, database)
     mount_ui(app, database)
     openapi.install(app)
     # The last added runs first: metrics see every answer, replays included.

@@ -1,11 +1,14 @@
 """A cap on request bodies: the largest valid body is far below it, and without a cap a client
 could make the server read and parse any amount before field lengths are checked."""
 
+import re
+
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
 from api.ui.pages import CASE_ID, LINK, bare_error_page
+from handoff.domain.attachments import MAX_BYTES, MAX_FILES
 
 MAX_BODY = 1024 * 1024
 PAGES = ("/ui/", "/c/")  # the web UI's paths: its answers are pages, not problem+json
@@ -25,14 +28,25 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+# Where files are given (SPEC §12): up to five of 10 MB each, and the form around them.
+MAX_FILES_BODY = MAX_FILES * MAX_BYTES + MAX_BODY
+FILE_PATHS = re.compile(
+    r"^(/v1/cases/[^/]+/attachments|/c/[^/]+/answer|/ui/cases/[^/]+/add_attachments)$"
+)
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
         self.app = app
         self.max_body = max_body
+        self.files = BodyLimitMiddleware(app, MAX_FILES_BODY) if max_body == MAX_BODY else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.files is not None and FILE_PATHS.match(str(scope.get("path", ""))):
+            await self.files(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")
         if length is not None:

@@ -18,7 +18,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handoff.domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+from handoff.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Refusal,
+    TooLarge,
+)
 
 MEDIA_TYPE = "application/problem+json"
 # The database is away or too slow (refused connection, connect/pool/lock/statement timeout):
@@ -69,6 +76,8 @@ def status_of(error: DomainError) -> int:
         return 403
     if isinstance(error, InvalidInput):
         return 422
+    if isinstance(error, TooLarge):
+        return 413
     return 400
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_trail, engine_mix, machine, server_load
+from bench import audit_trail, engine_mix, machine, send_away, server_load, streams
 from bench.databases import postgres_missing
 from bench.report import Figure, skipped, table, write_json
 
@@ -35,10 +35,12 @@ SUITES: dict[str, tuple[str, Suite]] = {
     "engine-sqlite": ("sqlite", _engine("sqlite")),
     "engine-postgres": ("postgres", _engine("postgres")),
     "machine": ("", lambda quick: machine.measure(2_000 if quick else 20_000)),
+    "send-away": ("", lambda quick: send_away.measure(1 if quick else 5)),
     "http-sqlite": ("sqlite", _http("sqlite", 1)),
     "http-postgres": ("postgres", _http("postgres", 1)),
     "http-sqlite-2-workers": ("sqlite", _http("sqlite", 2)),
     "http-postgres-2-workers": ("postgres", _http("postgres", 2)),
+    "streams": ("sqlite", lambda quick: streams.measure(3.0 if quick else 10.0)),
     "audit": (
         "sqlite",
         lambda quick: audit_trail.measure(20_000 if quick else 1_000_000, 200 if quick else 2000),

@@ -21,7 +21,7 @@ from handoff.store.migrate import upgrade
 POSTGRES_ADMIN_URL = os.environ.get(
     "HANDOFF_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-BENCH_DATABASE = "handoff_bench"
+BENCH_DATABASE = f"handoff_bench_{os.getpid()}"  # runs in other checkouts may overlap
 
 
 def postgres_missing() -> str | None:

@@ -26,7 +26,11 @@ class _Model:
 def _case() -> tuple[Case, Attempt]:
     case = Case(
         id="bench",
+        number=1,
         state="active",
+        subject="Bench",
+        customer={"name": "Carla Diaz"},
+        first_contact_org_id="acme",
         owner_org_id="acme",
         owner_agent_id="dana",
         participants=[Participant(org_id="acme")],

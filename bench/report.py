@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Check = Literal["ratio>=", "figure>=", "figure<=", "info"]
+Check = Literal["ratio>=", "ratio<=", "figure>=", "figure<=", "info"]
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Figure:
             return None
         if self.check == "ratio>=":
             return self.ratio is not None and self.ratio >= self.target
+        if self.check == "ratio<=":
+            return self.ratio is not None and self.ratio <= self.target
         if self.check == "figure>=":
             return self.figure >= self.target
         return self.figure <= self.target
@@ -44,8 +46,8 @@ class Figure:
     def target_text(self) -> str:
         if self.check == "info" or self.target is None:
             return "(stated)"
-        if self.check == "ratio>=":
-            return f"ratio >= {self.target:g}"
+        if self.check in ("ratio>=", "ratio<="):
+            return f"ratio {self.check[-2:]} {self.target:g}"
         sign = ">=" if self.check == "figure>=" else "<="
         return f"{sign} {number(self.target)} {self.unit}"
 

@@ -1,19 +1,26 @@
 """The SQL the engine sends, recorded as it goes, and replayed through the bare driver.
 
-The recording keeps each statement with its parameters as the driver got them, the commits and
-rollbacks, and the pool's pre-ping, so a replay runs the same statements with the same
-transaction boundaries and nothing else: the reference the engine's rate is compared with.
+The recording keeps each statement with its parameters as the driver got them, in the order they
+were sent, whichever way they went: through SQLAlchemy (its `before_cursor_execute` event) or
+straight to the driver by the case store (`handoff.store.sql.watching`, which also sees the
+pool's ping on PostgreSQL); and the commits and rollbacks, so a replay runs the same statements
+with the same transaction boundaries and nothing else: the reference the engine's rate is
+compared with.
 """
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
+from psycopg.types.json import Json
+from sqlalchemy import Engine, PoolResetState, event
 from sqlalchemy.engine import make_url
+
+from handoff.store import sql
 
 
 @dataclass(frozen=True)
@@ -31,12 +38,15 @@ Replay = Callable[[Sequence[Step]], None]
 def recording(engine: Engine) -> Iterator[list[Step]]:
     """Every step `engine` takes inside the block, in order."""
     steps: list[Step] = []
-    pings = bool(getattr(engine.pool, "_pre_ping", False))
 
     def on_execute(
         _c: Any, _cur: Any, statement: str, parameters: Any, _x: Any, many: bool
     ) -> None:
         steps.append(Step("execute", statement, parameters, many))
+
+    def on_driver(statement: str, parameters: Mapping[str, Any]) -> None:
+        kind = "ping" if statement == sql.PING else "execute"
+        steps.append(Step(kind, statement, dict(parameters)))
 
     def on_commit(_conn: Any) -> None:
         steps.append(Step("commit"))
@@ -44,20 +54,23 @@ def recording(engine: Engine) -> Iterator[list[Step]]:
     def on_rollback(_conn: Any) -> None:
         steps.append(Step("rollback"))
 
-    def on_checkout(*_args: Any) -> None:
-        if pings:
-            steps.append(Step("ping", engine.dialect._dialect_specific_select_one))  # type: ignore[attr-defined]
+    def on_reset(_dbapi: Any, _record: Any, state: PoolResetState) -> None:
+        # A connection back in the pool is rolled back, unless its transaction was ended already
+        # (statements sent straight to the driver begin one that SQLAlchemy does not know of).
+        if not state.transaction_was_reset:
+            steps.append(Step("rollback"))
 
     listeners: list[tuple[Any, str, Callable[..., None]]] = [
         (engine, "before_cursor_execute", on_execute),
         (engine, "commit", on_commit),
         (engine, "rollback", on_rollback),
-        (engine.pool, "checkout", on_checkout),
+        (engine.pool, "reset", on_reset),
     ]
     for target, name, listener in listeners:
         event.listen(target, name, listener)
     try:
-        yield steps
+        with sql.watching(on_driver):
+            yield steps
     finally:
         for target, name, listener in listeners:
             event.remove(target, name, listener)
@@ -70,6 +83,9 @@ def substituted(steps: Sequence[Step], mapping: dict[str, str]) -> list[Step]:
         if isinstance(value, str):
             for old, new in mapping.items():
                 value = value.replace(old, new)
+        elif isinstance(value, Json):  # JSON as the case store hands it to psycopg
+            text = (value.dumps or json.dumps)(value.obj)
+            value = Json(json.loads(swap(text)), dumps=value.dumps)
         return value
 
     def swap_set(parameters: Any) -> Any:
@@ -107,8 +123,10 @@ def _run(cursor: Any, connection: Any, steps: Sequence[Step]) -> None:
             connection.commit()
         elif step.kind == "rollback":
             connection.rollback()
-        elif step.kind == "ping":
+        elif step.kind == "ping":  # outside any transaction, as handoff.store.sql.ping sends it
+            connection.autocommit = True
             cursor.execute(step.statement)
+            connection.autocommit = False
 
 
 @contextmanager

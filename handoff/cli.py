@@ -336,6 +336,36 @@ def worker_command(
         worker.run(db, interval)
 
 
+send_away_app = typer.Typer(help="The send-away check (SPEC §13).", no_args_is_help=True)
+app.add_typer(send_away_app, name="send-away")
+
+
+@send_away_app.command("eval")
+def send_away_eval_command(
+    corpus: Annotated[
+        Path, typer.Argument(metavar="FILE.jsonl", help="Lines of {text, send_away, lang?}.")
+    ],
+    rules_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            envvar="HANDOFF_SEND_AWAY_RULES",
+            help="A deployment's own rules file, added to the built-in rules.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Precision, recall and the misses per language on your own labelled texts."""
+    from handoff.domain.send_away import evaluate, load_rules
+
+    try:
+        report = evaluate.evaluate(corpus, load_rules(rules_file) if rules_file else None)
+    except ValueError as bad:  # an unreadable or malformed corpus or rules file
+        typer.echo(f"error: {' '.join(str(bad).split())}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(evaluate.format_report(report))
+
+
 def main() -> None:
     """`handoff` itself. A usage mistake is one line on stderr and exit status 2, like every
     other failure (click's own report spans four lines: usage, a hint, a blank, the error)."""

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,11 +29,17 @@ class Settings(BaseSettings):
     reopen_window: int = Field(30 * 24 * 3600, gt=0)
     # A deployment's own send-away wordings, merged with the built-in ones.
     send_away_rules: Path | None = None
+    # How a handoff needs the customer present, for orgs that say nothing (SPEC §12).
+    customer_presence: Literal["attested", "verified"] = "attested"
     # Webhook delivery: tries before a delivery is dead, first retry delay (doubling, capped at
     # an hour), and how long one POST may take.
     webhook_max_attempts: int = Field(10, ge=1)
     webhook_backoff: float = Field(5.0, gt=0)
     webhook_timeout: float = Field(10.0, gt=0)
+    # Webhook receivers on a private network (and the tests' own): off, only public addresses.
+    webhook_allow_private: bool = False
+    # What one case may hold at once (SPEC §14): its open requests.
+    max_open_requests: int = Field(50, ge=1)
     # Signs the web UI's session cookie; when unset, each process makes up its own.
     session_secret: str | None = None
     # Each process's PostgreSQL connection pool: connections kept open, more opened under load,
@@ -48,6 +54,10 @@ class Settings(BaseSettings):
     # the GIL and queue on the pool: measured here, 8 answered note POSTs with p99 119-131 ms
     # where 40 took 204-231 ms; raise it when the database is far away).
     api_threads: int | None = Field(None, ge=1)
+    # Event streams (SPEC §12): seconds between keep-alive comments, and between two reads of
+    # the events table on SQLite (PostgreSQL is woken by NOTIFY instead).
+    stream_keepalive: float = Field(15.0, gt=0, le=15)
+    stream_poll: float = Field(0.25, gt=0)
 
 
 @dataclass(frozen=True)

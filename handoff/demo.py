@@ -41,6 +41,8 @@ AGENTS = {  # id: (org, name, role)
     "tom": ("thermo", "Tom Reed", "rep"),
 }
 SYSTEMS = {"acme-crm": "acme", "firstbank-disputes": "firstbank", "vendo-phone": "vendo"}
+# First Bank takes a handoff only with the customer proven present: joined from their own link.
+VERIFIED = {"firstbank"}
 STORIES = {
     "merchant and bank (closed, confirmed)": "Order never arrived; pending charge still on my card",
     "vendor and manufacturer (mid-handoff)": "Vending machine arrived without its coin mechanism",
@@ -112,6 +114,11 @@ class DemoInfo:
             ]
         out += [
             "",
+            "First Bank accepts a handoff only with the customer present from their own link",
+            "(customer_presence: verified): open the case's status page, and Join there.",
+        ]
+        out += [
+            "",
             f"Web UI: {base_url}/ui/sign-in (paste a token: tok-dana for a rep, tok-ada for the",
             "auditor). API docs: " + f"{base_url}/docs",
         ]
@@ -170,7 +177,15 @@ def _set_up_people(db: Database) -> None:
     SPEC §11's example for one, may have made some of them already)."""
     steps: list[Callable[[], object]] = [
         *(
-            partial(services.create_org, db, ROOT, o, name, kind)
+            partial(
+                services.create_org,
+                db,
+                ROOT,
+                o,
+                name,
+                kind,
+                customer_presence="verified" if o in VERIFIED else None,
+            )
             for o, (name, kind) in ORGS.items()
         ),
         *(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.domain.errors import InvalidInput, Refusal
-from handoff.domain.vocabulary import ORG_KINDS, ROLES
+from handoff.domain.vocabulary import CUSTOMER_PRESENCE, ORG_KINDS, ROLES
 from handoff.services.admin import IssuedCredential, add_credential, hash_token
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
@@ -82,6 +82,8 @@ class OrgEntry(Entry):
     id: Id
     name: Name
     kind: Annotated[str, _one_of(ORG_KINDS)]
+    # "verified": a handoff to this org needs the customer present by link or system (SPEC §12).
+    customer_presence: Annotated[str, _one_of(CUSTOMER_PRESENCE)] | None = None
     agents: list[AgentEntry] = []
     systems: list[SystemEntry] = []
 
@@ -209,9 +211,19 @@ def seed(db: Database, data: Any) -> list[IssuedToken]:
 def _upsert_org(session: Session, entry: OrgEntry) -> None:
     org = session.get(Org, entry.id)
     if org is None:
-        session.add(Org(id=entry.id, name=entry.name, kind=entry.kind, created_at=now()))
+        presence = entry.customer_presence
+        session.add(
+            Org(
+                id=entry.id,
+                name=entry.name,
+                kind=entry.kind,
+                customer_presence=presence,
+                created_at=now(),
+            )
+        )
     else:
-        _update(org, name=entry.name, kind=entry.kind)
+        given = {"customer_presence": entry.customer_presence} if entry.customer_presence else {}
+        _update(org, name=entry.name, kind=entry.kind, **given)
 
 
 def _upsert_agent(session: Session, org_id: str, entry: AgentEntry, path: str) -> None:

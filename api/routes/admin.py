@@ -12,14 +12,25 @@ from handoff.services import credentials
 from handoff.services.admin import IssuedCredential
 from handoff.services.credentials import CredentialView, grant_credential
 from handoff.services.queries import Page
-from handoff.store.models import AgentRow, Org
+from handoff.store.models import AgentRow
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
 @router.post("/orgs", status_code=201, response_model=outputs.Org)
-def create_org(body: inputs.NewOrg, db: DbDep, actor: ActorDep) -> Org:
-    return services.create_org(db, actor, body.id, body.name, body.kind, body.windows)
+def create_org(body: inputs.NewOrg, db: DbDep, actor: ActorDep) -> outputs.Org:
+    org = services.create_org(
+        db, actor, body.id, body.name, body.kind, body.windows, body.customer_presence
+    )
+    presence = org.customer_presence or db.settings.customer_presence
+    return outputs.Org(
+        id=org.id,
+        name=org.name,
+        kind=org.kind,
+        windows=org.windows,
+        customer_presence=presence,
+        created_at=org.created_at,
+    )
 
 
 @router.post("/orgs/{org_id}/agents", status_code=201, response_model=outputs.Agent)

@@ -69,3 +69,20 @@ def end_session(
 ) -> CaseView:
     case = services.end_session(db, actor, case_id, session_id, expected_version=version)
     return case_answer(response, case)
+
+
+@router.post("/{session_id}/messages", response_model=outputs.Case)
+def post_message(
+    case_id: CaseId,
+    session_id: ItemId,
+    body: inputs.Message,
+    db: DbDep,
+    actor: ActorDep,
+    version: IfMatch,
+    response: Response,
+) -> CaseView:
+    """Said in the session to everyone present; an agent's words pass the send-away check."""
+    case = services.post_message(
+        db, actor, case_id, session_id, body.text, expected_version=version
+    )
+    return case_answer(response, case)

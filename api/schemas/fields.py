@@ -7,6 +7,7 @@ from pydantic import AfterValidator, AwareDatetime, StringConstraints
 
 from handoff.domain.vocabulary import (
     CASE_STATES,
+    CUSTOMER_PRESENCE,
     ORG_KINDS,
     PARTIES,
     PRINCIPAL_KINDS,
@@ -64,3 +65,4 @@ Visibility = Literal[VISIBILITIES]  # type: ignore[valid-type]
 OrgKind = Literal[ORG_KINDS]  # type: ignore[valid-type]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 PrincipalKind = Literal[PRINCIPAL_KINDS]  # type: ignore[valid-type]
+CustomerPresence = Literal[CUSTOMER_PRESENCE]  # type: ignore[valid-type]

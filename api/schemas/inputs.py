@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from api.schemas.fields import (
+    CustomerPresence,
     EventType,
     Id,
     Instant,
@@ -112,8 +113,17 @@ class Note(Body):
     visibility: Visibility = "internal"
 
 
+class Message(Body):
+    text: Annotated[Text, StringConstraints(min_length=1)]
+
+
 class NewOrg(Body):
     id: Id
+    customer_presence: CustomerPresence | None = Field(
+        None,
+        description="verified: a handoff to this org needs the customer present by their own "
+        "link or a partner system; attested (the deployment's default) takes the owner's word.",
+    )
     name: Name
     kind: OrgKind
     windows: (

@@ -66,6 +66,13 @@ class Presence(BaseModel):
     party: str
     agent_id: str | None
     joined_at: datetime
+    via: str = Field(description="How the presence was established: agent, link, system, attested")
+
+
+class Missing(BaseModel):
+    party: str
+    org_id: str | None = None
+    agent_id: str | None = None
 
 
 class JointSession(BaseModel):
@@ -76,6 +83,19 @@ class JointSession(BaseModel):
     present: list[Presence]
     started_at: datetime
     ended_at: datetime | None
+    missing: list[Missing] = Field(
+        default_factory=list, description="Who the session's handoff still waits for."
+    )
+
+
+class Attachment(BaseModel):
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    added_by: str
+    created_at: datetime
 
 
 class Resolution(BaseModel):
@@ -105,6 +125,9 @@ class Case(BaseModel):
     updated_at: datetime
     closed_at: datetime | None
     handoffs: list[Handoff] = Field(description="Every handoff of the case, oldest first.")
+    attachments: list[Attachment] = Field(
+        default_factory=list, description="Files given for the case, oldest first."
+    )
 
 
 class Actor(BaseModel):
@@ -193,6 +216,7 @@ class Org(BaseModel):
     name: str
     kind: str
     windows: dict[str, int] | None
+    customer_presence: str = Field(description="attested or verified (SPEC §12)")
     created_at: datetime
 
 

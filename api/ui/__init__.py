@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from api.ui import audit, cases, customer, sign_in
+from api.ui import audit, cases, customer, sign_in, streams
 from api.ui.pages import STATIC, error_page
 from api.ui.session import CsrfRejected, SignInRequired
 from handoff.store.db import Database
@@ -28,7 +28,7 @@ def mount_ui(app: FastAPI, db: Database) -> None:
         same_site="lax",
     )
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
-    for module in (sign_in, cases, audit, customer):
+    for module in (sign_in, streams, cases, audit, customer):
         app.include_router(module.router)
     # Last: any other address under /ui is a page that does not exist, answered as a page.
     app.add_api_route("/ui/{rest:path}", _no_such_page, methods=["GET"], include_in_schema=False)

@@ -114,6 +114,9 @@ ACTS: dict[str, Act] = {
     "leave_session": lambda db, a, case, f: services.leave_session(
         db, a, case, f.get("session_id", ""), f.get("party", ""), own_agent(a, f)
     ),
+    "post_message": lambda db, a, case, f: services.post_message(
+        db, a, case, f.get("session_id", ""), f.get("text", "")
+    ),
     "end_session": lambda db, a, case, f: services.end_session(
         db, a, case, f.get("session_id", "")
     ),
@@ -153,6 +156,7 @@ DONE = {
     "join_session": "Joined.",
     "leave_session": "Left the session.",
     "end_session": "Joint session ended.",
+    "post_message": "Said in the session.",
     "await_customer": "Waiting for the customer.",
     "customer_responded": "The customer's answer is recorded.",
     "propose_resolution": "Resolution proposed to the customer.",

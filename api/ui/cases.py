@@ -3,17 +3,20 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.routes.attachments import content_disposition
 from api.ui.actions import ACTS, DONE, checked
 from api.ui.choices import choices_for
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
-from api.ui.session import CheckedForm, CurrentActor, notify
+from api.ui.session import CheckedForm, CurrentActor, GivenFiles, notify, read_files
 from api.ui.timeline import timeline
 from handoff.domain.errors import DomainError, NotFound
 from handoff.domain.lifecycle import STATES
 from handoff.domain.principals import Actor
 from handoff.services import queries
+from handoff.services.attachments import attach
 from handoff.services.directory import Directory
+from handoff.services.views import EventView
 from handoff.store.db import Database
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -103,10 +106,45 @@ def case_page(
         names=names,
         case=case,
         lines=list(reversed(timeline(events, names))),
+        said=said_in(events, case.session.id if case.session else None),
+        after=events[-1].seq if events else 0,
         problem=problem,
         submitted=submitted or {},
         choices=choices_for(case, names, actor),
     )
+
+
+def said_in(events: list[EventView], session_id: str | None) -> list[EventView]:
+    """The messages of the live session, oldest first."""
+    return [
+        e
+        for e in events
+        if e.type == "session_message" and session_id and e.data.get("session_id") == session_id
+    ]
+
+
+@router.get("/cases/{case_id}/attachments/{attachment_id}")
+def download(
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    actor: CurrentActor,
+    case_id: str,
+    attachment_id: str,
+) -> Response:
+    """A file given for the case, to whoever may read it: always a download, never sniffed."""
+    try:
+        if not (CASE_ID.fullmatch(case_id) and CASE_ID.fullmatch(attachment_id)):
+            raise NotFound("no such file")
+        found, content = queries.attachment(db, actor, case_id, attachment_id)
+    except NotFound:
+        return not_found(request, actor=actor, names=names)
+    headers = {
+        "Content-Disposition": content_disposition(found.name),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    return Response(content, media_type=found.content_type, headers=headers)
 
 
 @router.get("/cases/{case_id}")
@@ -114,6 +152,28 @@ def show_case(
     request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
 ) -> HTMLResponse:
     return case_page(request, db, names, actor, case_id)
+
+
+@router.post("/cases/{case_id}/add_attachments")
+def add_attachments(
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    actor: CurrentActor,
+    form: CheckedForm,
+    files: GivenFiles,
+    case_id: str,
+) -> Response:
+    """Files for the case (up to five images or PDFs): all kept, or none."""
+    if not CASE_ID.fullmatch(case_id):
+        return not_found(request, actor=actor, names=names)
+    try:
+        attach(db, actor, case_id, read_files(files))
+    except DomainError as error:
+        submitted = {**form, "action": "add_attachments"}
+        return case_page(request, db, names, actor, case_id, Problem.of(error), submitted)
+    notify(request, "Files added.")
+    return RedirectResponse(f"/ui/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/{action}")

@@ -1,4 +1,6 @@
-"""The customer's status page at /c/{link}: the unguessable link is their only key."""
+"""The customer's status page at /c/{link}: the unguessable link is their only key. From it they
+answer a proposed resolution, take part in a live joint session (SPEC §12) and send what the case
+waits for."""
 
 from collections.abc import Callable
 
@@ -6,20 +8,22 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ui.actions import checked
-from api.ui.deps import DbDep
+from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import LINK, Problem, error_page, render
-from api.ui.session import CheckedForm, notify
+from api.ui.session import CheckedForm, GivenFiles, notify, read_files
 from handoff import services
 from handoff.domain.errors import DomainError, NotFound
 from handoff.domain.principals import customer_of
 from handoff.services import queries
+from handoff.services.attachments import answer_what_is_needed
+from handoff.services.directory import Directory
 from handoff.services.status_page import customer_status
 from handoff.store.db import Database
 
 router = APIRouter(prefix="/c", include_in_schema=False)
 
 Answer = Callable[[Database, str, dict[str, str]], object]
-ANSWERS: dict[str, tuple[Answer, str]] = {
+ANSWERS: dict[str, tuple[Answer, str | None]] = {
     "confirm_resolution": (
         lambda db, case, f: services.confirm_resolution(db, customer_of(case), case),
         "Thank you. Your case is closed.",
@@ -34,6 +38,24 @@ ANSWERS: dict[str, tuple[Answer, str]] = {
         lambda db, case, f: services.reopen(db, customer_of(case), case, f.get("reason", "")),
         "Your case is open again.",
     ),
+    "join": (
+        lambda db, case, f: services.join_session(
+            db, customer_of(case), case, f.get("session_id", ""), "customer"
+        ),
+        "You joined the conversation. Keep this page open while you take part.",
+    ),
+    "leave": (
+        lambda db, case, f: services.leave_session(
+            db, customer_of(case), case, f.get("session_id", ""), "customer"
+        ),
+        "You left the conversation.",
+    ),
+    "messages": (
+        lambda db, case, f: services.post_message(
+            db, customer_of(case), case, f.get("session_id", ""), f.get("text", "")
+        ),
+        None,
+    ),
 }
 
 
@@ -44,7 +66,11 @@ def link_not_found(request: Request) -> HTMLResponse:
 
 
 def status_page(
-    request: Request, db: Database, link: str, problem: Problem | None = None
+    request: Request,
+    db: Database,
+    names: Directory,
+    link: str,
+    problem: Problem | None = None,
 ) -> HTMLResponse:
     try:
         if not LINK.fullmatch(link):
@@ -57,18 +83,50 @@ def status_page(
         "customer.html",
         problem.status if problem else 200,
         status=status,
+        names=names,
         link=link,
         problem=problem,
     )
 
 
 @router.get("/{link}")
-def show(request: Request, db: DbDep, link: str) -> HTMLResponse:
-    return status_page(request, db, link)
+def show(request: Request, db: DbDep, names: DirectoryDep, link: str) -> HTMLResponse:
+    return status_page(request, db, names, link)
+
+
+@router.post("/{link}/answer")
+def answer_needed(
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    form: CheckedForm,
+    files: GivenFiles,
+    link: str,
+) -> Response:
+    """What the case awaits from the customer: their words and up to five files, all or none."""
+    if not LINK.fullmatch(link):
+        return link_not_found(request)
+    given = read_files(files)
+    try:
+        case_id = queries.case_by_link(db, link).id
+        note = checked(form).get("note", "").strip() or None
+        answer_what_is_needed(db, customer_of(case_id), case_id, note, given)
+    except NotFound:
+        return link_not_found(request)
+    except DomainError as error:
+        problem = Problem.for_customer(error)
+        if problem.status == 413:
+            message = f"{problem.message}. Each file may be at most 10 MB. Nothing was sent."
+            return error_page(request, 413, problem.title, message, back=f"/c/{link}")
+        return status_page(request, db, names, link, problem)
+    notify(request, "Thank you. We have what you sent, and will get back to you.")
+    return RedirectResponse(f"/c/{link}", status_code=303)
 
 
 @router.post("/{link}/{action}")
-def answer(request: Request, db: DbDep, form: CheckedForm, link: str, action: str) -> Response:
+def answer(
+    request: Request, db: DbDep, names: DirectoryDep, form: CheckedForm, link: str, action: str
+) -> Response:
     if action not in ANSWERS or not LINK.fullmatch(link):
         return link_not_found(request)
     act, thanks = ANSWERS[action]
@@ -77,6 +135,8 @@ def answer(request: Request, db: DbDep, form: CheckedForm, link: str, action: st
     except NotFound:
         return link_not_found(request)
     except DomainError as error:
-        return status_page(request, db, link, Problem.for_customer(error))
-    notify(request, thanks)
-    return RedirectResponse(f"/c/{link}", status_code=303)
+        return status_page(request, db, names, link, Problem.for_customer(error))
+    if thanks:
+        notify(request, thanks)
+    where = "#session" if action in ("join", "messages") else ""
+    return RedirectResponse(f"/c/{link}{where}", status_code=303)

@@ -12,7 +12,15 @@ from fastapi.templating import Jinja2Templates
 from api.schemas.fields import ID_PATTERN
 from api.ui import words
 from api.ui.session import csrf_token, take_notice
-from handoff.domain.errors import DomainError, Forbidden, InvalidInput, NotFound, Refusal
+from handoff.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Refusal,
+    TooLarge,
+)
+from handoff.domain.lifecycle import EVENT_TYPES
 from handoff.store.models import OPEN_REQUEST_STATES
 
 HERE = Path(__file__).parent
@@ -25,6 +33,8 @@ TEMPLATES.env.globals.update(
     party_words=words.PARTIES,
     resolution_words=words.RESOLUTIONS,
     request_states=words.REQUEST_STATES,
+    via_words=words.VIA,
+    event_types=" ".join(sorted(EVENT_TYPES)),
     open_request_states=OPEN_REQUEST_STATES,
 )
 
@@ -53,6 +63,8 @@ class Problem:
             return cls("Not allowed", error.message, error.code, 403)
         if isinstance(error, NotFound):
             return cls("Not found", error.message, error.code, 404)
+        if isinstance(error, TooLarge):
+            return cls("Too much to send", error.message, error.code, 413)
         return cls("Not possible", error.message, error.code, 400)
 
     @classmethod

@@ -9,8 +9,10 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
 
 from api.ui.deps import DbDep, DirectoryDep
+from handoff.domain.attachments import MAX_BYTES, GivenFile
 from handoff.domain.principals import Actor
 from handoff.services.credentials import is_revoked
 from handoff.store import web_sessions
@@ -46,6 +48,25 @@ async def checked_form(request: Request) -> dict[str, str]:
 
 
 CheckedForm = Annotated[dict[str, str], Depends(checked_form)]
+
+
+async def given_files(request: Request) -> list[UploadFile]:
+    """The files of a posted form (read once, by CheckedForm, and kept by the request)."""
+    form = await request.form()
+    return [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+
+
+GivenFiles = Annotated[list[UploadFile], Depends(given_files)]
+
+
+def read_files(files: list[UploadFile]) -> list[GivenFile]:
+    """Their contents, each read to one byte past the most a file may be (so the engine can
+    tell it is too large); a file input left empty sends one nameless, empty part: skipped."""
+    return [
+        GivenFile(f.filename or "file", f.file.read(MAX_BYTES + 1))
+        for f in files
+        if f.filename or f.size
+    ]
 
 
 def sign_in(request: Request, actor: Actor) -> None:

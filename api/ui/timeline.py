@@ -169,7 +169,20 @@ def _awaiting(w: Words, e: ev.AwaitingCustomer) -> str:
 
 @phrase(ev.CustomerResponded)
 def _responded(w: Words, e: ev.CustomerResponded) -> str:
-    return f"{w.who()} recorded the customer's answer{colon(e.note)}"
+    files = f" with {files_of(e.attachments)}" if e.attachments else ""
+    if e.via == "link":
+        return f"The customer answered from their page{files}{colon(e.note)}"
+    return f"{w.who()} recorded the customer's answer{files}{colon(e.note)}"
+
+
+def files_of(attachments: Any) -> str:
+    names = ", ".join(str(a.get("name")) for a in attachments or ())
+    return f"{len(attachments or ())} file(s) ({names})"
+
+
+@phrase(ev.AttachmentsAdded)
+def _attachments_added(w: Words, e: ev.AttachmentsAdded) -> str:
+    return f"{w.who()} added {files_of(e.attachments)}"
 
 
 @phrase(ev.ResolutionProposed)
@@ -250,18 +263,29 @@ def _session_started(w: Words, e: ev.SessionStarted) -> str:
 @phrase(ev.SessionJoined)
 def _session_joined(w: Words, e: ev.SessionJoined) -> str:
     who = w.party(e.party, e.agent_id)
+    if e.via == "link":
+        return f"{who} joined the joint session from their link"
     return f"{who} joined the joint session{w.on_behalf(e.agent_id, 'added by')}"
 
 
 @phrase(ev.SessionLeft)
 def _session_left(w: Words, e: ev.SessionLeft) -> str:
     who = w.party(e.party, e.agent_id)
+    if e.reason == "connection_lost":
+        return f"{who} left the joint session: their page was closed"
+    if e.via == "link":
+        return f"{who} left the joint session"
     return f"{who} left the joint session{w.on_behalf(e.agent_id, 'reported by')}"
 
 
 @phrase(ev.SessionEnded)
 def _session_ended(w: Words, e: ev.SessionEnded) -> str:
     return f"{w.who()} ended the joint session" + (f" ({e.reason})" if e.reason else "")
+
+
+@phrase(ev.SessionMessage)
+def _session_message(w: Words, e: ev.SessionMessage) -> str:
+    return f"{w.party(e.party, e.agent_id)} said in the joint session{colon(e.text)}"
 
 
 @phrase(ev.NoteAdded)

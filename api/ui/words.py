@@ -35,6 +35,15 @@ ACTIONS = {
     "reopen": "Reopen",
     "withdraw": "Withdraw (on the customer's word)",
     "add_note": "Add a note",
+    "post_message": "Send",
+    "add_attachments": "Add files",
+}
+
+# How a presence in a joint session was established (SPEC §12), after who it is.
+VIA = {
+    "link": "joined from their link",
+    "system": "joined through a partner system",
+    "attested": "on the owner's word",
 }
 
 PARTIES = {

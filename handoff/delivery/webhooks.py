@@ -114,10 +114,10 @@ def send(db: Database, client: httpx.Client, leased: Leased) -> str:
             status = response.status_code
         if not response.is_success:
             error = f"HTTP {status}"
-    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
-        # A subscriber's address that cannot be sent to (stored before it was checked, or a host
-        # with no DNS spelling) fails its delivery like an unreachable one; the worker goes on.
-        error = f"{type(exc).__name__}: {exc}"
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, OSError, ValueError):
+        # Unreachable, refused, not resolvable, or an address inside (the checked transport
+        # refuses it): the log says no more than that (SPEC §14), so it maps nothing inside.
+        error = "could not connect"
     return _record(db, leased.id, status, error)
 
 

@@ -24,12 +24,21 @@ from sqlalchemy.orm import Session
 from handoff.delivery.webhooks import Leased, deliver_due, lease_next, send
 from handoff.domain.errors import DomainError
 from handoff.domain.principals import WORKING_ROLES
+from handoff.services.addresses import CheckedTransport
 from handoff.services.handoffs import expire_handoff
 from handoff.services.resolution import auto_close
+from handoff.services.sessions import customer_connection_lost
 from handoff.services.timers import escalate_overdue_request, escalate_unclaimed
-from handoff.store import idempotency, web_sessions
+from handoff.store import idempotency, presence, web_sessions
 from handoff.store.db import Database
-from handoff.store.models import OPEN_REQUEST_STATES, AgentRow, CaseRow, HandoffRow, RequestRow
+from handoff.store.models import (
+    OPEN_REQUEST_STATES,
+    AgentRow,
+    CaseRow,
+    HandoffRow,
+    RequestRow,
+    SessionRow,
+)
 from handoff.store.models import utcnow as now
 
 log = logging.getLogger("handoff.worker")
@@ -110,6 +119,12 @@ DUE_WORK = (
     DueWork(
         "auto_closed", CaseRow.id, _auto_close, lambda db, row, s: auto_close(db, row[0], within=s)
     ),
+    DueWork(
+        "customer_connections_lost",
+        SessionRow.id,
+        presence.lost_connections,
+        lambda db, row, s: customer_connection_lost(db, row[0], row[1], within=s),
+    ),
 )
 
 
@@ -131,7 +146,7 @@ def tick(
         while (outcome := _one(db, work, at, skipped)) is not None:
             done[outcome] += 1
     if deliver:
-        with httpx.Client() if client is None else nullcontext(client) as http:
+        with webhook_client(db) if client is None else nullcontext(client) as http:
             deliveries = deliver_due(db, http, at)
         done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
     done["idempotency_keys_forgotten"] = idempotency.forget_expired(db, at)
@@ -220,7 +235,7 @@ def _deliver_until(db: Database, stop: threading.Event, interval: float, senders
                 busy.discard(leased.subscription_id)
             free.release()
 
-    with httpx.Client() as client, ThreadPoolExecutor(senders, "webhook-sender") as pool:
+    with webhook_client(db) as client, ThreadPoolExecutor(senders, "webhook-sender") as pool:
         while not stop.is_set():
             if not free.acquire(timeout=interval):
                 continue
@@ -240,3 +255,9 @@ def _deliver_until(db: Database, stop: threading.Event, interval: float, senders
             with guard:
                 busy.add(leased.subscription_id)
             pool.submit(send_one, client, leased)
+
+
+def webhook_client(db: Database) -> httpx.Client:
+    """The client deliveries go through: to public addresses only, checked when connecting."""
+    allow_private = db.settings.webhook_allow_private
+    return httpx.Client(transport=CheckedTransport(allow_private=allow_private))

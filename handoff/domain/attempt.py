@@ -7,7 +7,7 @@ from typing import Any
 from handoff.config import Windows
 from handoff.domain.case import Case
 from handoff.domain.principals import Actor
-from handoff.send_away import PhraseRules
+from handoff.domain.send_away import PhraseRules
 
 
 @dataclass

@@ -83,6 +83,13 @@ def participant(a: Attempt) -> None:
     )
 
 
+def participant_system(a: Attempt) -> None:
+    _require(
+        a.actor.kind == "system" and a.actor.org_id in a.case.participant_org_ids,
+        "only a partner system of a participant org may do this",
+    )
+
+
 def party_fits(party: str, org_id: str | None, owner_org_id: str) -> bool:
     """Who may be which party of a joint session (SPEC §11): the owner org's people are the
     owner and bring the customer in; another org's people are the receiver; anyone collaborates.
@@ -92,6 +99,31 @@ def party_fits(party: str, org_id: str | None, owner_org_id: str) -> bool:
     if party == "receiver":
         return org_id != owner_org_id
     return party == "collaborator"
+
+
+def presence_via(actor_kind: str, party: str) -> str:
+    """How a join proves its presence (SPEC §12): the customer by their own link, a partner
+    system by its platform, an agent by being there; the owner's word for the customer is
+    only attested."""
+    if actor_kind == "customer":
+        return "link"
+    if actor_kind == "system":
+        return "system"
+    return "attested" if party == "customer" else "agent"
+
+
+def session_member(a: Attempt) -> None:
+    """A participant org's people and systems; and the case's customer, from their own page."""
+    if a.actor.kind == "customer" and a.actor.case_id == a.case.id:
+        return
+    participant(a)
+
+
+def session_member_or_timer(a: Attempt) -> None:
+    """As session_member, and the timer (a customer's page gone quiet leaves for them)."""
+    if a.actor.kind == "timer":
+        return
+    session_member(a)
 
 
 def timer(a: Attempt) -> None:

@@ -89,6 +89,8 @@ class SessionParty:
     left_at: datetime | None = None
     session_id: str = ""
     id: int | None = None  # given by the database
+    via: str | None = None  # how the presence was established: agent, link, system, attested
+    seen_at: datetime | None = None  # a customer present by link: their page last said so
 
 
 @dataclass(eq=False)
@@ -104,6 +106,20 @@ class JointSession:
     @property
     def present(self) -> list[SessionParty]:
         return [p for p in self.parties if p.left_at is None] if self.state == "live" else []
+
+
+@dataclass(eq=False)
+class Attachment:
+    """A file given for the case (its bytes stay in the store; the event holds its SHA-256)."""
+
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    added_by: str
+    id: str = field(default_factory=new_id)
+    case_id: str = ""
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(eq=False)
@@ -136,6 +152,7 @@ class Case:
     requests: list[Request] = field(default_factory=list)
     handoffs: list[Handoff] = field(default_factory=list)
     sessions: list[JointSession] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
     @property
     def reference(self) -> str:

@@ -50,3 +50,9 @@ class InvalidInput(DomainError):
     def __init__(self, field: str, message: str, **details: Any) -> None:
         super().__init__(message, field=field, **details)
         self.field = field
+
+
+class TooLarge(DomainError):
+    """More than the engine takes at once: a file over its size (413)."""
+
+    code = "too_large"

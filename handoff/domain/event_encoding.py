@@ -126,13 +126,10 @@ def _alternatives(annotation: Any) -> tuple[Any, ...]:
 
 
 _FALLBACK: dict[Any, Any] = {str: "", bool: False, tuple: ()}
-# Field annotations hold the real datetime class. A frozen clock (freezegun) swaps every module
-# attribute that names it for its fake, so it is looked up here, in a set it leaves alone.
-_TIME_KINDS = frozenset({datetime})
 
 
 def _encoder(kind: Any) -> Callable[[Any], Any]:
-    if kind in _TIME_KINDS:
+    if _is_time(kind):
         return lambda v: None if v is None else v.isoformat()
     if get_origin(kind) is tuple:
         return lambda v: None if v is None else list(v)
@@ -142,7 +139,7 @@ def _encoder(kind: Any) -> Callable[[Any], Any]:
 def _decoder(kind: Any, nullable: bool) -> Callable[[Any], Any]:
     """Reads a stored value as `kind`, or answers _UNREADABLE (kept then as it was)."""
     null = None if nullable else _UNREADABLE
-    if kind in _TIME_KINDS:  # read only as written: isoformat's own spelling
+    if _is_time(kind):  # read only as written: isoformat's own spelling
 
         def read_time(value: Any) -> Any:
             if value is None:
@@ -173,3 +170,8 @@ def _decoder(kind: Any, nullable: bool) -> Callable[[Any], Any]:
         return value if fits else _UNREADABLE
 
     return read_plain
+
+
+def _is_time(kind: Any) -> bool:
+    """`datetime`, also while freezegun has put its subclass in this module's `datetime`."""
+    return isinstance(kind, type) and issubclass(datetime, kind) and kind is not object

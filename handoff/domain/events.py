@@ -80,6 +80,8 @@ class HandoffAccepted(DomainEvent):
     to_org: str
     to_agent: str
     summary: str
+    # The live session's parties relabelled with it: {"agent_id", "from", "to"} each (SPEC §12).
+    relabelled: tuple[dict, ...] | None = field(default=None, metadata=OMITTED_IF_NONE)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ class AwaitingCustomer(DomainEvent):
 class CustomerResponded(DomainEvent):
     TYPE = "customer_responded"
     note: str | None
+    # From the customer's own page: "link"; the files given, {"id", "name", "content_type",
+    # "size", "sha256"} each, so the hash chain covers them.
+    via: str | None = field(default=None, metadata=OMITTED_IF_NONE)
+    attachments: tuple[dict, ...] | None = field(default=None, metadata=OMITTED_IF_NONE)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,7 @@ class SessionJoined(DomainEvent):
     session_id: str
     party: str
     agent_id: str | None  # None for the customer
+    via: str | None = field(default=None, metadata=OMITTED_IF_NONE)  # agent, link, system, attested
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,8 @@ class SessionLeft(DomainEvent):
     session_id: str
     party: str
     agent_id: str | None
+    via: str | None = field(default=None, metadata=OMITTED_IF_NONE)
+    reason: str | None = field(default=None, metadata=OMITTED_IF_NONE)  # "connection_lost"
 
 
 @dataclass(frozen=True)
@@ -252,6 +261,23 @@ class SessionEnded(DomainEvent):
     session_id: str
     # Written when closing the case ended the session.
     reason: str | None = field(default=None, metadata=OMITTED_IF_NONE)
+
+
+@dataclass(frozen=True)
+class SessionMessage(DomainEvent):
+    TYPE = "session_message"
+    session_id: str
+    party: str
+    agent_id: str | None  # None for the customer
+    text: str
+
+
+@dataclass(frozen=True)
+class AttachmentsAdded(DomainEvent):
+    """Files a participant (a partner system, say) gave for the case; each with its SHA-256."""
+
+    TYPE = "attachments_added"
+    attachments: tuple[dict, ...]  # type: ignore[type-arg]
 
 
 # --- Notes and refusals --------------------------------------------------------------------------
@@ -304,7 +330,8 @@ CLASSES: tuple[type[DomainEvent], ...] = (
     AwaitingCustomer, CustomerResponded, ResolutionProposed, ResolutionConfirmed,
     ResolutionRejected, AutoClosed, Reopened, Withdrawn, RequestCreated, RequestAcknowledged,
     RequestCompleted, RequestDeclined, RequestCancelled, RequestOverdue, SessionStarted,
-    SessionJoined, SessionLeft, SessionEnded, NoteAdded, Refused,
+    SessionJoined, SessionLeft, SessionEnded, SessionMessage, AttachmentsAdded, NoteAdded,
+    Refused,
 )  # fmt: skip
 CLASS_OF: dict[str, type[DomainEvent]] = {cls.TYPE: cls for cls in CLASSES}
 

@@ -4,8 +4,14 @@ from handoff.domain.attempt import Attempt
 from handoff.domain.authority import party_fits
 from handoff.domain.case import Agent
 from handoff.domain.errors import Forbidden, InvalidInput, Refusal
-from handoff.domain.vocabulary import PARTIES, RESOLUTION_CODES, WORKING_ROLES
-from handoff.send_away import find_send_away
+from handoff.domain.send_away import find_send_away
+from handoff.domain.vocabulary import (
+    PARTIES,
+    PROVEN_CUSTOMER_VIAS,
+    RESOLUTION_CODES,
+    VIAS,
+    WORKING_ROLES,
+)
 
 
 def _text_given(a: Attempt, name: str) -> None:
@@ -154,19 +160,23 @@ def warm_session_complete(a: Attempt) -> None:
         missing.append({"party": "owner", "agent_id": case.owner_agent_id})
     if not any(p.party == "receiver" and p.agent_id == acceptor.id for p in present):
         missing.append({"party": "receiver", "agent_id": acceptor.id})
-    if not any(p.party == "customer" for p in present):
+    verified = a.params.get("customer_presence") == "verified"
+    proofs = PROVEN_CUSTOMER_VIAS if verified else VIAS
+    if not any(p.party == "customer" and (p.via or "attested") in proofs for p in present):
         missing.append({"party": "customer"})
     if missing:
         who = ", ".join(
             f"{m['party']} ({m['agent_id']})" if m.get("agent_id") else f"{m['party']}"
             for m in missing
         )
+        proof = " (by their own link or a partner system: this org verifies it)" if verified else ""
         raise Refusal(
             "warm_session_required",
             f"A handoff is accepted only in a live joint session with the owner, the receiver and "
-            f"the customer all present. Missing: {who}.",
+            f"the customer all present. Missing: {who}{proof}.",
             missing=missing,
             session_id=session.id if session else None,
+            **({"customer_presence": "verified"} if verified else {}),
         )
 
 
@@ -257,7 +267,11 @@ def session_for_pending_handoff(a: Attempt) -> None:
     handoff_id = a.params.get("handoff_id")
     pending = a.case.pending_handoff
     if handoff_id is not None and (pending is None or pending.id != handoff_id):
-        raise InvalidInput("handoff_id", "a session can only carry the case's pending handoff")
+        raise Refusal(
+            "handoff_not_pending",
+            "A session can only carry the case's pending handoff, and this one is not pending.",
+            handoff_id=handoff_id,
+        )
 
 
 def _joining_agent(a: Attempt) -> Agent | None:
@@ -272,9 +286,14 @@ def party_speaks_for_itself(a: Attempt) -> None:
     if party not in PARTIES:
         raise InvalidInput("party", f"party must be one of {', '.join(PARTIES)}")
     if party == "customer":
-        if not actor.speaks_for(a.case.owner_org_id):
-            raise Forbidden("the customer is joined to a session by the owner org")
+        is_the_customer = actor.kind == "customer" and actor.case_id == a.case.id
+        if not (is_the_customer or actor.kind == "timer" or actor.speaks_for(a.case.owner_org_id)):
+            raise Forbidden("the customer joins from their own page, or by the owner org")
         return
+    if actor.kind == "customer":
+        raise Forbidden("the customer joins and leaves as the customer only")
+    if actor.kind == "timer":
+        raise Forbidden("the timer leaves only for a customer whose page went quiet")
     if agent is None:
         raise InvalidInput("agent_id", f"agent_id is needed for the {party} party")
     if not (actor.kind == "agent" and actor.id == agent.id) and not (
@@ -298,7 +317,11 @@ def party_fits_case(a: Attempt) -> None:
 
 def party_not_present(a: Attempt) -> None:
     if _find_presence(a) is not None:
-        raise InvalidInput("party", "that party is already present in the session")
+        raise Refusal(
+            "already_present",
+            "That party is already present in the session.",
+            party=a.params.get("party"),
+        )
 
 
 def party_present(a: Attempt) -> None:
@@ -313,3 +336,55 @@ def _find_presence(a: Attempt) -> object:
     return next(
         (p for p in present if p.party == a.params.get("party") and p.agent_id == agent_id), None
     )
+
+
+def text_given(a: Attempt) -> None:
+    _text_given(a, "text")
+
+
+def author_present(a: Attempt) -> None:
+    """Messages are said inside the session: by a present agent, or the customer present."""
+    session = a.params.get("session")
+    present = session.present if session is not None else []
+    if a.actor.kind == "customer":
+        here = any(p.party == "customer" for p in present)
+    else:
+        here = any(p.agent_id == a.actor.id for p in present if p.party != "customer")
+    if not here:
+        raise Forbidden("only someone present in the session speaks in it; join it first")
+
+
+def message_not_send_away(a: Attempt) -> None:
+    """An agent's message is customer-facing; the customer's own words are not checked."""
+    if a.actor.kind != "customer":
+        _no_send_away(a, "text")
+
+
+def a_session_is_live(a: Attempt) -> None:
+    if a.case.live_session is None:
+        raise Refusal("invalid_transition", "No joint session is live on this case.")
+
+
+MAX_PARTICIPANTS = 50  # orgs taking part in one case (SPEC §14)
+
+
+def open_requests_below_limit(a: Attempt) -> None:
+    """A case holds a bounded number of open requests, so no one case grows without end."""
+    limit = int(a.params.get("open_request_limit") or 50)
+    if len(a.case.open_requests) >= limit:
+        raise Refusal(
+            "limit_reached",
+            f"This case already has {limit} open requests; close some before asking for more.",
+            limit=limit,
+            what="open_requests",
+        )
+
+
+def participants_below_limit(a: Attempt) -> None:
+    if len(a.case.participants) >= MAX_PARTICIPANTS:
+        raise Refusal(
+            "limit_reached",
+            f"This case already has {MAX_PARTICIPANTS} participant orgs.",
+            limit=MAX_PARTICIPANTS,
+            what="participants",
+        )

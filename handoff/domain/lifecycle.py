@@ -47,7 +47,7 @@ CASE_TABLE = (
     Row("cancel_handoff",      ["handoff_pending"],      "active",              who.owner_agent, [], "handoff_cancelled"),
     Row("expire_handoff",      ["handoff_pending"],      "active",              who.timer, [g.handoff_window_passed], "handoff_expired"),
     Row("await_customer",      ["active"],               "awaiting_customer",   who.owner_agent, [g.needed_given, g.needed_not_send_away], "awaiting_customer"),
-    Row("customer_responded",  ["awaiting_customer"],    "active",              who.owner_org, [], "customer_responded"),
+    Row("customer_responded",  ["awaiting_customer"],    "active",              who.customer_or_owner_org, [], "customer_responded"),
     Row("propose_resolution",  ["active"],               "resolution_proposed", who.owner_agent, [g.resolution_code_valid, g.summary_given, g.no_open_requests, g.summary_not_send_away], "resolution_proposed"),
     Row("confirm_resolution",  ["resolution_proposed"],  "closed",              who.customer_or_owner_org, [], "resolution_confirmed"),
     Row("reject_resolution",   ["resolution_proposed"],  "active",              who.customer_or_owner_org, [g.reason_given], "resolution_rejected"),
@@ -55,16 +55,18 @@ CASE_TABLE = (
     Row("reopen",              ["closed"],               "active",              who.customer_or_owner_org, [g.reason_given, g.within_reopen_window], "reopened"),
     Row("withdraw",            OPEN,                     "closed",              who.owner_agent, [g.reason_given], "withdrawn"),
     # Actions on an open case that leave its state as it is.
-    Row("add_participant",     OPEN,                     None,                  who.owner_org, [g.reason_given], "participant_added"),
-    Row("create_request",      COLLABORATING,            None,                  who.owner_org, [g.request_target_is_other_participant, g.action_given], "request_created"),
+    Row("add_participant",     OPEN,                     None,                  who.owner_org, [g.reason_given, g.participants_below_limit], "participant_added"),
+    Row("create_request",      COLLABORATING,            None,                  who.owner_org, [g.request_target_is_other_participant, g.action_given, g.open_requests_below_limit], "request_created"),
     Row("acknowledge_request", COLLABORATING,            None,                  who.request_target_org, [], "request_acknowledged"),
     Row("complete_request",    COLLABORATING,            None,                  who.request_target_org, [g.note_given], "request_completed"),
     Row("decline_request",     COLLABORATING,            None,                  who.request_target_org, [g.reason_given], "request_declined"),
     Row("start_session",       WORKED,                   None,                  who.owner_org, [g.no_live_session, g.session_for_pending_handoff], "session_started"),
-    Row("join_session",        WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_fits_case, g.party_not_present], "session_joined"),
-    Row("leave_session",       WORKED,                   None,                  who.participant, [g.party_speaks_for_itself, g.party_present], "session_left"),
+    Row("join_session",        WORKED,                   None,                  who.session_member, [g.party_speaks_for_itself, g.party_fits_case, g.party_not_present], "session_joined"),
+    Row("leave_session",       WORKED,                   None,                  who.session_member_or_timer, [g.party_speaks_for_itself, g.party_present], "session_left"),
+    Row("post_message",        WORKED,                   None,                  who.session_member, [g.a_session_is_live, g.text_given, g.author_present, g.message_not_send_away], "session_message"),
     Row("end_session",         WORKED,                   None,                  who.owner_org, [], "session_ended"),
     Row("escalate_overdue_request", COLLABORATING,       None,                  who.timer, [g.request_overdue], "request_overdue"),
+    Row("add_attachments",     OPEN,                     None,                  who.participant_system, [], "attachments_added"),
     Row("add_note",            STATES,                   None,                  who.participant, [g.customer_notes_by_owner_org, g.customer_text_not_send_away], "note_added"),
 )
 # fmt: on
@@ -160,7 +162,7 @@ def _fire(machine: Machine, trigger: str, model: Any, attempt: Attempt, owner: s
 
 # Guards that read only the case and the clock, never the input: `allowed_actions` checks them too,
 # so no button is offered that is sure to be refused (a reopen after its window, say).
-INPUT_FREE_GUARDS = frozenset({g.within_reopen_window, g.no_live_session})
+INPUT_FREE_GUARDS = frozenset({g.within_reopen_window, g.no_live_session, g.a_session_is_live})
 
 
 def allowed_actions(attempt: Attempt) -> list[str]:

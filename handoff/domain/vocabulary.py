@@ -25,6 +25,11 @@ RESOLUTION_CODES = (
     "withdrawn_by_customer",
 )
 PARTIES = ("owner", "receiver", "customer", "collaborator")
+# How a presence in a joint session was established (SPEC §12); a customer is proven present only
+# by their own link or by a partner system's platform.
+VIAS = ("agent", "link", "system", "attested")
+PROVEN_CUSTOMER_VIAS = ("link", "system")
+CUSTOMER_PRESENCE = ("attested", "verified")
 ORG_KINDS = ("merchant", "bank", "vendor", "manufacturer", "carrier", "other")
 ROLES = ("rep", "supervisor", "auditor")
 WORKING_ROLES = frozenset({"rep", "supervisor"})  # who may own and work cases
@@ -44,7 +49,14 @@ SPEC_REFUSALS = (
     "window_passed",
     "version_conflict",
 )
-ENGINE_REFUSALS = ("session_live", "window_not_passed", "already_escalated")
+ENGINE_REFUSALS = (
+    "session_live",
+    "already_present",
+    "handoff_not_pending",
+    "limit_reached",
+    "window_not_passed",
+    "already_escalated",
+)
 # Refusals that would have sent the customer away: each is itself put on the case's record (§6).
 RECORDED_REFUSALS = frozenset(
     {

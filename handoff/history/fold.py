@@ -7,10 +7,10 @@ resolution and times, and the running counts the metrics need. It never refuses 
 history should not hold is for `handoff check` to say (table_replay).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from handoff.domain import events as ev
 from handoff.domain.errors import RECORDED_CODES
@@ -217,7 +217,8 @@ def _changed(s: CaseState, event: DomainEvent, at: datetime) -> CaseState:
     if owner is not None:
         s = replace(s, owner_agent=owner)
     if isinstance(event, ev.HandoffAccepted):
-        s = replace(s, owner_org=event.to_org)
+        relabelled = tuple(_relabelled(x, event.relabelled or ()) for x in s.sessions)
+        s = replace(s, owner_org=event.to_org, sessions=relabelled)
     if event.type in FOLLOWUPS:  # a close
         s = replace(s, closed_at=at, first_closed_at=s.first_closed_at or at)
     match event:
@@ -266,6 +267,19 @@ Settled = TypeVar("Settled", RequestState, HandoffState)
 
 def _settled(item: Settled, item_id: str, state: str) -> Settled:
     return replace(item, state=state) if item.id == item_id else item
+
+
+def _relabelled(session: SessionState, changes: Iterable[Mapping[str, Any]]) -> SessionState:
+    """The live session goes on under the new owner: each party the acceptance relabelled (the
+    receiver now `owner`, the previous owner a `collaborator`) under its new label."""
+    if not session.live:
+        return session
+    to = {(c.get("from"), c.get("agent_id")): c.get("to") for c in changes}
+    present = tuple(
+        Presence(str(to[p.party, p.agent_id]), p.agent_id) if (p.party, p.agent_id) in to else p
+        for p in session.present
+    )
+    return replace(session, present=present)
 
 
 def _session_after(session: SessionState, session_id: str, event: DomainEvent) -> SessionState:

@@ -38,7 +38,13 @@ from handoff.services.resolution import (
     reopen,
     withdraw,
 )
-from handoff.services.sessions import end_session, join_session, leave_session, start_session
+from handoff.services.sessions import (
+    end_session,
+    join_session,
+    leave_session,
+    post_message,
+    start_session,
+)
 from handoff.services.timers import escalate_unclaimed
 
 __all__ = [
@@ -69,6 +75,7 @@ __all__ = [
     "issue_credential",
     "join_session",
     "leave_session",
+    "post_message",
     "propose_handoff",
     "propose_resolution",
     "reject_resolution",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from handoff.domain import events as ev
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
-from handoff.domain.vocabulary import ORG_KINDS, PRINCIPAL_KINDS, ROLES
+from handoff.domain.vocabulary import CUSTOMER_PRESENCE, ORG_KINDS, PRINCIPAL_KINDS, ROLES
 from handoff.history import chain
 from handoff.store import casefile
 from handoff.store.db import Database
@@ -49,14 +49,24 @@ def create_org(
     name: str,
     kind: str,
     windows: dict[str, int] | None = None,
+    customer_presence: str | None = None,
 ) -> Org:
     require_admin(actor)
     if kind not in ORG_KINDS:
         raise InvalidInput("kind", f"kind must be one of {', '.join(ORG_KINDS)}")
+    if customer_presence not in (None, *CUSTOMER_PRESENCE):
+        raise InvalidInput("customer_presence", "customer_presence is attested or verified")
     with db.session() as session:
         if session.get(Org, org_id) is not None:
             raise Refusal("already_exists", f"org {org_id} already exists", org_id=org_id)
-        org = Org(id=org_id, name=name, kind=kind, windows=windows or None, created_at=now())
+        org = Org(
+            id=org_id,
+            name=name,
+            kind=kind,
+            windows=windows or None,
+            customer_presence=customer_presence,
+            created_at=now(),
+        )
         session.add(org)
         session.commit()
         return org

@@ -22,8 +22,8 @@ from handoff.domain.case import Case
 from handoff.domain.errors import NotFound, Refusal
 from handoff.domain.events import DomainEvent
 from handoff.domain.principals import Actor
+from handoff.domain.send_away import PhraseRules
 from handoff.history import chain
-from handoff.send_away import PhraseRules
 from handoff.services.ports import LockedCase, Store, Work
 from handoff.services.views import CaseView
 from handoff.services.visibility import can_see

@@ -102,11 +102,13 @@ def accept_handoff(
         case = change.case
         handoff = proposed_handoff(case, handoff_id)
         receiver = _acceptor(change.work, actor, agent_id)
-        change.check(agent=receiver)
+        presence = change.work.customer_presence(handoff.to_org_id)
+        change.check(agent=receiver, customer_presence=presence or db.settings.customer_presence)
         lifecycle.fire_handoff("accept", handoff, change.attempt)
         handoff.accepted_by, handoff.decided_at = receiver.id, change.now
         from_org, from_agent = case.owner_org_id, case.owner_agent_id
         case.owner_org_id, case.owner_agent_id = handoff.to_org_id, receiver.id
+        relabelled = _relabel(case, from_agent, receiver.id)
         change.record(
             ev.HandoffAccepted(
                 handoff_id=handoff.id,
@@ -115,9 +117,26 @@ def accept_handoff(
                 to_org=handoff.to_org_id,
                 to_agent=receiver.id,
                 summary=handoff.summary,
+                relabelled=relabelled or None,
             )
         )
         return change.done()
+
+
+def _relabel(case: Case, from_agent: str | None, to_agent: str) -> tuple[dict[str, str], ...]:
+    """The session goes on under the new owner: the accepting agent is now `owner`, the previous
+    owner agent a `collaborator` (SPEC §12)."""
+    session = case.live_session
+    changed = []
+    for presence in session.present if session else []:
+        relabel = {"owner": "collaborator"} if presence.agent_id == from_agent else {}
+        if presence.agent_id == to_agent:
+            relabel = {"receiver": "owner", "collaborator": "owner"}
+        to = relabel.get(presence.party)
+        if presence.agent_id and to:
+            changed.append({"agent_id": presence.agent_id, "from": presence.party, "to": to})
+            presence.party = to
+    return tuple(changed)
 
 
 def _settle(change: Change, handoff: Handoff, trigger: str) -> CaseView:

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from handoff.config import Windows
-from handoff.domain.case import Case
+from handoff.domain.case import Attachment, Case
 from handoff.domain.errors import InvalidInput, NotFound
 from handoff.domain.principals import Actor
 from handoff.history import chain
@@ -155,6 +155,26 @@ def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:
         return [EventView.of(e) for e in _events_of(session, case_id)]
 
 
+def events_after(db: Database, case_id: str, after: int, limit: int = 100) -> list[EventView]:
+    """The case's next events after seq `after`: a stream's next read (its caller checked,
+    when the stream opened, that its reader may see the case)."""
+    with db.reading() as session:
+        query = (
+            select(Event)
+            .where(Event.case_id == case_id, Event.seq > after)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+        return [EventView.of(e) for e in session.scalars(query)]
+
+
+def last_seq(db: Database, case_id: str) -> int:
+    """The seq of the case's latest event (0 before any): where a page's stream starts."""
+    with db.reading() as session:
+        found = session.scalar(select(func.max(Event.seq)).where(Event.case_id == case_id))
+        return int(found or 0)
+
+
 def _events_of(session: Session, case_id: str) -> Iterator[Event]:
     return iter(session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)))
 
@@ -163,3 +183,16 @@ def verify_case(db: Database, actor: Actor, case_id: str) -> Verification:
     with db.reading() as session:
         case = _visible_case(session, actor, case_id)
         return chain.verify(_events_of(session, case_id), (case.last_seq, case.last_hash))
+
+
+def attachment(
+    db: Database, actor: Actor, case_id: str, attachment_id: str
+) -> tuple[Attachment, bytes]:
+    """A file given for a case, to whoever may read the case."""
+    with db.reading() as session:
+        case = _visible(session, actor, case_id).case
+        found = next((a for a in case.attachments if a.id == attachment_id), None)
+        content = casefile.attachment_content(session.connection(), case_id, attachment_id)
+    if found is None or content is None:
+        raise NotFound("attachment not found")
+    return found, content

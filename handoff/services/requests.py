@@ -31,7 +31,7 @@ def create_request(
     with changing(
         db, actor, case_id, "create_request", params=params, expected_version=expected_version
     ) as change:
-        change.check()
+        change.check(open_request_limit=db.settings.max_open_requests)
         if respond_by is not None and respond_by <= change.now:
             raise InvalidInput("respond_by", "respond_by must be in the future")
         request = Request(

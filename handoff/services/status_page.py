@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handoff.config import Windows
 from handoff.domain.errors import NotFound
 from handoff.domain.principals import customer_of
 from handoff.services.flow import view_of
+from handoff.services.views import HandoffView, SessionView
 from handoff.store import casefile
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Event, Org
@@ -16,10 +17,21 @@ from handoff.store.models import utcnow as now
 
 # How the case ended, for the customer: a withdrawal's reason is the owner's note, not theirs.
 RESOLVED = ("confirmed", "automatic")
+SHOWN = ("proposed", "accepted")  # the session's handoff, told to the customer
 
 
 @dataclass(frozen=True)
 class CustomerNote:
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    """Something said in the joint session: by the customer (agent_id None) or an agent."""
+
+    party: str
+    agent_id: str | None
     text: str
     at: datetime
 
@@ -40,6 +52,10 @@ class CustomerStatus:
     needed: str | None  # what the customer is asked for, while the case awaits them
     notes: list[CustomerNote]
     allowed_actions: list[str]
+    seq: int = 0  # the latest event the page shows: its stream starts after it
+    session: SessionView | None = None  # the live joint session the customer may join
+    handoff: HandoffView | None = None  # the handoff it is for, pending or accepted
+    messages: list[SessionLine] | None = None  # said in the live session
 
 
 def customer_status(db: Database, link: str) -> CustomerStatus:
@@ -51,7 +67,24 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
             raise NotFound("case not found")
         case, customer, at = loaded.case, customer_of(loaded.case.id), now()
         windows = Windows.for_org(db.settings, loaded.windows)
-        allowed = view_of(case, customer, windows, at, db.rules).allowed_actions
+        view = view_of(case, customer, windows, at, db.rules)
+        seq = session.scalar(select(func.max(Event.seq)).where(Event.case_id == case.id)) or 0
+        live = view.session
+        handoff = next(
+            (h for h in view.handoffs if live and live.handoff_id == h.id and h.state in SHOWN),
+            None,
+        )
+        said = []
+        if live:
+            said = [
+                SessionLine(e.data["party"], e.data.get("agent_id"), e.data["text"], e.at)
+                for e in session.scalars(
+                    select(Event)
+                    .where(Event.case_id == case.id, Event.type == "session_message")
+                    .order_by(Event.seq)
+                )
+                if e.data.get("session_id") == live.id
+            ]
         org = session.get(Org, case.owner_org_id)
         agent = session.get(AgentRow, case.owner_agent_id) if case.owner_agent_id else None
         notes = session.scalars(
@@ -86,5 +119,9 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
                 for e in notes
                 if e.data.get("visibility") == "customer"
             ],
-            allowed_actions=allowed,
+            allowed_actions=view.allowed_actions,
+            seq=int(seq),
+            session=live,
+            handoff=handoff,
+            messages=said,
         )

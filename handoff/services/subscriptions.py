@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.lifecycle import EVENT_TYPES
 from handoff.domain.principals import Actor
+from handoff.services.addresses import NotPublic, check_host
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor
 from handoff.services.views import DeliveryView, WebhookView
 from handoff.store.db import Database
@@ -44,7 +45,7 @@ def _subscribing_org(session: Session, actor: Actor, org_id: str | None) -> str:
     return actor.org_id
 
 
-def _check_deliverable(url: str) -> None:
+def _check_deliverable(url: str, *, allow_private: bool) -> None:
     """A URL the worker can send to: http or https, with a host that has a DNS spelling."""
     try:
         parsed = httpx.URL(url)
@@ -56,6 +57,13 @@ def _check_deliverable(url: str) -> None:
             parsed.host.encode("idna")
     except (httpx.InvalidURL, UnicodeError, ValueError) as error:
         raise InvalidInput("url", f"not a URL a webhook can be sent to: {url} ({error})") from None
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        check_host(parsed.host, port, allow_private=allow_private)
+    except NotPublic as error:
+        raise InvalidInput("url", f"webhooks go to public addresses only: {error}") from None
+    except OSError:
+        pass  # not resolvable now: checked again, and refused if inside, when connecting
 
 
 def create_webhook(
@@ -67,7 +75,7 @@ def create_webhook(
 ) -> WebhookView:
     with db.session() as session:
         subscriber = _subscribing_org(session, actor, org_id)
-        _check_deliverable(url)
+        _check_deliverable(url, allow_private=db.settings.webhook_allow_private)
         if events is not None and not events:
             raise InvalidInput("events", "name at least one event type, or leave it out for all")
         unknown = sorted(set(events or ()) - EVENT_TYPES)

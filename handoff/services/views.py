@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from handoff.domain.case import Case, Handoff, JointSession, Request
+from handoff.domain.case import Attachment, Case, Handoff, JointSession, Request
 from handoff.store.models import Event, WebhookDelivery
 
 
@@ -91,6 +91,22 @@ class PresenceView:
     party: str
     agent_id: str | None
     joined_at: datetime
+    via: str  # how the presence was established (SPEC §12)
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    added_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: Attachment) -> "AttachmentView":
+        return cls(a.id, a.name, a.content_type, a.size, a.sha256, a.added_by, a.created_at)
 
 
 @dataclass(frozen=True)
@@ -102,18 +118,41 @@ class SessionView:
     present: list[PresenceView]
     started_at: datetime
     ended_at: datetime | None
+    # Who its handoff still waits for: {"party", "org_id"?, "agent_id"?} each (SPEC §12).
+    missing: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, s: JointSession) -> "SessionView":
+    def of(cls, s: JointSession, case: Case | None = None) -> "SessionView":
         return cls(
             id=s.id,
             case_id=s.case_id,
             state=s.state,
             handoff_id=s.handoff_id,
-            present=[PresenceView(p.party, p.agent_id, p.joined_at) for p in s.present],
+            present=[
+                PresenceView(p.party, p.agent_id, p.joined_at, p.via or "attested")
+                for p in s.present
+            ],
             started_at=s.started_at,
             ended_at=s.ended_at,
+            missing=_missing(s, case) if case is not None else [],
         )
+
+
+def _missing(session: JointSession, case: Case) -> list[dict[str, str]]:
+    """Who the session's handoff still waits for: the owner agent as owner, a person of the
+    receiving org as receiver, the customer."""
+    handoff = case.pending_handoff
+    if handoff is None or session.handoff_id != handoff.id or session.state != "live":
+        return []
+    present, missing = session.present, []
+    owner = case.owner_agent_id
+    if owner and not any(p.party == "owner" and p.agent_id == owner for p in present):
+        missing.append({"party": "owner", "org_id": case.owner_org_id, "agent_id": owner})
+    if not any(p.party == "receiver" for p in present):
+        missing.append({"party": "receiver", "org_id": handoff.to_org_id})
+    if not any(p.party == "customer" for p in present):
+        missing.append({"party": "customer"})
+    return missing
 
 
 @dataclass(frozen=True)
@@ -139,6 +178,7 @@ class CaseView:
     updated_at: datetime
     closed_at: datetime | None = None
     handoffs: list[HandoffView] = field(default_factory=list)
+    attachments: list[AttachmentView] = field(default_factory=list)
 
     @classmethod
     def of(cls, case: Case, allowed: list[str], now: datetime, *, show_link: bool) -> "CaseView":
@@ -162,7 +202,7 @@ class CaseView:
             ],
             requests=[RequestView.of(r, now) for r in case.requests],
             handoff=HandoffView.of(pending) if pending else None,
-            session=SessionView.of(live) if live else None,
+            session=SessionView.of(live, case) if live else None,
             allowed_actions=allowed,
             customer_link=f"/c/{case.customer_link}" if show_link else None,
             resolution=(
@@ -174,6 +214,7 @@ class CaseView:
             updated_at=case.updated_at,
             closed_at=case.closed_at,
             handoffs=[HandoffView.of(h) for h in case.handoffs],
+            attachments=[AttachmentView.of(a) for a in case.attachments],
         )
 
 

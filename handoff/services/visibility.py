@@ -1,5 +1,7 @@
 """Which cases a principal may see (SPEC §7); a case it may not see does not exist for it."""
 
+from collections.abc import Collection
+
 from sqlalchemy import Select, exists, false, select
 
 from handoff.domain.case import Case
@@ -8,14 +10,19 @@ from handoff.store.models import CaseRow, ParticipantRow
 
 
 def can_see(case: Case, actor: Actor) -> bool:
+    return sees(actor, case.id, case.participant_org_ids)
+
+
+def sees(actor: Actor, case_id: str, participant_org_ids: Collection[str]) -> bool:
+    """`can_see` from the case's id and the orgs taking part, without loading the case."""
     if actor.kind == "timer":
         return True
     if actor.kind == "customer":
-        return actor.case_id == case.id
+        return actor.case_id == case_id
     if actor.is_auditor:
-        return actor.orgs is None or bool(actor.orgs & set(case.participant_org_ids))
+        return actor.orgs is None or not actor.orgs.isdisjoint(participant_org_ids)
     if actor.kind in ("agent", "system"):
-        return actor.org_id in case.participant_org_ids
+        return actor.org_id in participant_org_ids
     return False
 
 

@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
 
-from handoff.domain.case import Agent, Case, Handoff, JointSession, Participant, Request
+from handoff.domain.case import (
+    Agent,
+    Attachment,
+    Case,
+    Handoff,
+    JointSession,
+    Participant,
+    Request,
+)
 from handoff.domain.case import SessionParty as Party
 from handoff.store import models
 from handoff.store.sql import Columns, Kind, Statement, from_db, is_sqlite
@@ -32,6 +40,7 @@ CASES, PARTICIPANTS = table_of(models.CaseRow), table_of(models.ParticipantRow)
 REQUESTS, HANDOFFS = table_of(models.RequestRow), table_of(models.HandoffRow)
 SESSIONS, PARTIES = table_of(models.SessionRow), table_of(models.PartyRow)
 AGENTS = table_of(models.AgentRow)
+ATTACHMENTS = table_of(models.AttachmentRow)
 
 # Each aggregate class and the table it is kept in; the parent key a new child is given.
 TABLE_OF: dict[type, Table] = {
@@ -44,6 +53,19 @@ TABLE_OF: dict[type, Table] = {
     Agent: AGENTS,
 }
 COLUMNS = {table: Columns.of(table) for table in TABLE_OF.values()}
+# An attachment's bytes are read only to be downloaded, never with its case.
+ATTACHMENT_FACTS = Columns(
+    *zip(
+        *(
+            (name, kind)
+            for name, kind in zip(
+                *(Columns.of(ATTACHMENTS).names, Columns.of(ATTACHMENTS).kinds), strict=True
+            )
+            if name != "content"
+        ),
+        strict=True,
+    )
+)
 # Keys the database makes: read back after the INSERT.
 GENERATED = {PARTIES: "id"}
 
@@ -64,13 +86,22 @@ LOAD_CASE = Statement(
         EXISTS (SELECT 1 FROM participants p JOIN webhook_subscriptions w ON w.org_id = p.org_id
                 WHERE p.case_id = c.id AND w.active),
         EXISTS (SELECT 1 FROM handoffs h WHERE h.case_id = c.id),
-        EXISTS (SELECT 1 FROM joint_sessions s WHERE s.case_id = c.id)
+        EXISTS (SELECT 1 FROM joint_sessions s WHERE s.case_id = c.id),
+        EXISTS (SELECT 1 FROM attachments a WHERE a.case_id = c.id)
     FROM cases c WHERE c.id = :case_id"""
 )
 LOAD_PARTICIPANTS = _select(PARTICIPANTS, "case_id = :case_id", "ORDER BY added_at")
 LOAD_REQUESTS = _select(REQUESTS, "case_id = :case_id", "ORDER BY created_at")
 LOAD_HANDOFFS = _select(HANDOFFS, "case_id = :case_id", "ORDER BY created_at")
 LOAD_SESSIONS = _select(SESSIONS, "case_id = :case_id", "ORDER BY started_at")
+LOAD_ATTACHMENTS = Statement(
+    f"SELECT {ATTACHMENT_FACTS.listed()} FROM attachments WHERE case_id = :case_id "
+    "ORDER BY created_at, id"
+)
+INSERT_ATTACHMENT = Statement(
+    f"INSERT INTO attachments ({Columns.of(ATTACHMENTS).listed()}) VALUES "
+    f"({', '.join(':' + n for n in Columns.of(ATTACHMENTS).names)})"
+)
 LOAD_PARTIES = _select(
     PARTIES, "session_id IN (SELECT id FROM joint_sessions WHERE case_id = :case_id)", "ORDER BY id"
 )
@@ -118,7 +149,7 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
         return None
     width = len(COLUMNS[CASES].names)
     first = rows[0]
-    windows, subscribed, has_handoffs, has_sessions = first[width:]
+    windows, subscribed, has_handoffs, has_sessions, has_attachments = first[width:]
     values = COLUMNS[CASES].values(first[:width])
     case = Case(**values)
     loaded = Loaded(case, from_db(Kind.JSON, windows), unsubscribed=None)
@@ -141,9 +172,30 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
             party = _build(Party, PARTIES, row, loaded)
             by_id[party.session_id].parties.append(party)
         case.sessions = sessions
+    if has_attachments:
+        case.attachments = [
+            Attachment(**ATTACHMENT_FACTS.values(row)) for row in LOAD_ATTACHMENTS.rows(conn, key)
+        ]
     if not subscribed:
         loaded.unsubscribed = frozenset(case.participant_org_ids)
     return loaded
+
+
+def add_attachment(conn: Connection, attachment: Attachment, content: bytes) -> None:
+    """A file given for a case: written at once, never changed."""
+    values = {name: getattr(attachment, name) for name in ATTACHMENT_FACTS.names}
+    params = Columns.of(ATTACHMENTS).params(values | {"content": content}, conn)
+    INSERT_ATTACHMENT.execute(conn, params)
+
+
+ATTACHMENT_CONTENT = Statement(
+    "SELECT content FROM attachments WHERE case_id = :case_id AND id = :attachment_id"
+)
+
+
+def attachment_content(conn: Connection, case_id: str, attachment_id: str) -> bytes | None:
+    rows = ATTACHMENT_CONTENT.rows(conn, {"case_id": case_id, "attachment_id": attachment_id})
+    return bytes(rows[0][0]) if rows else None
 
 
 def add(conn: Connection, case: Case) -> Loaded:

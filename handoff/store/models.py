@@ -83,6 +83,9 @@ class Org(Base):
     # Per-org overrides of the deployment's windows, in seconds: {"claim_window": 600}.
     windows: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How a handoff to this org needs the customer present: "attested" or "verified" (SPEC §12);
+    # None: the deployment's HANDOFF_CUSTOMER_PRESENCE.
+    customer_presence: Mapped[str | None] = mapped_column(String(10))
 
 
 class AgentRow(Base):
@@ -277,6 +280,10 @@ class PartyRow(Base):
     agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How the presence was established (SPEC §12): agent, link, system or attested.
+    via: Mapped[str | None] = mapped_column(String(10))
+    # A customer present by their link: when their page's stream last said it is still open.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Event(Base):
@@ -367,3 +374,19 @@ class EndedSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AttachmentRow(Base):
+    """A file the customer (or a partner system) gave for a case; its SHA-256 is in the event."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    added_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

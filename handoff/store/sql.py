@@ -196,6 +196,27 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
         cursor.close()
 
 
+PING = "SELECT 1"
+
+
+def ping(driver: Any) -> None:
+    """Whether a pooled driver connection still reaches its server (it raises the driver's
+    error if not): one round trip, outside any transaction (so psycopg sends no BEGIN)."""
+    for watcher in _watchers:
+        watcher(PING, {})
+    was_autocommit = driver.autocommit
+    driver.autocommit = True
+    try:
+        cursor = driver.cursor()
+        try:
+            cursor.execute(PING)
+        finally:
+            cursor.close()
+    finally:
+        if not driver.closed:
+            driver.autocommit = was_autocommit
+
+
 def begin_immediate(conn: Connection, *, read_only: bool) -> None:
     """SQLite's write lock taken at BEGIN (see handoff.store.db)."""
     run(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", {}, fetch=False)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from handoff.domain.case import Agent, Case
+from handoff.domain.case import Agent, Attachment, Case
 from handoff.history import chain
 from handoff.store import casefile
 from handoff.store.casefile import COLUMNS, Loaded
@@ -25,6 +25,7 @@ LOCK_AGENT = Statement(
 )
 AGENT = Statement(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :agent_id")
 ORG_WINDOWS = Statement("SELECT windows FROM orgs WHERE id = :org_id")
+ORG_PRESENCE = Statement("SELECT customer_presence FROM orgs WHERE id = :org_id")
 # The org's first active supervisor by name, failing that its first active rep.
 FALLBACK_OWNER = Statement(
     f"""SELECT {_AGENT_COLUMNS} FROM agents
@@ -77,8 +78,16 @@ class SqlWork:
         windows: dict[str, Any] | None = from_db(Kind.JSON, rows[0][0]) if rows else None
         return windows
 
+    def customer_presence(self, org_id: str) -> str | None:
+        """The org's own customer_presence setting (None: the deployment's)."""
+        rows = ORG_PRESENCE.rows(self.conn, {"org_id": org_id})
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
     def next_case_number(self) -> int:
         return int(NEXT_CASE_NUMBER.rows(self.conn)[0][0])
+
+    def add_attachment(self, attachment: Attachment, content: bytes) -> None:
+        casefile.add_attachment(self.conn, attachment, content)
 
     def lock_case(self, case_id: str) -> Loaded | None:
         """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until

@@ -75,7 +75,7 @@ def test_a_rep_claims_a_case_and_hands_it_off_warm_to_the_bank(site: Site, perso
     dana.reload()
     dana.locator("form[data-action=join_session]").get_by_label("As").select_option("customer")
     act(dana, "join_session")
-    expect(dana.get_by_test_id("present")).to_contain_text("The customer")
+    expect(dana.get_by_test_id("present")).to_contain_text("the customer (on the owner's word)")
 
     ben.reload()
     screenshot(ben, "case-handoff-pending")

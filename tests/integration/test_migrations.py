@@ -76,14 +76,18 @@ def table_names(engine: Engine) -> set[str]:
 
 
 def append_only_guards(engine: Engine) -> set[str]:
-    """The names of the triggers (and, on PostgreSQL, the function) that keep events append-only."""
+    """The names of the triggers (and, on PostgreSQL, their functions) that keep events
+    append-only, and on PostgreSQL the one that tells the streams of new events."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
             return set(rows.scalars())
         triggers = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
         functions = conn.execute(
-            text("SELECT proname FROM pg_proc WHERE proname = 'handoff_events_append_only'")
+            text(
+                "SELECT proname FROM pg_proc"
+                " WHERE proname IN ('handoff_events_append_only', 'handoff_events_notify')"
+            )
         )
         return set(triggers.scalars()) | set(functions.scalars())
 
@@ -91,7 +95,13 @@ def append_only_guards(engine: Engine) -> set[str]:
 def expected_guards(engine: Engine) -> set[str]:
     if engine.dialect.name == "sqlite":
         return {"events_no_update", "events_no_delete"}
-    return {"events_append_only", "events_no_truncate", "handoff_events_append_only"}
+    return {
+        "events_append_only",
+        "events_no_truncate",
+        "handoff_events_append_only",
+        "events_notify",
+        "handoff_events_notify",
+    }
 
 
 def test_upgrade_builds_the_whole_schema_on_an_empty_database(

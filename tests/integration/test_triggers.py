@@ -13,10 +13,11 @@ from freezegun import freeze_time
 
 from handoff import services
 from handoff.config import Settings
+from handoff.domain.attachments import GivenFile
 from handoff.domain.errors import Refusal
 from handoff.domain.lifecycle import CASE_TABLE, ROWS, STATES
 from handoff.domain.principals import Actor, customer_of
-from handoff.services import queries, timers
+from handoff.services import attachments, queries, timers
 from handoff.services.views import CaseView
 from handoff.store.db import Database
 from tests.conftest import database_url
@@ -198,6 +199,18 @@ def end_session(s: Scene) -> None:
     services.end_session(s.db, s.agent("dana"), s.case_id, s.session_id)
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def add_attachments(s: Scene) -> None:
+    given = [GivenFile("label.png", PNG)]
+    attachments.attach(s.db, s.world.system("acme-crm"), s.case_id, given)
+
+
+def post_message(s: Scene) -> None:
+    services.post_message(s.db, s.agent("dana"), s.case_id, s.session_id, "I am looking into it.")
+
+
 def add_note(s: Scene) -> None:
     services.add_note(s.db, s.agent("dana"), s.case_id, "Called the customer back.")
 
@@ -231,6 +244,8 @@ FIRE: dict[str, Callable[[Scene], None]] = {
         join_session,
         leave_session,
         end_session,
+        post_message,
+        add_attachments,
         add_note,
     )
 }
@@ -256,6 +271,7 @@ PREPARE: dict[str, Callable[[Scene], None]] = {
     "join_session": start_session,
     "leave_session": lambda s: (start_session(s), join_session(s)),
     "end_session": start_session,
+    "post_message": lambda s: (start_session(s), join_session(s)),
 }
 
 # How a fresh case reaches each state, through the same public services.

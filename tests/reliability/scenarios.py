@@ -7,9 +7,11 @@ from freezegun import freeze_time
 
 from handoff import services
 from handoff.delivery.worker import tick
+from handoff.domain.attachments import GivenFile
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor, customer_of
 from handoff.services import queries
+from handoff.services.attachments import attach
 from tests.integration.world import ADMIN, World
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -59,7 +61,9 @@ def every_kind_of_event(world: World) -> list[str]:
         services.assign(db, sam, first, "dave")
         warm_accept(world, first, world.agent("dave"), ben)
         session_id = live_session(world, first)
-        services.leave_session(db, ben, first, session_id, "receiver", "ben")
+        services.post_message(db, ben, first, session_id, "Hello, I have your case now.")
+        attach(db, crm, first, [GivenFile("statement.pdf", b"%PDF-1.4 statement")])
+        services.leave_session(db, ben, first, session_id, "owner", "ben")  # relabelled
         services.end_session(db, ben, first, session_id)
         # Declined, cancelled and (below) expired handoffs; waiting on the customer.
         second = services.create_case(

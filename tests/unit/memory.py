@@ -10,7 +10,7 @@ from typing import Any
 
 from handoff.config import Settings
 from handoff.domain.case import Agent, Case
-from handoff.send_away import PhraseRules, default_rules
+from handoff.domain.send_away import PhraseRules, default_rules
 from handoff.store.models import Event
 
 
@@ -24,6 +24,7 @@ class Held:
 class MemoryStore:
     agents: dict[str, Agent] = field(default_factory=dict)
     orgs: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # id: window overrides
+    presence: dict[str, str] = field(default_factory=dict)  # id: customer_presence
     cases: dict[str, Case] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     settings: Settings = field(default_factory=lambda: Settings(database_url="sqlite://"))
@@ -72,6 +73,9 @@ class MemoryWork:
 
     def org_windows(self, org_id: str) -> dict[str, Any] | None:
         return self.store.orgs.get(org_id)
+
+    def customer_presence(self, org_id: str) -> str | None:
+        return self.store.presence.get(org_id)
 
     def next_case_number(self) -> int:
         return next(self.store.numbers)

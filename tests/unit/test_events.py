@@ -72,6 +72,23 @@ STORED: list[tuple[str, dict[str, Any]]] = [
     ("session_ended", {"session_id": "s"}),
     ("session_ended", {"session_id": "s", "reason": "case closed"}),
     ("note_added", {"text": "Called them", "visibility": "internal"}),
+    ("attachments_added", {"attachments": [
+        {"id": "a", "name": "s.pdf", "content_type": "application/pdf", "size": 9, "sha256": "cd"}
+    ]}),
+    ("session_message", {"session_id": "s", "party": "owner", "agent_id": "dana", "text": "Hi"}),
+    ("session_message", {"session_id": "s", "party": "customer", "agent_id": None, "text": "Hi"}),
+    (
+        "session_joined",
+        {"session_id": "s", "party": "customer", "agent_id": None, "via": "link"},
+    ),
+    (
+        "session_left",
+        {"session_id": "s", "party": "customer", "agent_id": None, "via": "link",
+         "reason": "connection_lost"},
+    ),
+    ("customer_responded", {"note": "Here it is", "via": "link", "attachments": [
+        {"id": "a", "name": "label.jpg", "content_type": "image/jpeg", "size": 3, "sha256": "ab"}
+    ]}),
     (
         "refused",
         {"trigger": "add_note", "code": "send_away_language", "message": "M", "field": "text",

@@ -187,3 +187,30 @@ def test_each_step_gives_the_state_the_event_left() -> None:
 
     assert (first and first.state, second and second.state) == ("unclaimed", "active")
     assert step(None, claimed) is None
+
+
+def test_an_acceptance_relabels_the_parties_of_the_live_session() -> None:
+    """The receiver goes on as owner, the previous owner as collaborator (SPEC §12)."""
+    relabelled = [
+        {"agent_id": "dana", "from": "owner", "to": "collaborator"},
+        {"agent_id": "ben", "from": "receiver", "to": "owner"},
+    ]
+    state = (
+        opened()
+        .add("claimed", agent_id="dana", on_create=False)
+        .add("handoff_proposed", handoff_id="h1", to_org="firstbank", summary="S")
+        .add("session_started", session_id="s1", handoff_id="h1")
+        .add("session_joined", session_id="s1", party="owner", agent_id="dana")
+        .add("session_joined", session_id="s1", party="receiver", agent_id="ben")
+        .add("session_joined", session_id="s1", party="customer", agent_id=None)
+        .add(
+            "handoff_accepted",
+            **accepted("h1", ("acme", "dana"), ("firstbank", "ben")),
+            relabelled=relabelled,
+        )
+        .add("session_left", session_id="s1", party="owner", agent_id="ben")
+        .last()
+    )
+
+    assert state.session is not None
+    assert state.session.present == (Presence("collaborator", "dana"), Presence("customer", None))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.send_away import SendAwayMatch, default_rules, find_send_away, load_rules
+from handoff.domain.send_away import SendAwayMatch, default_rules, find_send_away, load_rules
 
 SENDS_THE_CUSTOMER_AWAY = [
     # The wordings from the product brief.
@@ -186,7 +186,9 @@ def test_the_built_in_rules_are_loaded_once() -> None:
 
 
 def test_a_deployment_file_adds_a_wording_that_is_then_refused(tmp_path: Path) -> None:
-    text = "You will want to pester the landlord. Then go see your landlord."
+    # Gary, not "the landlord": the built-in model now refuses "pester the landlord" unaided, and
+    # only the deployment knows who Gary is.
+    text = "You will want to pester Gary. Then go see Gary."
     assert find_send_away(text) is None
     extra = tmp_path / "rules.json"
     extra.write_text(
@@ -201,10 +203,10 @@ def test_a_deployment_file_adds_a_wording_that_is_then_refused(tmp_path: Path) -
     )
     rules = load_rules(extra)
     assert find_send_away(text, rules) == SendAwayMatch(
-        phrase="You will want to pester the landlord", rule="imperative_contact"
+        phrase="You will want to pester Gary", rule="imperative_contact"
     )
-    assert find_send_away("Then go see your landlord.", rules) == SendAwayMatch(
-        phrase="Then go see your landlord", rule="go_see"
+    assert find_send_away("Then go see Gary.", rules) == SendAwayMatch(
+        phrase="Then go see Gary", rule="go_see"
     )
     # The built-in wordings still apply alongside the deployment's.
     assert find_send_away("please call your bank", rules) is not None

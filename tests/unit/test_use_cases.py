@@ -155,3 +155,16 @@ def test_a_stale_version_changes_nothing(store: MemoryStore) -> None:
 
     assert refused.value.code == "version_conflict"
     assert store.cases[case_id].version == version
+
+
+def test_a_case_holds_a_bounded_number_of_open_requests(store: MemoryStore) -> None:
+    store.settings = store.settings.model_copy(update={"max_open_requests": 3})
+    case_id = open_case(store)
+    for n in range(3):
+        services.create_request(store, DANA, case_id, "firstbank", f"Step {n}")
+
+    with pytest.raises(Refusal) as refused:
+        services.create_request(store, DANA, case_id, "firstbank", "One too many")
+
+    assert (refused.value.code, refused.value.details["limit"]) == ("limit_reached", 3)
+    assert len(store.cases[case_id].open_requests) == 3

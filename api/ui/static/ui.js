@@ -3,12 +3,13 @@ document.addEventListener("DOMContentLoaded", () => {
   // Bring a refusal into view and to the keyboard's attention.
   const problem = document.getElementById("problem");
   if (problem) problem.focus();
-  // One click, one action: a double click must not send a form twice.
-  for (const form of document.querySelectorAll("form[method=post]")) {
-    form.addEventListener("submit", () => {
-      for (const button of form.querySelectorAll("button")) button.disabled = true;
-    });
-  }
+});
+// One click, one action: a double click must not send a form twice (also for forms a live
+// page swapped in after it loaded).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
+  setTimeout(() => { for (const button of form.querySelectorAll("button")) button.disabled = true; });
 });
 // Coming back with the browser's Back button shows the page as it was left: make it usable again.
 window.addEventListener("pageshow", () => {
