@@ -10,8 +10,7 @@ from handoff.delivery.worker import tick
 from handoff.domain.attachments import GivenFile
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor, customer_of
-from handoff.services import queries
-from handoff.services.attachments import attach
+from handoff.services import attachments, queries
 from tests.integration.world import ADMIN, World
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -61,9 +60,10 @@ def every_kind_of_event(world: World) -> list[str]:
         services.assign(db, sam, first, "dave")
         warm_accept(world, first, world.agent("dave"), ben)
         session_id = live_session(world, first)
-        services.post_message(db, ben, first, session_id, "Hello, I have your case now.")
-        attach(db, crm, first, [GivenFile("statement.pdf", b"%PDF-1.4 statement")])
-        services.leave_session(db, ben, first, session_id, "owner", "ben")  # relabelled
+        services.post_message(db, ben, first, session_id, "I have your case now, Carla.")
+        receipt = [GivenFile("receipt.pdf", b"%PDF-1.4 the receipt")]
+        attachments.attach(db, world.system("firstbank-disputes"), first, receipt)
+        services.leave_session(db, ben, first, session_id, "owner", "ben")  # owner since accepting
         services.end_session(db, ben, first, session_id)
         # Declined, cancelled and (below) expired handoffs; waiting on the customer.
         second = services.create_case(
