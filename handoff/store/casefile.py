@@ -26,7 +26,7 @@ from handoff.domain.case import (
 )
 from handoff.domain.case import SessionParty as Party
 from handoff.store import models
-from handoff.store.sql import Columns, Kind, Statement, from_db, is_sqlite
+from handoff.store.sql import Columns, Kind, Statement, from_db, is_sqlite, rows_of_each
 
 
 def table_of(cls: type[models.Base]) -> Table:
@@ -141,41 +141,41 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     the write lock BEGIN IMMEDIATE took) until the transaction ends."""
     # The row lock in a statement of its own: under READ COMMITTED a statement sees what was
     # committed before it began, and one that waited for the lock began before the holder
-    # committed.
-    if lock and not is_sqlite(conn) and not LOCK_CASE.rows(conn, {"case_id": case_id}):
+    # committed. PostgreSQL is sent the statements of each step at once (one round trip).
+    key = {"case_id": case_id}
+    locking = lock and not is_sqlite(conn)
+    first: list[tuple[Statement, dict[str, Any]]] = [(LOCK_CASE, key)] if locking else []
+    first += [(LOAD_CASE, key), (LOAD_PARTICIPANTS, key), (LOAD_REQUESTS, key)]
+    found = rows_of_each(conn, first)
+    if locking and not found.pop(0):
         return None
-    rows = LOAD_CASE.rows(conn, {"case_id": case_id})
+    rows, participant_rows, request_rows = found
     if not rows:
         return None
     width = len(COLUMNS[CASES].names)
-    first = rows[0]
-    windows, subscribed, has_handoffs, has_sessions, has_attachments = first[width:]
-    values = COLUMNS[CASES].values(first[:width])
+    top = rows[0]
+    windows, subscribed, has_handoffs, has_sessions, has_attachments = top[width:]
+    values = COLUMNS[CASES].values(top[:width])
     case = Case(**values)
     loaded = Loaded(case, from_db(Kind.JSON, windows), unsubscribed=None)
     loaded.keep(case, values)
-    key = {"case_id": case_id}
-    case.participants = [
-        _build(Participant, PARTICIPANTS, r, loaded) for r in LOAD_PARTICIPANTS.rows(conn, key)
-    ]
-    case.requests = [_build(Request, REQUESTS, r, loaded) for r in LOAD_REQUESTS.rows(conn, key)]
+    case.participants = [_build(Participant, PARTICIPANTS, r, loaded) for r in participant_rows]
+    case.requests = [_build(Request, REQUESTS, r, loaded) for r in request_rows]
+    then = [(LOAD_HANDOFFS, key)] if has_handoffs else []
+    then += [(LOAD_SESSIONS, key), (LOAD_PARTIES, key)] if has_sessions else []
+    then += [(LOAD_ATTACHMENTS, key)] if has_attachments else []
+    more = iter(rows_of_each(conn, then))
     if has_handoffs:
-        case.handoffs = [
-            _build(Handoff, HANDOFFS, r, loaded) for r in LOAD_HANDOFFS.rows(conn, key)
-        ]
+        case.handoffs = [_build(Handoff, HANDOFFS, r, loaded) for r in next(more)]
     if has_sessions:
-        sessions = [
-            _build(JointSession, SESSIONS, r, loaded) for r in LOAD_SESSIONS.rows(conn, key)
-        ]
+        sessions = [_build(JointSession, SESSIONS, r, loaded) for r in next(more)]
         by_id = {s.id: s for s in sessions}
-        for row in LOAD_PARTIES.rows(conn, key):
+        for row in next(more):
             party = _build(Party, PARTIES, row, loaded)
             by_id[party.session_id].parties.append(party)
         case.sessions = sessions
     if has_attachments:
-        case.attachments = [
-            Attachment(**ATTACHMENT_FACTS.values(row)) for row in LOAD_ATTACHMENTS.rows(conn, key)
-        ]
+        case.attachments = [Attachment(**ATTACHMENT_FACTS.values(row)) for row in next(more)]
     if not subscribed:
         loaded.unsubscribed = frozenset(case.participant_org_ids)
     return loaded
@@ -248,10 +248,12 @@ def _write(conn: Connection, loaded: Loaded, obj: Any) -> None:
     generated = GENERATED.get(table)
     names = tuple(n for n in columns.names if not (n == generated and now[n] is None))
     params = columns.params({n: now[n] for n in names}, conn)
-    rows = _insert(table, names, generated if generated not in names else None).rows(conn, params)
     if generated is not None and generated not in names:
+        rows = _insert(table, names, generated).rows(conn, params)
         setattr(obj, generated, rows[0][0])
         now[generated] = rows[0][0]
+    else:
+        _insert(table, names, None).execute(conn, params)
     loaded.keep(obj, now)
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from psycopg.pq import PipelineStatus
 from psycopg.types.json import Json
 from sqlalchemy import JSON, Boolean, Connection, Table
 from sqlalchemy.exc import DBAPIError
@@ -168,6 +169,56 @@ class Statement:
         return int(run(conn, self.text_for(conn), params or {}, fetch=False))
 
 
+def _in_pipeline(driver: Any) -> bool:
+    pgconn = getattr(driver, "pgconn", None)  # psycopg's libpq connection; SQLite has none
+    return pgconn is not None and pgconn.pipeline_status != PipelineStatus.OFF
+
+
+@contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements sent inside go at once (psycopg's pipeline mode) and are
+    answered on leaving, where a failed one raises; a statement whose rows are asked for waits
+    for its answer. Rows counts are unknown inside (-1). SQLite runs them one by one."""
+    if is_sqlite(conn):
+        yield
+        return
+    dialect = conn.dialect
+    driver: Any = conn.connection.driver_connection
+    errors = dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():
+            yield
+    except errors as error:
+        lost = dialect.is_disconnect(error, driver, None)
+        if lost:
+            conn.invalidate(error)
+        sent = "(pipelined statements)"
+        raise DBAPIError.instance(
+            sent, {}, error, errors, connection_invalidated=lost, dialect=dialect
+        ) from error
+
+
+def rows_of_each(
+    conn: Connection, queries: Sequence[tuple[Statement, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """Each query's rows, in order; PostgreSQL is sent them all at once (`pipelined`: one round
+    trip), and still runs them one after the other, each seeing what was committed when it began."""
+    if is_sqlite(conn) or len(queries) < 2:
+        return [statement.rows(conn, params) for statement, params in queries]
+    driver: Any = conn.connection.driver_connection
+    cursors = [driver.cursor() for _ in queries]
+    try:
+        with pipelined(conn):
+            for cursor, (statement, params) in zip(cursors, queries, strict=True):
+                for watcher in _watchers:
+                    watcher(statement.text_for(conn), params)
+                cursor.execute(statement.text_for(conn), params)
+        return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
@@ -184,7 +235,11 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
         cursor.execute(sql, params)
         if not fetch:
             return cursor.rowcount
-        return cursor.fetchall() if cursor.description is not None else []
+        # Inside `pipelined` a statement's description is known only once answered: fetching
+        # waits for the answer.
+        if cursor.description is None and not _in_pipeline(driver):
+            return []
+        return cursor.fetchall()
     except errors as error:
         lost = dialect.is_disconnect(error, driver, cursor)
         if lost:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from handoff.domain.case import Agent, Attachment, Case
 from handoff.history import chain
-from handoff.store import casefile
+from handoff.store import casefile, sql
 from handoff.store.casefile import COLUMNS, Loaded
 from handoff.store.models import Event
 from handoff.store.sql import Kind, Statement, from_db
@@ -99,8 +99,9 @@ class SqlWork:
 
     def save(self, loaded: Loaded, events: Iterable[Event]) -> None:
         """What changed on the case, then its new events (after the row they belong to)."""
-        casefile.save(self.conn, loaded)
-        chain.write(self.conn, loaded.case, events, loaded.unsubscribed)
+        with sql.pipelined(self.conn):
+            casefile.save(self.conn, loaded)
+            chain.write(self.conn, loaded.case, events, loaded.unsubscribed)
 
     def commit(self) -> None:
         if self.session is not None:
