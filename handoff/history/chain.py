@@ -13,20 +13,12 @@ from handoff.domain.canonical import canonical_json as canonical_json
 from handoff.domain.case import Case
 from handoff.domain.events import DomainEvent
 from handoff.domain.principals import Actor
-from handoff.store import outbox
+from handoff.store.event_rows import STORED_EVENT as STORED_EVENT
+from handoff.store.event_rows import write
 from handoff.store.models import Event, format_time
-from handoff.store.sql import Columns, Statement
 
 GENESIS_HASH = "0" * 64
 T = TypeVar("T")
-# Events are written once and never changed: one plain INSERT, sent at once in the command's
-# transaction (after the case row it belongs to, which is already there).
-EVENT_COLUMNS = Columns.of(Event.metadata.tables["events"])
-INSERT_EVENT = Statement(
-    "INSERT INTO events (case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev_hash, "
-    "hash) VALUES (:case_id, :seq, :type, :actor_kind, :actor_id, :org_id, :at, :data, "
-    ":prev_hash, :hash)"
-)
 
 
 def canonical(
@@ -213,21 +205,6 @@ def _chained(
     return stored
 
 
-def write(
-    conn: Connection,
-    case: Case,
-    events: Iterable[Event],
-    unsubscribed: frozenset[str] | None = None,
-) -> None:
-    """Store events made by `next_event` (after the case row they belong to), and put each in
-    the webhook outbox for the orgs that subscribed."""
-    for event in events:
-        values = {name: getattr(event, name) for name in STORED_EVENT}
-        INSERT_EVENT.execute(conn, EVENT_COLUMNS.params(values, conn))
-        if unsubscribed is None or not unsubscribed.issuperset(case.participant_org_ids):
-            outbox.enqueue(conn, case, event)
-
-
 @dataclass(frozen=True)
 class Verification:
     valid: bool
@@ -266,11 +243,8 @@ def _walk(
     return Verification(valid=broken is None, events=count, first_broken_seq=broken)
 
 
-# An event as a plain row holds it, in this order: `data` is the stored JSON text and `at` the
-# stored time, which the reader's spell_time spells as format_time does.
-STORED_EVENT = (
-    "case_id", "seq", "type", "actor_kind", "actor_id", "org_id", "at", "data", "prev_hash", "hash",
-)  # fmt: skip
+# An event as a plain row holds it in STORED_EVENT's order: `data` is the stored JSON text and `at`
+# the stored time, which the reader's spell_time spells as format_time does.
 StoredEvent = tuple[str, int, str, str, str | None, str | None, Any, str, str, str]
 
 

@@ -13,7 +13,7 @@ from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
 from handoff.domain.vocabulary import CUSTOMER_PRESENCE, ORG_KINDS, PRINCIPAL_KINDS, ROLES
 from handoff.history import chain
-from handoff.store import casefile
+from handoff.store import casefile, event_rows
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
@@ -233,6 +233,6 @@ def deactivate_agent(db: Database, actor: Actor, org_id: str, agent_id: str) -> 
             moved = ev.Assigned(agent_id, successor.id, reason="agent deactivated")
             event = chain.next_event(case, moved, actor, at, org_id=org_id)
             casefile.save(conn, loaded)
-            chain.write(conn, case, [event], loaded.unsubscribed)
+            event_rows.write(conn, case, [event], loaded.unsubscribed)
         session.commit()
         return agent

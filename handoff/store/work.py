@@ -11,8 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from handoff.domain.case import Agent, Attachment, Case
-from handoff.history import chain
-from handoff.store import casefile, sql
+from handoff.store import casefile, event_rows, sql
 from handoff.store.casefile import COLUMNS, Loaded
 from handoff.store.models import Event
 from handoff.store.sql import Kind, Statement, from_db
@@ -101,7 +100,7 @@ class SqlWork:
         """What changed on the case, then its new events (after the row they belong to)."""
         with sql.pipelined(self.conn):
             casefile.save(self.conn, loaded)
-            chain.write(self.conn, loaded.case, events, loaded.unsubscribed)
+            event_rows.write(self.conn, loaded.case, events, loaded.unsubscribed)
 
     def commit(self) -> None:
         if self.session is not None:
