@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN
-from handoff import services
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor
+from handoff.services.authentication import TooManyFailedTokens, admit
 from handoff.store.db import Database
 
 P = ParamSpec("P")
@@ -71,14 +71,35 @@ async def database(request: Request) -> Database:
 DbDep = Annotated[Database, Depends(database)]
 
 
-@per_case
-def caller(
-    db: DbDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Actor:
-    actor = services.authenticate(db, credentials.credentials) if credentials else None
+def client_address(request: Request) -> str:
+    """The address failed tokens are counted against: the connection's peer, as uvicorn gives
+    it. uvicorn replaces it with `X-Forwarded-For` only for a trusted proxy (its
+    `FORWARDED_ALLOW_IPS`, 127.0.0.1 unless set): see docs/operations.md."""
+    return request.client.host if request.client else "unknown"
+
+
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticated(request: Request, db: Database, credentials: BearerDep) -> Actor:
+    """The caller, or 401; 429 for an address that sent too many tokens that were not valid."""
+    try:
+        actor = admit(db, credentials.credentials, client_address(request)) if credentials else None
+    except TooManyFailedTokens as slowed:
+        raise HTTPException(
+            429,
+            "Too many tokens that were not valid came from this address; "
+            f"retry in {slowed.retry_after} s.",
+            headers={"Retry-After": str(slowed.retry_after)},
+        ) from None
     if actor is None:
         raise HTTPException(401, "A valid bearer token is needed.")
     return actor
+
+
+@per_case
+def caller(request: Request, db: DbDep, credentials: BearerDep) -> Actor:
+    return authenticated(request, db, credentials)
 
 
 ActorDep = Annotated[Actor, Depends(caller)]

@@ -112,7 +112,7 @@ class IdempotencyMiddleware:
                 await on_database(db, idempotency.release, db, principal, key)
             raise
         status = int(start.get("status", 500))
-        if status >= 500:
+        if status >= 500 or status == 429:  # 429: the address was slowed; the retry runs it
             await on_database(db, idempotency.release, db, principal, key)
             return
         kept = {

@@ -15,6 +15,7 @@ V1_ERRORS = {
     "403": "The caller may not do this",
     "404": "Not found, or not visible to the caller",
     "422": "Invalid input; `errors` names the fields",
+    "429": "Too many tokens that were not valid from this address; retry after `Retry-After`",
     "503": "The database is away or too slow (`database_unavailable`); retry after `Retry-After`",
 }
 POST_ERRORS = {

@@ -376,6 +376,16 @@ class EndedSession(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class TokenFailures(Base):
+    """Tokens that were not valid, from one client address, in its current minute (SPEC §14)."""
+
+    __tablename__ = "token_failures"
+
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+
+
 class AttachmentRow(Base):
     """A file the customer (or a partner system) gave for a case; its SHA-256 is in the event."""
 

@@ -34,7 +34,7 @@ def test_metrics_count_requests_by_route_template_and_refusals_by_code(
     ).json()
     client.post(f"/v1/cases/{case['id']}/claim", json={}, headers=auth("dana"))
     client.get("/v1/cases/" + "0" * 32, headers=auth("dana"))
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=auth("root")).text
     assert 'handoff_http_requests_total{method="POST",route="/v1/cases",status="201"} 1.0' in text
     assert (
         'handoff_http_requests_total{method="GET",route="/v1/cases/{case_id}",status="404"} 1.0'
