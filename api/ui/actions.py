@@ -1,12 +1,16 @@
 """One form per action on a case: read its fields, call the engine command it stands for."""
 
+import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 
 from api.schemas.fields import CaseState, EventType, Id, Line, Text
+from api.ui.pages import Problem
 from handoff import services
 from handoff.domain.errors import InvalidInput
 from handoff.domain.principals import Actor
@@ -166,3 +170,30 @@ DONE = {
     "withdraw": "Case withdrawn.",
     "add_note": "Note added.",
 }
+
+
+# A refused action is answered by a redirect to the case page, which shows the refusal once
+# (Post/Redirect/Get: reloading that page shows the case, and never sends the form again). The
+# refusal and what was typed ride in the session cookie; a cookie holds about 4 KB in all, so
+# what was typed rides along only up to FLASH_BYTES (JSON, as the cookie encodes it). Longer, the
+# refusal is answered on the form's own address, keeping every word (see `act_on_case`).
+FLASH = "refused"
+FLASH_BYTES = 2000
+
+
+def remember_refusal(request: Request, case_id: str, problem: Problem, submitted: Form) -> bool:
+    """Keep the refusal for the case page the browser is sent to next; False: too long."""
+    kept = {name: value for name, value in submitted.items() if name != "csrf_token"}
+    flash = {"case_id": case_id, "problem": asdict(problem), "submitted": kept}
+    if len(json.dumps(flash)) > FLASH_BYTES:
+        return False
+    request.session[FLASH] = flash
+    return True
+
+
+def recall_refusal(request: Request, case_id: str) -> tuple[Problem | None, Form]:
+    """The refusal kept for this case, once (a later visit shows the case as it is)."""
+    flash = request.session.pop(FLASH, None)
+    if not isinstance(flash, dict) or flash.get("case_id") != case_id:
+        return None, {}
+    return Problem(**flash["problem"]), dict(flash["submitted"])
