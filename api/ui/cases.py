@@ -10,6 +10,7 @@ from api.ui.actions import ACTS, DONE, checked, recall_refusal, remember_refusal
 from api.ui.choices import choices_for
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import CASE_ID, Problem, error_page, not_found, render
+from api.ui.refusals import named
 from api.ui.session import CheckedForm, CurrentActor, GivenFiles, notify, read_files
 from api.ui.timeline import timeline
 from handoff.domain.errors import DomainError, NotFound
@@ -217,7 +218,7 @@ def refused(
 ) -> Response:
     """To the case page, which shows the refusal (Post/Redirect/Get); when what was typed is too
     long to carry there, the refusal is answered here and then, keeping every word."""
-    problem = Problem.of(error)
+    problem = named(Problem.of(error), error, names)  # orgs and people by name
     if remember_refusal(request, case_id, problem, submitted):
         return RedirectResponse(f"/ui/cases/{case_id}", status_code=303)
     return case_page(request, db, names, actor, case_id, problem, submitted)

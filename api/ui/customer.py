@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.ui.actions import checked
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import LINK, Problem, error_page, render
+from api.ui.refusals import named
 from api.ui.session import CheckedForm, GivenFiles, notify, read_files
 from handoff import services
 from handoff.domain.errors import DomainError, NotFound
@@ -135,7 +136,8 @@ def answer(
     except NotFound:
         return link_not_found(request)
     except DomainError as error:
-        return status_page(request, db, names, link, Problem.for_customer(error))
+        problem = named(Problem.for_customer(error), error, names)
+        return status_page(request, db, names, link, problem)
     if thanks:
         notify(request, thanks)
     where = "#session" if action in ("join", "messages") else ""
