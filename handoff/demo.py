@@ -88,7 +88,7 @@ class DemoCase:
             org = ORGS.get(self.owner_org, (self.owner_org,))[0]
             return f"in {org}'s queue: claim it as {_rep_of(self.owner_org)}"
         if self.state == "closed":
-            return "closed: its customer may reopen it from the status page; its history: tok-ada"
+            return "done: read its history and check its chain as the auditor (tok-ada)"
         owner = f"{token_of(self.owner_agent)}'s" if self.owner_agent else "its owner's"
         return {
             "handoff_pending": "a handoff waits for its receiver to accept it in the joint session",

@@ -181,19 +181,24 @@ FLASH = "refused"
 FLASH_BYTES = 2000
 
 
-def remember_refusal(request: Request, case_id: str, problem: Problem, submitted: Form) -> bool:
-    """Keep the refusal for the case page the browser is sent to next; False: too long."""
+def remember_refusal(request: Request, page: str, problem: Problem, submitted: Form) -> bool:
+    """Keep the refusal for `page` (its address), where the browser is sent next; False: what
+    was typed is too long to keep."""
     kept = {name: value for name, value in submitted.items() if name != "csrf_token"}
-    flash = {"case_id": case_id, "problem": asdict(problem), "submitted": kept}
+    flash = {"page": page, "problem": asdict(problem), "submitted": kept}
     if len(json.dumps(flash)) > FLASH_BYTES:
         return False
     request.session[FLASH] = flash
     return True
 
 
-def recall_refusal(request: Request, case_id: str) -> tuple[Problem | None, Form]:
-    """The refusal kept for this case, once (a later visit shows the case as it is)."""
+def recall_refusal(request: Request, page: str) -> tuple[Problem | None, Form]:
+    """The refusal kept for `page`, once (a later visit shows the page as it is). Only a visit
+    takes it: the page's own script, refreshing it on an event of the case's stream (which the
+    refusal may be), could otherwise take it just before the browser is at the page."""
+    if request.headers.get("sec-fetch-mode", "navigate") != "navigate":
+        return None, {}
     flash = request.session.pop(FLASH, None)
-    if not isinstance(flash, dict) or flash.get("case_id") != case_id:
+    if not isinstance(flash, dict) or flash.get("page") != page:
         return None, {}
     return Problem(**flash["problem"]), dict(flash["submitted"])

@@ -192,7 +192,7 @@ def show_case(
     request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
 ) -> HTMLResponse:
     """The case; right after a refused action, with the refusal and what was typed."""
-    problem, submitted = recall_refusal(request, case_id)
+    problem, submitted = recall_refusal(request, f"/ui/cases/{case_id}")
     return case_page(request, db, names, actor, case_id, problem, submitted)
 
 
@@ -219,8 +219,9 @@ def refused(
     """To the case page, which shows the refusal (Post/Redirect/Get); when what was typed is too
     long to carry there, the refusal is answered here and then, keeping every word."""
     problem = named(Problem.of(error), error, names)  # orgs and people by name
-    if remember_refusal(request, case_id, problem, submitted):
-        return RedirectResponse(f"/ui/cases/{case_id}", status_code=303)
+    page = f"/ui/cases/{case_id}"
+    if remember_refusal(request, page, problem, submitted):
+        return RedirectResponse(page, status_code=303)
     return case_page(request, db, names, actor, case_id, problem, submitted)
 
 

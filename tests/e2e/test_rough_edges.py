@@ -262,6 +262,51 @@ def test_a_refused_action_redirects_to_the_case_page_which_shows_the_refusal_onc
     assert page.get(f"/ui/cases/{case_id}/no_such_action").status_code == 404
 
 
+def test_the_pages_own_refresh_leaves_the_refusal_to_the_page_the_browser_goes_to(
+    client: TestClient, world: World
+) -> None:
+    case_id = bank_case(world)
+    page = signed_in(client, "dana")
+    csrf = csrf_of(page.get(f"/ui/cases/{case_id}").text)
+    page.post(
+        f"/ui/cases/{case_id}/propose_resolution",
+        data={"csrf_token": csrf, "code": "explained", "summary": "Please call your bank."},
+        follow_redirects=False,
+    )
+
+    refreshed = page.get(f"/ui/cases/{case_id}", headers={"Sec-Fetch-Mode": "cors"})
+    visited = page.get(f"/ui/cases/{case_id}", headers={"Sec-Fetch-Mode": "navigate"})
+
+    assert refreshed.status_code == 200
+    assert visited.status_code == 409
+    assert "must not send the customer elsewhere" in visited.text
+
+
+def test_a_customers_refused_answer_redirects_to_their_page_which_reloads(
+    client: TestClient, world: World
+) -> None:
+    db, dana = world.db, world.agent("dana")
+    case = services.propose_resolution(db, dana, bank_case(world), "fixed", "Hold released.")
+    link = str(case.customer_link)
+    csrf = csrf_of(client.get(link).text)
+    services.confirm_resolution(db, dana, case.id)
+
+    answer = client.post(
+        f"{link}/reject_resolution",
+        data={"csrf_token": csrf, "reason": "Still there."},
+        follow_redirects=False,
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == link
+    shown = client.get(link)
+    assert shown.status_code == 409
+    assert "That is no longer possible" in shown.text
+    assert client.get(link).status_code == 200
+    assert client.get(f"{link}/reject_resolution").status_code == 200  # back to the page
+    assert client.get(f"{link}/no_such_answer").status_code == 404
+
+
 def test_a_refusal_with_more_typed_than_a_cookie_holds_is_answered_in_place(
     client: TestClient, world: World
 ) -> None:
