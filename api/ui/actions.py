@@ -172,11 +172,12 @@ DONE = {
 }
 
 
-# A refused action is answered by a redirect to the case page, which shows the refusal once
-# (Post/Redirect/Get: reloading that page shows the case, and never sends the form again). The
-# refusal and what was typed ride in the session cookie; a cookie holds about 4 KB in all, so
-# what was typed rides along only up to FLASH_BYTES (JSON, as the cookie encodes it). Longer, the
-# refusal is answered on the form's own address, keeping every word (see `act_on_case`).
+# A refused action is answered by a redirect to its page (the case page, the customer's status
+# page), which shows the refusal once (Post/Redirect/Get: reloading it shows the page, and never
+# sends the form again). The refusal and what was typed ride in the session cookie; a cookie
+# holds about 4 KB in all, so what was typed rides along only up to FLASH_BYTES (JSON, as the
+# cookie encodes it). Longer, the refusal is answered on the form's own address, keeping every
+# word (api.ui.cases.refused).
 FLASH = "refused"
 FLASH_BYTES = 2000
 
@@ -201,4 +202,7 @@ def recall_refusal(request: Request, page: str) -> tuple[Problem | None, Form]:
     flash = request.session.pop(FLASH, None)
     if not isinstance(flash, dict) or flash.get("page") != page:
         return None, {}
-    return Problem(**flash["problem"]), dict(flash["submitted"])
+    try:
+        return Problem(**flash["problem"]), dict(flash["submitted"])
+    except (KeyError, TypeError, ValueError):  # kept by another version of the pages: let go
+        return None, {}
