@@ -2,7 +2,7 @@
 events searched or exported across cases, and every chain verified."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -154,6 +154,16 @@ def case_named(name: str) -> ColumnElement[bool]:
     if SHORT_ID <= len(name) < 32 and HEX.match(name):
         ways.append(CaseRow.id.startswith(name.lower(), autoescape=True))
     return or_(*ways) if len(ways) > 1 else ways[0]
+
+
+def references(db: Database, case_ids: Iterable[str]) -> dict[str, str]:
+    """The reference (HC-000123) of each of these cases, by id."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    with db.reading() as session:
+        rows = session.execute(select(CaseRow.id, CaseRow.number).where(CaseRow.id.in_(wanted)))
+        return {case_id: f"HC-{number:06d}" for case_id, number in rows}
 
 
 def search_events(

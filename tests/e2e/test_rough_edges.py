@@ -76,7 +76,7 @@ def test_audit_search_finds_a_case_by_its_reference_and_its_short_id_as_by_its_i
 
     page = signed_in(client, "ada").get("/ui/audit", params={"case": reference})
     assert page.status_code == 200
-    assert f"case {wanted[:8]}" in page.text
+    assert f"{reference} · case {wanted[:8]}" in page.text
     assert f"case {other[:8]}" not in page.text
     shown = client.get("/ui/audit", params={"case": wanted[:8]})
     assert f"case {wanted[:8]}" in shown.text
