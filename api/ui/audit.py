@@ -125,6 +125,7 @@ def search(
         "audit_search.html",
         **_page(actor, names, form),
         lines=[(e.case_id, line(e, names)) for e in page.items],
+        references=audit.references(db, (e.case_id for e in page.items)),
         next_query=urlencode([*form.query(), ("cursor", page.next_cursor)])
         if page.next_cursor
         else None,

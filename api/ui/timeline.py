@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from api.ui.refusals import in_words
 from api.ui.words import ACTIONS, PARTIES, RESOLUTIONS, when
 from handoff.domain import events as ev
 from handoff.domain.events import DomainEvent, Recorded
@@ -297,7 +298,7 @@ def _note(w: Words, e: ev.NoteAdded) -> str:
 @phrase(ev.Refused)
 def _refused(w: Words, e: ev.Refused) -> str:
     tried = ACTIONS.get(e.trigger, e.trigger or "something").lower()
-    return f"{w.who()} tried to {tried}; refused: {e.message}"
+    return f"{w.who()} tried to {tried}; refused: {in_words(e.code, e.message, e.details, w.names)}"
 
 
 EVENT_TYPES = sorted(PHRASES)

@@ -1,13 +1,14 @@
 """What auditors read (SPEC §6): a case's history page by page, a case as it stood at a time,
 events searched or exported across cases, and every chain verified."""
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from handoff.domain.errors import Forbidden
@@ -21,6 +22,9 @@ from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
 from handoff.store.models import CaseRow, Event
 
+SHORT_ID = 8  # how many of a case id's first characters the pages show
+REFERENCE = re.compile(r"(?i)^HC-?0*(\d{1,9})$")
+HEX = re.compile(r"^[0-9a-fA-F]+$")
 EXPORT_BATCH = 1000  # events per query of an export
 CASE_BATCH = 200  # cases per statement when every chain is walked or verified
 EXPORTED = (
@@ -31,7 +35,10 @@ EXPORTED = (
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Audit search: every given criterion must hold; `types` and `cases` match any of theirs."""
+    """Audit search: every given criterion must hold; `types` and `cases` match any of theirs.
+
+    A case is named by its id, its reference (HC-000123) or the start of its id as pages show it
+    (at least SHORT_ID characters): see `case_named`."""
 
     org: str | None = None
     types: list[str] = field(default_factory=list)
@@ -127,12 +134,36 @@ def _matching(actor: Actor, f: EventFilter) -> Select[Event]:
     if f.actor:
         query = query.where(Event.actor_id == f.actor)
     if f.cases:
-        query = query.where(Event.case_id.in_(f.cases))
+        named = select(CaseRow.id).where(or_(*map(case_named, f.cases)))
+        query = query.where(Event.case_id.in_(named))
     if f.start:
         query = query.where(Event.at >= f.start)
     if f.end:
         query = query.where(Event.at < f.end)
     return query
+
+
+def case_named(name: str) -> ColumnElement[bool]:
+    """The case(s) `name` stands for: the case with that id, the case with that reference
+    (HC-000004, hc-4), and the cases whose id starts with it when it is a short id as the pages
+    show one (hex, at least SHORT_ID characters)."""
+    ways = [CaseRow.id == name]
+    reference = REFERENCE.match(name)
+    if reference:
+        ways.append(CaseRow.number == int(reference.group(1)))
+    if SHORT_ID <= len(name) < 32 and HEX.match(name):
+        ways.append(CaseRow.id.startswith(name.lower(), autoescape=True))
+    return or_(*ways) if len(ways) > 1 else ways[0]
+
+
+def references(db: Database, case_ids: Iterable[str]) -> dict[str, str]:
+    """The reference (HC-000123) of each of these cases, by id."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    with db.reading() as session:
+        rows = session.execute(select(CaseRow.id, CaseRow.number).where(CaseRow.id.in_(wanted)))
+        return {case_id: f"HC-{number:06d}" for case_id, number in rows}
 
 
 def search_events(

@@ -102,8 +102,9 @@ def list_cases(
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[CaseView]:
-    """Visible cases, oldest first (a queue is worked from its oldest case). `waiting_on`: only
-    those with an open request or a pending handoff addressed to that org."""
+    """Visible cases, oldest first (a queue is worked from its oldest case). `mine`: those the
+    caller owns, open ones unless `state` is given. `waiting_on`: only those with an open
+    request or a pending handoff addressed to that org."""
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
     query = visible_cases(actor).order_by(CaseRow.number).limit(limit + 1)
@@ -113,8 +114,10 @@ def list_cases(
         query = query.where(CaseRow.state == state)
     if owner_org:
         query = query.where(CaseRow.owner_org_id == owner_org)
-    if mine:
-        query = query.where(CaseRow.owner_agent_id == actor.id, CaseRow.state != "closed")
+    if mine:  # the caller's open cases; their closed ones when `state` asks for them
+        query = query.where(CaseRow.owner_agent_id == actor.id)
+        if not state:
+            query = query.where(CaseRow.state != "closed")
     if unclaimed:
         query = query.where(CaseRow.state == "unclaimed")
     if position:
