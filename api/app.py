@@ -9,9 +9,9 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import openapi, problems
+from api.hygiene import HeadMiddleware, NoSniffMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.hygiene import HeadMiddleware, NoSniffMiddleware
 from api.observability import MetricsMiddleware, Observability, mask_access_log
 from api.routes import (
     admin,

@@ -206,7 +206,8 @@ class DatabaseUnavailableMiddleware:
             await self.app(scope, receive, send_and_note)
         except DATABASE_UNAVAILABLE as error:
             if progress["finished"]:
-                log.warning("database unavailable after answering %s: %s", mask_path(scope["path"]), error)
+                path = mask_path(scope["path"])
+                log.warning("database unavailable after answering %s: %s", path, error)
             elif progress["started"]:
                 raise
             else:
