@@ -115,8 +115,8 @@ async def render(request: Request, exc: Exception) -> Response:
     return page
 
 
-def _problem_detail(answer: JSONResponse) -> str:
-    detail = json.loads(answer.body).get("detail")
+def _problem_detail(answer: Response) -> str:
+    detail = json.loads(bytes(answer.body)).get("detail")
     return detail if isinstance(detail, str) else ""
 
 
