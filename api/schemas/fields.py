@@ -20,6 +20,8 @@ from handoff.domain.vocabulary import (
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
 EVENT_TYPE_PATTERN = r"^[a-z][a-z_]{0,39}$"
+# `If-Match`: a case's ETag ("7", weak or strong) or `*` for any version.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,9}")$'
 
 
 def _storable(value: str) -> str:
@@ -40,13 +42,32 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("time is out of range") from None
 
 
+# Texts never hold NUL; one that must be given holds something besides white space (the engine
+# strips what it is given and refuses what is left empty: the schema says so first).
+NO_NUL = r"^[^\x00]*$"
+FILLED = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
 # The id of an org, agent, partner system, case, request, handoff or session.
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
 Cursor = Annotated[str, StringConstraints(pattern=CURSOR_PATTERN)]
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
-Line = Annotated[str, StringConstraints(max_length=300), AfterValidator(_storable)]
-Name = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storable)]
-Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_storable)]
+Line = Annotated[str, StringConstraints(max_length=300, pattern=NO_NUL), AfterValidator(_storable)]
+Name = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), AfterValidator(_storable)]
+Text = Annotated[
+    str, StringConstraints(max_length=10_000, pattern=NO_NUL), AfterValidator(_storable)
+]
+# The same, required to say something.
+FilledLine = Annotated[
+    str, StringConstraints(min_length=1, max_length=300, pattern=FILLED), AfterValidator(_storable)
+]
+FilledName = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=FILLED), AfterValidator(_storable)
+]
+FilledText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=10_000, pattern=FILLED),
+    AfterValidator(_storable),
+]
 Url = Annotated[
     str,
     StringConstraints(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00]+$", max_length=2000),

@@ -2,11 +2,14 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.schemas.fields import (
     CustomerPresence,
     EventType,
+    FilledLine,
+    FilledName,
+    FilledText,
     Id,
     Instant,
     Line,
@@ -32,7 +35,7 @@ class Empty(Body):
 
 
 class Customer(Body):
-    name: Name
+    name: FilledName
     email: Line | None = None
     phone: Line | None = None
     external_ref: Line | None = None
@@ -40,7 +43,7 @@ class Customer(Body):
 
 class NewCase(Body):
     customer: Customer
-    subject: Line
+    subject: FilledLine
     description: Text = ""
     participants: Annotated[list[Id], Field(max_length=20)] = []
     priority: Priority = "normal"
@@ -52,22 +55,22 @@ class Assignment(Body):
 
 class NewParticipant(Body):
     org_id: Id
-    reason: Text
+    reason: FilledText
 
 
 class NewRequest(Body):
     to_org: Id
-    action: Line
+    action: FilledLine
     details: Text = ""
     respond_by: Instant | None = None
 
 
 class Completion(Body):
-    note: Text
+    note: FilledText
 
 
 class Reason(Body):
-    reason: Text
+    reason: FilledText
 
 
 class OptionalReason(Body):
@@ -76,7 +79,7 @@ class OptionalReason(Body):
 
 class NewHandoff(Body):
     to_org: Id
-    summary: Text
+    summary: FilledText
     override_reason: Text | None = None
 
 
@@ -96,7 +99,7 @@ class Presence(Body):
 
 
 class Needed(Body):
-    needed: Text
+    needed: FilledText
 
 
 class CustomerResponse(Body):
@@ -105,16 +108,16 @@ class CustomerResponse(Body):
 
 class Resolution(Body):
     code: ResolutionCode
-    summary: Text
+    summary: FilledText
 
 
 class Note(Body):
-    text: Text
+    text: FilledText
     visibility: Visibility = "internal"
 
 
 class Message(Body):
-    text: Annotated[Text, StringConstraints(min_length=1)]
+    text: FilledText
 
 
 class NewOrg(Body):
