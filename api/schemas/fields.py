@@ -1,9 +1,10 @@
 """Constrained values shared by request bodies and query parameters."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 
 from handoff.domain.vocabulary import (
     CASE_STATES,
@@ -32,6 +33,19 @@ def _storable(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc_3339(value: object) -> object:
+    """Only the text the schema names (`format: date-time`): not a number of seconds, which
+    pydantic would otherwise read as a time since 1970."""
+    if not isinstance(value, str) or not RFC_3339.fullmatch(value):
+        raise ValueError("time must be RFC 3339 text with an offset, like 2024-05-01T09:30:00Z")
     return value
 
 
@@ -74,7 +88,7 @@ Url = Annotated[
     AfterValidator(_storable),
 ]
 # A moment with its offset (RFC 3339), held in UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_in_utc)]
 
 # The engine's words (handoff.domain.vocabulary) as the API's enums: built from the engine's
 # tuples, which mypy cannot read as literals (hence the ignores).
