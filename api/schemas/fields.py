@@ -58,8 +58,11 @@ def _in_utc(value: datetime) -> datetime:
 
 # Texts never hold NUL; one that must be given holds something besides white space (the engine
 # strips what it is given and refuses what is left empty: the schema says so first).
+# White space spelled out as Python's str.strip() sees it: `\s` means other things to pydantic's
+# regex engine and to JSON Schema's (ECMA 262).
+SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NO_NUL = r"^[^\x00]*$"
-FILLED = r"^[^\x00]*[^\s\x00][^\x00]*$"
+FILLED = rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$"
 
 # The id of an org, agent, partner system, case, request, handoff or session.
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
@@ -84,9 +87,21 @@ FilledText = Annotated[
 ]
 Url = Annotated[
     str,
-    StringConstraints(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00]+$", max_length=2000),
+    StringConstraints(pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$", max_length=2000),
     AfterValidator(_storable),
 ]
+
+
+def _whole_number(value: object) -> object:
+    """A JSON integer, written 600 or 600.0 (JSON Schema's `integer`), never text or true."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 # A moment with its offset (RFC 3339), held in UTC.
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_in_utc)]
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import (
     CustomerPresence,
@@ -23,6 +23,7 @@ from api.schemas.fields import (
     Text,
     Url,
     Visibility,
+    WholeNumber,
 )
 
 
@@ -132,7 +133,7 @@ class NewOrg(Body):
     windows: (
         dict[
             Annotated[str, Field(pattern=r"^(claim|handoff|request|auto_close|reopen)_window$")],
-            Annotated[StrictInt, Field(gt=0, le=10 * 365 * 24 * 3600)],
+            Annotated[WholeNumber, Field(gt=0, le=10 * 365 * 24 * 3600)],
         ]
         | None
     ) = Field(None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.')
