@@ -109,7 +109,7 @@ async def render(request: Request, exc: Exception) -> Response:
     if not is_page(request.url.path):
         return answer
     page = page_for_status(request.url.path, answer.status_code, _problem_detail(answer))
-    for name in ("Allow", "Retry-After"):
+    for name in ("Allow", "Retry-After", "X-Content-Type-Options"):
         if name in answer.headers:
             page.headers[name] = answer.headers[name]
     return page

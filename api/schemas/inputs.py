@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api.schemas.fields import (
     CustomerPresence,
@@ -25,6 +25,30 @@ from api.schemas.fields import (
     Visibility,
     WholeNumber,
 )
+
+WINDOWS = ("claim", "handoff", "request", "auto_close", "reopen")
+MAX_WINDOW = 10 * 365 * 24 * 3600  # ten years, in seconds
+Seconds = Annotated[WholeNumber, AfterValidator(lambda s: _within(s, 1, MAX_WINDOW))]
+# The keys and values are checked one by one; the schema says the same of the whole at once.
+Windows = Annotated[
+    dict[Annotated[str, Field(pattern=rf"^({'|'.join(WINDOWS)})_window$")], Seconds],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                f"{name}_window": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW}
+                for name in WINDOWS
+            },
+            "additionalProperties": False,
+        }
+    ),
+]
+
+
+def _within(value: int, least: int, most: int) -> int:
+    if not least <= value <= most:
+        raise ValueError(f"must be from {least} to {most}")
+    return value
 
 
 class Body(BaseModel):
@@ -130,13 +154,9 @@ class NewOrg(Body):
     )
     name: Name
     kind: OrgKind
-    windows: (
-        dict[
-            Annotated[str, Field(pattern=r"^(claim|handoff|request|auto_close|reopen)_window$")],
-            Annotated[WholeNumber, Field(gt=0, le=10 * 365 * 24 * 3600)],
-        ]
-        | None
-    ) = Field(None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.')
+    windows: Windows | None = Field(
+        None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.'
+    )
 
 
 class NewAgent(Body):

@@ -111,6 +111,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def error_page(
     request: Request, status_code: int, title: str, message: str, **context: Any
 ) -> HTMLResponse:
+    if request.url.path.startswith("/ui/"):
+        context.setdefault("back", "/ui/")
     return render(request, "error.html", status_code, title=title, message=message, **context)
 
 
