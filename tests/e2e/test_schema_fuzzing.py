@@ -4,6 +4,7 @@ media types, headers and schemas the API documents; what the schema allows is ac
 it forbids is refused; an operation refuses a request without its token; what was deleted is gone.
 """
 
+import collections
 import itertools
 import shutil
 import uuid
@@ -89,11 +90,12 @@ def real_ids(sqlite_template: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
 # a rep of another org. Each operation's examples take turns among them, after one from whoever
 # the operation is for, so each role meets each operation.
 ROLES = ("dana", "sam", "ada", "acme-crm", "root", "ben")
-turns = itertools.count()
+turns: dict[str, Iterator[int]] = collections.defaultdict(itertools.count)
 
 
 def caller(path: str) -> str:
-    turn = next(turns) % (len(ROLES) + 1)
+    """Each operation's own turn: the same roles meet the same examples in every run."""
+    turn = next(turns[path]) % (len(ROLES) + 1)
     if turn < len(ROLES):
         return ROLES[turn]
     if path.startswith(("/v1/orgs", "/v1/credentials")):
@@ -105,8 +107,9 @@ def caller(path: str) -> str:
 
 @schema.parametrize()
 @settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
+    derandomize=True,  # the same examples in every run: CI fails for a change, never by chance
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
