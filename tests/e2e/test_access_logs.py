@@ -32,7 +32,12 @@ def test_the_access_log_masks_customer_links_and_query_values(
         api.kill(signal.SIGTERM)  # uvicorn writes every line before it ends
     log = api.output()
 
-    assert f'"GET /c/***' in log and '"HEAD /c/***/stream' in log
-    assert "/v1/cases?cursor=***" in log and "/ui/sign-in?next=***&token=***" in log
+    for masked in (
+        '"GET /c/*** ',
+        '"HEAD /c/***/stream ',
+        '"GET /v1/cases?cursor=*** ',
+        '"GET /ui/sign-in?next=***&token=*** ',
+    ):
+        assert masked in log, log
     for secret_text in (secret, "tok-dana", "tok-sam"):
         assert secret_text not in log
