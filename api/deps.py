@@ -10,8 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN
-from handoff.domain.errors import Refusal
+from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN, IF_MATCH_PATTERN
 from handoff.domain.principals import Actor
 from handoff.services.authentication import TooManyFailedTokens, admit
 from handoff.store.db import Database
@@ -109,21 +108,17 @@ async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
-            max_length=100,
-            description='The case version the change is meant for, as its ETag: "7".',
+            pattern=IF_MATCH_PATTERN,
+            description='The case version the change is meant for, as its ETag: "7"; '
+            "`*` for any version.",
         ),
     ] = None,
 ) -> int | None:
-    """`If-Match: "7"` → 7; `*` or no header → any version. Anything else cannot match (412)."""
-    if if_match is None or if_match.strip() == "*":
+    """`If-Match: "7"` → 7; `*` or no header → any version. Anything else is invalid input (422),
+    checked with the body, before the case is read."""
+    if if_match is None or if_match == "*":
         return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isascii() or not tag.isdigit() or len(tag) > 9:
-        raise Refusal(
-            "version_conflict",
-            f'If-Match {if_match!r} is not a case version such as "7"; reload the case.',
-        )
-    return int(tag)
+    return int(if_match.removeprefix("W/").strip('"'))
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
