@@ -73,6 +73,7 @@ def ids(world: World) -> dict[str, str]:
         "org_id": "acme",
         "rest": "nowhere",
         "path": "ui.css",
+        "action": "claim",
     }
 
 
@@ -171,7 +172,7 @@ def test_the_web_ui_answers_every_method_and_status_in_pages(
     for method, address, status, back in [
         ("GET", "/ui/nowhere", 404, "/ui/"),
         ("GET", "/c/some-link/no/where", 404, "/c/some-link"),
-        ("GET", "/c/some-link/reply", 405, "/c/some-link"),
+        ("PUT", "/c/some-link/reply", 405, "/c/some-link"),  # a form address answers GET too
         ("POST", "/ui/queue", 405, "/ui/"),
         ("DELETE", "/c/some-link", 405, "/c/some-link"),
         ("POST", "/ui/numbered/seven", 422, "/ui/"),
