@@ -4,7 +4,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -19,7 +19,7 @@ from handoff.config import Settings
 from handoff.domain.canonical import canonical_json
 from handoff.domain.send_away import PhraseRules, load_rules
 from handoff.store import sql
-from handoff.store.work import SqlWork
+from handoff.store.work import SqlWork, joined
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
 # statement, and a server that went silent (TCP keepalives) each give up within a stated time,
@@ -183,7 +183,13 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: it rolls back unless the command commits."""
+        """A unit of work: it rolls back unless the command commits. Inside a request's own
+        transaction (handoff.store.work.joining) it is a savepoint of that transaction."""
+        request = joined(self.engine)
+        if request is not None:
+            with self._sessions(bind=request, join_transaction_mode="create_savepoint") as joining:
+                yield joining
+            return
         with self._one_writer_at_a_time(), self._sessions() as session:
             yield session
 
@@ -202,8 +208,20 @@ class Database:
         if within is not None:
             yield SqlWork(within.connection(), within)
             return
+        request = joined(self.engine)
+        if request is not None:  # a savepoint of the request's transaction
+            work = SqlWork(request, nested=True)
+            try:
+                yield work
+            finally:
+                work.close()
+            return
         with self.writing() as conn:
             yield SqlWork(conn)
+
+    def one_writer_at_a_time(self) -> AbstractContextManager[None]:
+        """This process's turn to write (a request's own transaction holds it throughout)."""
+        return self._one_writer_at_a_time()
 
     @contextmanager
     def _one_writer_at_a_time(self) -> Iterator[None]:
@@ -229,12 +247,24 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
+        """A session to read in; inside a request's own transaction, that transaction (which
+        sees what the request changed, and takes no second connection)."""
+        request = joined(self.engine)
+        if request is not None:
+            with self._sessions(bind=request, join_transaction_mode="create_savepoint") as joining:
+                yield joining
+            return
         with self._read_sessions() as session:
             yield session
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
-        """A plain connection for one or two Core reads (no ORM session), rolled back after."""
+        """A plain connection for one or two Core reads (no ORM session), rolled back after;
+        inside a request's own transaction, that transaction's."""
+        request = joined(self.engine)
+        if request is not None:
+            yield request
+            return
         with self._read_engine.connect() as conn:
             yield conn
 
