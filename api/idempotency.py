@@ -22,7 +22,7 @@ from anyio import to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import on_database
+from api.deps import on_database, request_threads
 from api.limits import replaying
 from api.problems import problem
 from handoff import services
@@ -33,8 +33,9 @@ R = TypeVar("R")
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 REPLAYED_HEADERS = ("content-type", "etag", "location", "cache-control")
-# Threads of their own for holding keys: a retry waiting for its key must not take a thread the
-# request holding that key needs (the default pool is small: api_threads).
+# Threads of their own for keyed requests, to claim their key and do their work: the request
+# holding a key (and on SQLite the writer, on PostgreSQL its rows' locks) must never wait for a
+# shared thread that a request waiting for what it holds has taken (the pool is api_threads).
 KEY_THREADS = 64
 SHOWN_ONCE = ("token", "secret")  # what a no-store answer holds that is never kept for a replay
 
@@ -112,6 +113,7 @@ class IdempotencyMiddleware:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
+        token = request_threads.set(self._threads)
         try:
             with held.joined():
                 await self.app(scope, replaying(body, receive), keep)
@@ -119,6 +121,8 @@ class IdempotencyMiddleware:
             with anyio.CancelScope(shield=True):
                 await self._in_thread(held.abandon)
             raise
+        finally:
+            request_threads.reset(token)
         status = int(start.get("status", 500))
         answered = b"".join(chunks)
         with anyio.CancelScope(shield=True):

@@ -67,11 +67,11 @@ class _Turn:
             self._taken.set()
             self._done.wait()
 
-    def wait(self, timeout: float) -> bool:
-        return self._taken.wait(timeout)
+    def wait(self) -> None:
+        self._taken.wait()
 
     def give_back(self) -> None:
-        self._done.set()  # if it was never taken, it is given back the moment it is
+        self._done.set()
 
 
 class HeldKey:
@@ -110,13 +110,14 @@ class HeldKey:
 def hold(
     db: Database, principal: str, key: str, fingerprint: str, wait: float = WAIT_FOR_FIRST
 ) -> tuple[Claim, HeldKey | None]:
-    """Claim the key in a transaction of its own, waiting (at most `wait` seconds) while another
-    request holds it; the held key comes with the claim, to answer or abandon."""
+    """Claim the key in a transaction of its own, waiting (on PostgreSQL at most `wait` seconds)
+    while another request holds it; the held key comes with the claim, to answer or abandon.
+    On SQLite the request holding the key holds the writer, so waiting for the writer is waiting
+    for it."""
     deadline = time.monotonic() + wait
     turn = None if db.is_postgres else _Turn(db)
-    if turn is not None and not turn.wait(wait):
-        turn.give_back()
-        return Claim("in_progress"), None
+    if turn is not None:
+        turn.wait()  # in the queue of this process's writers, as every command waits for it
     try:
         conn = db.engine.connect()
     except BaseException:
