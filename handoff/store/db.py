@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -120,6 +120,9 @@ def _pool_of(settings: Settings) -> dict[str, Any]:
     }
 
 
+WRITER_WAIT = 30  # seconds a writer waits for its turn, as long as SQLite's busy_timeout
+
+
 class FairLock:
     """A reentrant lock handed to its waiters in the order they came: a releasing thread cannot
     take it straight back while others wait (threading.RLock lets it), which keeps every
@@ -140,7 +143,14 @@ class FairLock:
             gate = threading.Lock()
             gate.acquire()
             self._waiters.append((me, gate))
-        gate.acquire()  # released by the thread that handed the lock over to this one
+        if gate.acquire(timeout=WRITER_WAIT):  # released by the thread handing the lock over
+            return
+        with self._mutex:
+            if (me, gate) not in self._waiters:
+                return  # handed over just as the wait ran out
+            self._waiters.remove((me, gate))
+        # As SQLite's own busy timeout would (a holder that never lets go: 503 over HTTP).
+        raise OperationalError("BEGIN", None, TimeoutError("the SQLite writer stayed busy"))
 
     @property
     def is_free(self) -> bool:
