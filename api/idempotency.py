@@ -87,7 +87,8 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         principal = f"{actor.kind}:{actor.id}"
         asked = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
-        claim, held = await self._in_thread(idempotency.hold, db, principal, key, asked)
+        with anyio.CancelScope(shield=True):  # a key held is never dropped unanswered
+            claim, held = await self._in_thread(idempotency.hold, db, principal, key, asked)
         if held is not None:
             await self._run(scope, body, receive, send, held)
         elif claim.outcome == "reused":
@@ -123,13 +124,14 @@ class IdempotencyMiddleware:
             raise
         finally:
             request_threads.reset(token)
-        status = int(start.get("status", 500))
         answered = b"".join(chunks)
         with anyio.CancelScope(shield=True):
-            if status >= 500:
+            if not start or int(start["status"]) >= 500:
                 await self._in_thread(held.abandon)
             else:
                 await self._in_thread(held.answer, _kept(start, answered))
+        if not start:
+            raise RuntimeError("the application gave no answer")
         await send(start)
         await send({"type": "http.response.body", "body": answered})
 
