@@ -3,8 +3,10 @@
 import functools
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -30,9 +32,19 @@ async def on_database(
     50 ms, 1,100/s here with p99 near 20 ms; docs/performance.md). On PostgreSQL it runs in a
     worker thread: network round trips and row-lock waits must not stall the loop.
     """
+    threads = request_threads.get()
+    if threads is not None:  # a keyed request, holding its transaction (api.idempotency)
+        if not db.is_postgres:  # it holds the writer: nothing to wait for
+            return work(*args, **kwargs)
+        return await to_thread.run_sync(functools.partial(work, *args, **kwargs), limiter=threads)
     if db.is_postgres or db.writer_is_busy:  # busy: a thread (web UI, admin) writes, so wait
         return await run_in_threadpool(work, *args, **kwargs)  # in a thread, not on the loop
     return work(*args, **kwargs)
+
+
+# The threads of a request that holds its own transaction (an Idempotency-Key): its work must not
+# queue for the shared threads behind requests that wait for what that transaction holds.
+request_threads: ContextVar[CapacityLimiter | None] = ContextVar("request_threads", default=None)
 
 
 def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
