@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from api.schemas.fields import CaseState
+from handoff.domain.vocabulary import REQUEST_STATES
 
 T = TypeVar("T")
 
@@ -98,6 +99,20 @@ class Attachment(BaseModel):
     created_at: datetime
 
 
+class RequestCounts(BaseModel):
+    """How many requests the case has had, in each state."""
+
+    open: int
+    acknowledged: int
+    done: int
+    declined: int
+    cancelled: int
+
+
+# One count for each of the engine's request states, in its order.
+assert tuple(RequestCounts.model_fields) == REQUEST_STATES
+
+
 class Resolution(BaseModel):
     code: str
     summary: str | None
@@ -115,7 +130,10 @@ class Case(BaseModel):
     owner: Owner
     first_contact_org: str
     participants: list[Participant]
-    requests: list[Request]
+    requests: list[Request] = Field(
+        description="The open requests (open or acknowledged), oldest first; every request is "
+        "listed by GET /v1/cases/{id}/requests."
+    )
     handoff: Handoff | None = Field(description="The pending handoff, if any.")
     session: JointSession | None = Field(description="The live joint session, if any.")
     allowed_actions: list[str] = Field(description="Triggers the caller may fire now.")
@@ -127,6 +145,10 @@ class Case(BaseModel):
     handoffs: list[Handoff] = Field(description="Every handoff of the case, oldest first.")
     attachments: list[Attachment] = Field(
         default_factory=list, description="Files given for the case, oldest first."
+    )
+    request_counts: RequestCounts = Field(
+        description="How many requests the case has had, by state (the settled ones are not in "
+        "`requests`)."
     )
 
 

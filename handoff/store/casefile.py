@@ -6,11 +6,16 @@ multiply one child list by another), and notes each row's values as read; `save`
 exactly what the command changed: an UPDATE of the changed columns of each row read, an INSERT of
 each new child. The SQL is plain text on the driver (handoff.store.sql), its values converted by
 each column's kind.
+
+Of the requests only the open ones are read, the settled ones counted (SPEC §14): loading a case
+costs the same statements and a bounded number of rows whatever its size. `Loaded.request` reads a
+settled one when a command names it.
 """
 
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
@@ -25,6 +30,7 @@ from handoff.domain.case import (
     Request,
 )
 from handoff.domain.case import SessionParty as Party
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES, REQUEST_STATES
 from handoff.store import models
 from handoff.store.sql import Columns, Kind, Statement, from_db, is_sqlite
 
@@ -77,9 +83,12 @@ def _select(table: Table, where: str, order: str = "") -> Statement:
 
 
 LOCK_CASE = Statement("SELECT id FROM cases WHERE id = :case_id FOR UPDATE")
+SETTLED_REQUEST_STATES = tuple(s for s in REQUEST_STATES if s not in OPEN_REQUEST_STATES)
+OPEN_STATES_SQL = ", ".join(f"'{s}'" for s in OPEN_REQUEST_STATES)
 # The case row, then: its owner org's windows, whether any org taking part has a webhook
-# subscription, and whether it has handoffs and sessions at all (so a case without any costs no
-# statement for them).
+# subscription, whether it has handoffs and sessions at all (so a case without any costs no
+# statement for them), and how many settled requests it has in each settled state (counted on
+# the index on requests (case_id, state), never read).
 LOAD_CASE = Statement(
     f"""SELECT {COLUMNS[CASES].listed("c.")},
         (SELECT o.windows FROM orgs o WHERE o.id = c.owner_org_id),
@@ -87,11 +96,21 @@ LOAD_CASE = Statement(
                 WHERE p.case_id = c.id AND w.active),
         EXISTS (SELECT 1 FROM handoffs h WHERE h.case_id = c.id),
         EXISTS (SELECT 1 FROM joint_sessions s WHERE s.case_id = c.id),
-        EXISTS (SELECT 1 FROM attachments a WHERE a.case_id = c.id)
+        EXISTS (SELECT 1 FROM attachments a WHERE a.case_id = c.id),
+        {
+        ", ".join(
+            f"(SELECT count(*) FROM requests r WHERE r.case_id = c.id AND r.state = '{state}')"
+            for state in SETTLED_REQUEST_STATES
+        )
+    }
     FROM cases c WHERE c.id = :case_id"""
 )
 LOAD_PARTICIPANTS = _select(PARTICIPANTS, "case_id = :case_id", "ORDER BY added_at")
-LOAD_REQUESTS = _select(REQUESTS, "case_id = :case_id", "ORDER BY created_at")
+# The open requests only: at most HANDOFF_MAX_OPEN_REQUESTS of them.
+LOAD_REQUESTS = _select(
+    REQUESTS, f"case_id = :case_id AND state IN ({OPEN_STATES_SQL})", "ORDER BY created_at, id"
+)
+LOAD_REQUEST = _select(REQUESTS, "case_id = :case_id AND id = :request_id")
 LOAD_HANDOFFS = _select(HANDOFFS, "case_id = :case_id", "ORDER BY created_at")
 LOAD_SESSIONS = _select(SESSIONS, "case_id = :case_id", "ORDER BY started_at")
 LOAD_ATTACHMENTS = Statement(
@@ -118,9 +137,26 @@ class Loaded:
     # (None: some had one).
     unsubscribed: frozenset[str] | None
     read: dict[int, dict[str, Any]] = field(default_factory=dict)
+    conn: Connection | None = None  # where it was read: settled requests are read from it
 
     def keep(self, obj: object, values: dict[str, Any]) -> None:
         self.read[id(obj)] = {k: copy.copy(v) for k, v in values.items()}
+
+    def request(self, request_id: str) -> Request | None:
+        """The case's request `request_id`: one the case carries, or a settled one read now
+        (and carried from then on, no longer counted among the settled)."""
+        case = self.case
+        found = next((r for r in case.requests if r.id == request_id), None)
+        if found is not None or self.conn is None:
+            return found
+        rows = LOAD_REQUEST.rows(self.conn, {"case_id": case.id, "request_id": request_id})
+        if not rows:
+            return None
+        request = _build(Request, REQUESTS, rows[0], self)
+        if case.settled_requests.get(request.state):
+            case.settled_requests[request.state] -= 1
+        case.requests.append(request)
+        return request
 
 
 def _build(cls: type[T], table: Table, row: Sequence[Any], loaded: Loaded | None) -> T:
@@ -137,8 +173,9 @@ def agent_of(row: Sequence[Any]) -> Agent:
 
 
 def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
-    """The case with every child list; `lock`: also hold its row lock (FOR UPDATE; on SQLite,
-    the write lock BEGIN IMMEDIATE took) until the transaction ends."""
+    """The case with its child lists (of the requests, the open ones); `lock`: also hold its
+    row lock (FOR UPDATE; on SQLite, the write lock BEGIN IMMEDIATE took) until the
+    transaction ends."""
     # The row lock in a statement of its own: under READ COMMITTED a statement sees what was
     # committed before it began, and one that waited for the lock began before the holder
     # committed.
@@ -149,10 +186,12 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
         return None
     width = len(COLUMNS[CASES].names)
     first = rows[0]
-    windows, subscribed, has_handoffs, has_sessions, has_attachments = first[width:]
+    windows, subscribed, has_handoffs, has_sessions, has_attachments = first[width : width + 5]
     values = COLUMNS[CASES].values(first[:width])
     case = Case(**values)
-    loaded = Loaded(case, from_db(Kind.JSON, windows), unsubscribed=None)
+    settled = zip(SETTLED_REQUEST_STATES, first[width + 5 :], strict=True)
+    case.settled_requests = {state: int(n) for state, n in settled if n}
+    loaded = Loaded(case, from_db(Kind.JSON, windows), unsubscribed=None, conn=conn)
     loaded.keep(case, values)
     key = {"case_id": case_id}
     case.participants = [
@@ -200,7 +239,7 @@ def attachment_content(conn: Connection, case_id: str, attachment_id: str) -> by
 
 def add(conn: Connection, case: Case) -> Loaded:
     """A new case, to be written (with its children) by `save`."""
-    return Loaded(case=case, windows=None, unsubscribed=None)
+    return Loaded(case=case, windows=None, unsubscribed=None, conn=conn)
 
 
 def save(conn: Connection, loaded: Loaded) -> None:
@@ -274,3 +313,35 @@ def _insert(table: Table, names: tuple[str, ...], returning: str | None) -> Stat
         statement = Statement(f"INSERT INTO {table.name} ({listed}) VALUES ({values}){tail}")
         _INSERTS[key] = statement
     return statement
+
+
+_REQUEST_PAGES: dict[tuple[bool, bool], Statement] = {}
+
+
+def requests_page(
+    conn: Connection,
+    case_id: str,
+    *,
+    state: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Request]:
+    """Up to `limit` of the case's requests (those in `state`, if given) in the order they were
+    made (created_at, then id), after the request `after` names by its (created_at, id)."""
+    key = (state is not None, after is not None)
+    statement = _REQUEST_PAGES.get(key)
+    if statement is None:
+        where = "case_id = :case_id"
+        if state is not None:
+            where += " AND state = :state"
+        if after is not None:
+            where += " AND (created_at > :at OR (created_at = :at AND id > :after_id))"
+        statement = _select(REQUESTS, where, "ORDER BY created_at, id LIMIT :limit")
+        _REQUEST_PAGES[key] = statement
+    params: dict[str, Any] = {"case_id": case_id, "state": state, "limit": limit}
+    if after is not None:
+        at = COLUMNS[REQUESTS].params({"created_at": after[0]}, conn)["created_at"]
+        params |= {"at": at, "after_id": after[1]}
+    if state is None:
+        del params["state"]
+    return [_build(Request, REQUESTS, row, None) for row in statement.rows(conn, params)]
