@@ -34,11 +34,14 @@ def case_as_of(
     db: DbDep,
     actor: ActorDep,
     at: Annotated[Instant, Query(description="RFC 3339 time with offset")],
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> audit.CaseAsOf:
-    """State, owner and participants as they stood at `at`, with the events up to then.
+    """State, owner and participants as they stood at `at`, with the events up to then, a page
+    of `limit` at a time (`next_cursor` asks for the next).
 
     An event whose `at` is exactly the time asked for has happened. Before the case was created
     the answer is still 200, with `state` and `owner` null and no events; from its last event on,
     it is the case as it stands now. A time that is not RFC 3339 with an offset answers 422.
     """
-    return audit.case_as_of(db, actor, case_id, at)
+    return audit.case_as_of(db, actor, case_id, at, limit=limit, cursor=cursor)

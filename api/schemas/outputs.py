@@ -205,10 +205,19 @@ class CaseAsOf(BaseModel):
     state: CaseState | None = Field(description="null: the case did not exist yet")
     owner: Owner | None
     participants: list[str]
-    requests: list[RequestAsOf] = Field(description="Every request made by then, as it stood.")
+    requests: list[RequestAsOf] = Field(
+        description="Every request made by then, as it stood; past 100, only those open then."
+    )
+    request_counts: RequestCounts = Field(
+        description="How many requests had been made by then, by the state they were in."
+    )
     handoff: HandoffAsOf | None = Field(description="The handoff pending then, if any.")
     session: SessionAsOf | None = Field(description="The joint session live then, if any.")
-    events: list[Event]
+    events: list[Event] = Field(description="The events up to then, a page at a time.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same `at`) for the next page of `events`; null: "
+        "last."
+    )
 
 
 class Durations(BaseModel):

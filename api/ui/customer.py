@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ui.actions import checked
+from api.ui.cases import page_before
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import LINK, Problem, error_page, render
 from api.ui.session import CheckedForm, GivenFiles, notify, read_files
@@ -71,11 +72,12 @@ def status_page(
     names: Directory,
     link: str,
     problem: Problem | None = None,
+    before: int | None = None,
 ) -> HTMLResponse:
     try:
         if not LINK.fullmatch(link):
             raise NotFound("no such link")
-        status = customer_status(db, link)
+        status = customer_status(db, link, before=before)
     except NotFound:
         return link_not_found(request)
     return render(
@@ -90,8 +92,16 @@ def status_page(
 
 
 @router.get("/{link}")
-def show(request: Request, db: DbDep, names: DirectoryDep, link: str) -> HTMLResponse:
-    return status_page(request, db, names, link)
+def show(
+    request: Request, db: DbDep, names: DirectoryDep, link: str, before: str | None = None
+) -> HTMLResponse:
+    """`before`: the page of messages older than that one ("Earlier messages")."""
+    try:
+        older_than = page_before(before)
+    except ValueError:
+        message = "That is not a page of your messages. Please open your link again."
+        return error_page(request, 422, "No such page", message, back=f"/c/{link}")
+    return status_page(request, db, names, link, before=older_than)
 
 
 @router.post("/{link}/answer")

@@ -195,6 +195,38 @@ def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:
         return [EventView.of(e) for e in _events_of(session, case_id)]
 
 
+def newest_events(
+    db: Database, actor: Actor, case_id: str, *, before: int | None = None, limit: int = 50
+) -> tuple[list[EventView], int | None]:
+    """A page of the case's timeline: its newest `limit` events (before seq `before`, if given),
+    in seq order, and the seq to ask `before` for the page older than this one (None: none)."""
+    limit = check_limit(limit)
+    query = select(Event).where(Event.case_id == case_id).order_by(Event.seq.desc())
+    if before is not None:
+        query = query.where(Event.seq < before)
+    with db.reading() as session:
+        _visible_case(session, actor, case_id)
+        found = list(session.scalars(query.limit(limit + 1)))
+    page = [EventView.of(e) for e in reversed(found[:limit])]
+    return page, page[0].seq if len(found) > limit else None
+
+
+def session_messages(
+    db: Database, case_id: str, session_id: str, *, limit: int = 100
+) -> list[EventView]:
+    """What was said in the joint session, oldest first: at most its newest `limit` messages (its
+    caller checked that the reader may see the case)."""
+    query = (
+        select(Event)
+        .where(Event.case_id == case_id, Event.type == "session_message")
+        .order_by(Event.seq.desc())
+        .limit(limit)
+    )
+    with db.reading() as session:
+        said = [e for e in session.scalars(query) if e.data.get("session_id") == session_id]
+    return [EventView.of(e) for e in reversed(said)]
+
+
 def events_after(db: Database, case_id: str, after: int, limit: int = 100) -> list[EventView]:
     """The case's next events after seq `after`: a stream's next read (its caller checked,
     when the stream opened, that its reader may see the case)."""

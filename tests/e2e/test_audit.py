@@ -358,9 +358,11 @@ def test_as_of_before_the_case_existed_answers_with_no_state_and_no_events(
         "owner": None,
         "participants": [],
         "requests": [],
+        "request_counts": {"open": 0, "acknowledged": 0, "done": 0, "declined": 0, "cancelled": 0},
         "handoff": None,
         "session": None,
         "events": [],
+        "next_cursor": None,
     }
     assert (created["state"], created["owner"], created["participants"]) == (
         "active",
