@@ -1,4 +1,6 @@
-"""A case's history: its events, the verification of their chain, the case as of a time."""
+"""A case's records, read in pages: its events, the verification of their chain, the case as of
+a time, every request it has had. Plain sync routes: FastAPI runs them in worker threads, so a
+long page never holds the event loop (SPEC §14)."""
 
 from typing import Annotated
 
@@ -6,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, CaseId, Cursor, DbDep, Limit
 from api.schemas import outputs
-from api.schemas.fields import Instant
+from api.schemas.fields import Instant, RequestState
 from handoff.history.chain import Verification
 from handoff.services import audit, queries
-from handoff.services.views import EventView
+from handoff.services.views import EventView, RequestView
 
 router = APIRouter(prefix="/v1/cases/{case_id}", tags=["history"])
 
@@ -45,3 +47,17 @@ def case_as_of(
     it is the case as it stands now. A time that is not RFC 3339 with an offset answers 422.
     """
     return audit.case_as_of(db, actor, case_id, at, limit=limit, cursor=cursor)
+
+
+@router.get("/requests", response_model=outputs.Page[outputs.Request], tags=["requests"])
+def list_requests(
+    case_id: CaseId,
+    db: DbDep,
+    actor: ActorDep,
+    state: RequestState | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> queries.Page[RequestView]:
+    """Every request of the case, settled ones too (the case answer carries the open ones), in
+    the order they were made; `state` keeps those now in that state."""
+    return queries.case_requests(db, actor, case_id, state=state, limit=limit, cursor=cursor)

@@ -3,28 +3,14 @@
 from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, CaseRouter, Cursor, DbDep, IfMatch, ItemId, Limit
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import inputs, outputs
-from api.schemas.fields import RequestState
 from handoff import services
-from handoff.services import queries
 from handoff.services.views import CaseView, RequestView
 
+# Every request of a case, page by page, is listed with the case's other records (history.py):
+# a page may be long, so it is read in a worker thread, never on the event loop.
 router = CaseRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
-
-
-@router.get("", response_model=outputs.Page[outputs.Request])
-def list_requests(
-    case_id: CaseId,
-    db: DbDep,
-    actor: ActorDep,
-    state: RequestState | None = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
-) -> queries.Page[RequestView]:
-    """Every request of the case, settled ones too (the case answer carries the open ones), in
-    the order they were made; `state` keeps those now in that state."""
-    return queries.case_requests(db, actor, case_id, state=state, limit=limit, cursor=cursor)
 
 
 @router.post("", status_code=201, response_model=outputs.Request)

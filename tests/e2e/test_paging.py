@@ -240,3 +240,15 @@ def test_the_customers_page_shows_the_newest_notes_to_them_and_links_to_earlier_
     assert "Update number 0." in earlier
     assert "Update number 29." not in earlier
     assert "Internal number" not in newest + earlier
+
+
+def test_the_case_page_counts_the_settled_requests_it_does_not_show(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "dana")
+    case = new_case(client)
+    grow(world, case["id"], requests=4, notes=0)
+
+    page = client.get(f"/ui/cases/{case['id']}").text
+
+    assert 'data-testid="settled-requests">Settled: 2 done</p>' in page
