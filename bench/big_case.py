@@ -121,6 +121,7 @@ def measure(kind: str, quick: bool) -> list[Figure]:
                 runs["big"].append(drive(port, [read_big], seconds / 6, clients=1))
                 runs["fresh"].append(drive(port, [read_fresh], seconds / 6, clients=1))
             big_load, fresh_load = _merge(runs["big"]), _merge(runs["fresh"])
+            alone = drive(port, [_get("/healthz")], seconds / 2, clients=1)
             readers, healthz = asyncio.run(_read_while_healthz(port, read_big, seconds))
             sizes = {
                 "GET /v1/cases/{id}": _size(port, f"/v1/cases/{big}", "tok-dana"),
@@ -161,6 +162,8 @@ def measure(kind: str, quick: bool) -> list[Figure]:
             name=f"/healthz p99 while {READERS} clients read the big case, {where}",
             figure=healthz.percentile(0.99) * 1e3,
             unit="ms",
+            reference=alone.percentile(0.99) * 1e3,
+            reference_name="/healthz p99 with nobody reading",
             check="figure<=",
             target=100.0,
             note=f"{readers.rate:.0f} big-case reads/s meanwhile",

@@ -1,22 +1,33 @@
-"""A case's records, read in pages: its events, the verification of their chain, the case as of
-a time, every request it has had. Plain sync routes: FastAPI runs them in worker threads, so a
-long page never holds the event loop (SPEC §14)."""
+"""Reading one case: the case itself, its events, the verification of their chain, the case as of
+a time, every request it has had (each list in pages).
+
+Plain sync routes, unlike the commands' (api.deps.per_case): FastAPI runs them in worker threads,
+on SQLite too, so clients reading a big case over and over never hold the event loop, and
+`/healthz` and other cases answer meanwhile (SPEC §14; bench/big_case.py)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api.answers import case_answer
 from api.deps import ActorDep, CaseId, Cursor, DbDep, Limit
 from api.schemas import outputs
 from api.schemas.fields import Instant, RequestState
 from handoff.history.chain import Verification
 from handoff.services import audit, queries
-from handoff.services.views import EventView, RequestView
+from handoff.services.views import CaseView, EventView, RequestView
 
-router = APIRouter(prefix="/v1/cases/{case_id}", tags=["history"])
+router = APIRouter(prefix="/v1/cases/{case_id}")
 
 
-@router.get("/events", response_model=outputs.Page[outputs.Event])
+@router.get("", response_model=outputs.Case, tags=["cases"])
+def get_case(case_id: CaseId, db: DbDep, actor: ActorDep, response: Response) -> CaseView:
+    """The case with its owner, participants, open requests (and counts of the rest), pending
+    handoff, live session and the caller's `allowed_actions`."""
+    return case_answer(response, queries.get_case(db, actor, case_id))
+
+
+@router.get("/events", response_model=outputs.Page[outputs.Event], tags=["history"])
 def case_events(
     case_id: CaseId, db: DbDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
 ) -> queries.Page[EventView]:
@@ -24,13 +35,13 @@ def case_events(
     return audit.case_history(db, actor, case_id, limit=limit, cursor=cursor)
 
 
-@router.get("/events/verify", response_model=outputs.Verification)
+@router.get("/events/verify", response_model=outputs.Verification, tags=["history"])
 def verify_events(case_id: CaseId, db: DbDep, actor: ActorDep) -> Verification:
     """Walk the hash chain; `first_broken_seq` is the first event that does not hold."""
     return queries.verify_case(db, actor, case_id)
 
 
-@router.get("/as-of", response_model=outputs.CaseAsOf)
+@router.get("/as-of", response_model=outputs.CaseAsOf, tags=["history"])
 def case_as_of(
     case_id: CaseId,
     db: DbDep,

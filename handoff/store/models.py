@@ -230,7 +230,7 @@ class RequestRow(Base):
     # A case is read with its open requests and its settled ones counted on the first index; its
     # requests are listed page by page, in the order they were made, on the second.
     __table_args__ = (
-        Index("ix_requests_case_state", "case_id", "state", "created_at"),
+        Index("ix_requests_case_state", "case_id", "state", "created_at", "id"),
         Index("ix_requests_case_order", "case_id", "created_at", "id"),
     )
 

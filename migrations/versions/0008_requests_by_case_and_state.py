@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_requests_case_state", "requests", ["case_id", "state", "created_at"])
+    op.create_index("ix_requests_case_state", "requests", ["case_id", "state", "created_at", "id"])
     op.create_index("ix_requests_case_order", "requests", ["case_id", "created_at", "id"])
 
 
