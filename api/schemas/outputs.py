@@ -144,7 +144,11 @@ class Case(BaseModel):
     closed_at: datetime | None
     handoffs: list[Handoff] = Field(description="Every handoff of the case, oldest first.")
     attachments: list[Attachment] = Field(
-        default_factory=list, description="Files given for the case, oldest first."
+        default_factory=list,
+        description="Files given for the case, oldest first: the newest 50 of them.",
+    )
+    attachment_count: int = Field(
+        0, description="How many files have been given for the case (`attachments` shows 50)."
     )
     request_counts: RequestCounts = Field(
         description="How many requests the case has had, by state (the settled ones are not in "

@@ -156,6 +156,8 @@ class Case:
     # The settled requests the case does not carry (the store reads only the open ones), counted
     # by state: with `requests`, every request the case has had.
     settled_requests: dict[str, int] = field(default_factory=dict)
+    # How many files given for the case it does not carry (the store reads only the newest).
+    older_attachments: int = 0
 
     @property
     def reference(self) -> str:

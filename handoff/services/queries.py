@@ -262,8 +262,8 @@ def attachment(
 ) -> tuple[Attachment, bytes]:
     """A file given for a case, to whoever may read the case."""
     with db.reading() as session:
-        case = _visible(session, actor, case_id).case
-        found = next((a for a in case.attachments if a.id == attachment_id), None)
+        _visible(session, actor, case_id)
+        found = casefile.attachment(session.connection(), case_id, attachment_id)
         content = casefile.attachment_content(session.connection(), case_id, attachment_id)
     if found is None or content is None:
         raise NotFound("attachment not found")

@@ -182,6 +182,7 @@ class CaseView:
     # How many requests the case has had, by state: the open ones are `requests`, every one is
     # listed by GET /v1/cases/{id}/requests.
     request_counts: dict[str, int] = field(default_factory=dict)
+    attachment_count: int = 0  # every file given for the case; `attachments` are the newest
 
     @classmethod
     def of(cls, case: Case, allowed: list[str], now: datetime, *, show_link: bool) -> "CaseView":
@@ -219,6 +220,7 @@ class CaseView:
             handoffs=[HandoffView.of(h) for h in case.handoffs],
             attachments=[AttachmentView.of(a) for a in case.attachments],
             request_counts=case.request_counts,
+            attachment_count=case.older_attachments + len(case.attachments),
         )
 
 

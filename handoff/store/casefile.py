@@ -96,7 +96,7 @@ LOAD_CASE = Statement(
                 WHERE p.case_id = c.id AND w.active),
         EXISTS (SELECT 1 FROM handoffs h WHERE h.case_id = c.id),
         EXISTS (SELECT 1 FROM joint_sessions s WHERE s.case_id = c.id),
-        EXISTS (SELECT 1 FROM attachments a WHERE a.case_id = c.id),
+        (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
         {
         ", ".join(
             f"(SELECT count(*) FROM requests r WHERE r.case_id = c.id AND r.state = '{state}')"
@@ -113,9 +113,15 @@ LOAD_REQUESTS = _select(REQUESTS, f"case_id = :case_id AND state IN ({OPEN_STATE
 LOAD_REQUEST = _select(REQUESTS, "case_id = :case_id AND id = :request_id")
 LOAD_HANDOFFS = _select(HANDOFFS, "case_id = :case_id", "ORDER BY created_at")
 LOAD_SESSIONS = _select(SESSIONS, "case_id = :case_id", "ORDER BY started_at")
+# The newest ATTACHMENTS_CARRIED files' facts (never their bytes), newest first.
+ATTACHMENTS_CARRIED = 50
 LOAD_ATTACHMENTS = Statement(
     f"SELECT {ATTACHMENT_FACTS.listed()} FROM attachments WHERE case_id = :case_id "
-    "ORDER BY created_at, id"
+    f"ORDER BY created_at DESC, id DESC LIMIT {ATTACHMENTS_CARRIED}"
+)
+ATTACHMENT = Statement(
+    f"SELECT {ATTACHMENT_FACTS.listed()} FROM attachments "
+    "WHERE case_id = :case_id AND id = :attachment_id"
 )
 INSERT_ATTACHMENT = Statement(
     f"INSERT INTO attachments ({Columns.of(ATTACHMENTS).listed()}) VALUES "
@@ -186,7 +192,7 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
         return None
     width = len(COLUMNS[CASES].names)
     first = rows[0]
-    windows, subscribed, has_handoffs, has_sessions, has_attachments = first[width : width + 5]
+    windows, subscribed, has_handoffs, has_sessions, attachments = first[width : width + 5]
     values = COLUMNS[CASES].values(first[:width])
     case = Case(**values)
     settled = zip(SETTLED_REQUEST_STATES, first[width + 5 :], strict=True)
@@ -212,10 +218,12 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
             party = _build(Party, PARTIES, row, loaded)
             by_id[party.session_id].parties.append(party)
         case.sessions = sessions
-    if has_attachments:
-        case.attachments = [
-            Attachment(**ATTACHMENT_FACTS.values(row)) for row in LOAD_ATTACHMENTS.rows(conn, key)
+    if attachments:
+        newest = [
+            Attachment(**ATTACHMENT_FACTS.values(r)) for r in LOAD_ATTACHMENTS.rows(conn, key)
         ]
+        case.attachments = newest[::-1]
+        case.older_attachments = int(attachments) - len(newest)
     if not subscribed:
         loaded.unsubscribed = frozenset(case.participant_org_ids)
     return loaded
@@ -231,6 +239,12 @@ def add_attachment(conn: Connection, attachment: Attachment, content: bytes) -> 
 ATTACHMENT_CONTENT = Statement(
     "SELECT content FROM attachments WHERE case_id = :case_id AND id = :attachment_id"
 )
+
+
+def attachment(conn: Connection, case_id: str, attachment_id: str) -> Attachment | None:
+    """The facts of one file given for the case (the case carries only its newest)."""
+    rows = ATTACHMENT.rows(conn, {"case_id": case_id, "attachment_id": attachment_id})
+    return Attachment(**ATTACHMENT_FACTS.values(rows[0])) if rows else None
 
 
 def attachment_content(conn: Connection, case_id: str, attachment_id: str) -> bytes | None:

@@ -2,11 +2,15 @@
 they did when it carried them all."""
 
 import pytest
+from sqlalchemy import select
 
 from handoff import services
+from handoff.domain.attachments import GivenFile
 from handoff.domain.errors import Forbidden, Refusal
 from handoff.services import queries
+from handoff.services.attachments import attach
 from handoff.store import casefile
+from handoff.store.models import AttachmentRow
 from tests.integration.world import World
 
 
@@ -119,3 +123,35 @@ def test_the_store_reads_a_settled_request_only_when_a_command_names_it(world: W
     assert settled.state == "done"
     assert unknown is None
     assert loaded.case.request_counts["done"] == 1  # read, and counted once
+
+
+def test_the_case_carries_its_newest_files_and_counts_them_all_and_each_still_downloads(
+    world: World,
+) -> None:
+    case_id, _made = case_with_settled_requests(world)
+    dana, crm = world.agent("dana"), world.system("acme-crm")
+    for n in range(11):
+        files = [GivenFile(f"receipt-{n}-{k}.pdf", b"%PDF-1.4 receipt") for k in range(5)]
+        attach(world.db, crm, case_id, files)
+
+    case = queries.get_case(world.db, dana, case_id)
+    oldest, content = queries.attachment(world.db, dana, case_id, first_file_id(world, case_id))
+
+    assert case.attachment_count == 55
+    assert len(case.attachments) == casefile.ATTACHMENTS_CARRIED == 50
+    assert {a.name for a in case.attachments} == {
+        f"receipt-{n}-{k}.pdf" for n in range(1, 11) for k in range(5)
+    }
+    assert oldest.name.startswith("receipt-0-")
+    assert content == b"%PDF-1.4 receipt"
+
+
+def first_file_id(world: World, case_id: str) -> str:
+    with world.db.reading() as session:
+        found = session.scalars(
+            select(AttachmentRow.id)
+            .where(AttachmentRow.case_id == case_id)
+            .order_by(AttachmentRow.created_at, AttachmentRow.id)
+        ).first()
+    assert found is not None
+    return found
