@@ -85,10 +85,14 @@ def _select(table: Table, where: str, order: str = "") -> Statement:
 LOCK_CASE = Statement("SELECT id FROM cases WHERE id = :case_id FOR UPDATE")
 SETTLED_REQUEST_STATES = tuple(s for s in REQUEST_STATES if s not in OPEN_REQUEST_STATES)
 OPEN_STATES_SQL = ", ".join(f"'{s}'" for s in OPEN_REQUEST_STATES)
+SETTLED_COUNTS = ", ".join(
+    f"(SELECT count(*) FROM requests r WHERE r.case_id = c.id AND r.state = '{state}')"
+    for state in SETTLED_REQUEST_STATES
+)
 # The case row, then: its owner org's windows, whether any org taking part has a webhook
 # subscription, whether it has handoffs and sessions at all (so a case without any costs no
-# statement for them), and how many settled requests it has in each settled state (counted on
-# the index on requests (case_id, state), never read).
+# statement for them), how many files it has, and how many settled requests in each settled
+# state (counted on ix_requests_case_state, never read).
 LOAD_CASE = Statement(
     f"""SELECT {COLUMNS[CASES].listed("c.")},
         (SELECT o.windows FROM orgs o WHERE o.id = c.owner_org_id),
@@ -97,12 +101,7 @@ LOAD_CASE = Statement(
         EXISTS (SELECT 1 FROM handoffs h WHERE h.case_id = c.id),
         EXISTS (SELECT 1 FROM joint_sessions s WHERE s.case_id = c.id),
         (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
-        {
-        ", ".join(
-            f"(SELECT count(*) FROM requests r WHERE r.case_id = c.id AND r.state = '{state}')"
-            for state in SETTLED_REQUEST_STATES
-        )
-    }
+        {SETTLED_COUNTS}
     FROM cases c WHERE c.id = :case_id"""
 )
 LOAD_PARTICIPANTS = _select(PARTICIPANTS, "case_id = :case_id", "ORDER BY added_at")
