@@ -13,6 +13,7 @@ from handoff.domain.vocabulary import (
     PARTIES,
     PRINCIPAL_KINDS,
     PRIORITIES,
+    REQUEST_STATES,
     RESOLUTION_CODES,
     ROLES,
     VISIBILITIES,
@@ -108,6 +109,7 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_rfc_3339), AfterValidator(_i
 # The engine's words (handoff.domain.vocabulary) as the API's enums: built from the engine's
 # tuples, which mypy cannot read as literals (hence the ignores).
 CaseState = Literal[CASE_STATES]  # type: ignore[valid-type]
+RequestState = Literal[REQUEST_STATES]  # type: ignore[valid-type]
 Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
 ResolutionCode = Literal[RESOLUTION_CODES]  # type: ignore[valid-type]
 Party = Literal[PARTIES]  # type: ignore[valid-type]

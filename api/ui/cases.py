@@ -19,7 +19,6 @@ from handoff.domain.principals import Actor
 from handoff.services import queries
 from handoff.services.attachments import attach
 from handoff.services.directory import Directory
-from handoff.services.views import EventView
 from handoff.store.db import Database
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -122,6 +121,10 @@ def all_cases(
     )
 
 
+TIMELINE_PAGE = 25  # events on one page of a case's timeline, newest first
+SAID_SHOWN = 100  # the live session's newest messages shown
+
+
 def case_page(
     request: Request,
     db: Database,
@@ -130,14 +133,23 @@ def case_page(
     case_id: str,
     problem: Problem | None = None,
     submitted: dict[str, str] | None = None,
+    before: int | None = None,
 ) -> HTMLResponse:
+    """The case with the newest page of its timeline (or the page before seq `before`): the
+    page is bounded whatever the case holds (SPEC §14)."""
     try:
         if not CASE_ID.fullmatch(case_id):
             raise NotFound("no such case")
         case = queries.get_case(db, actor, case_id)
-        events = queries.case_events(db, actor, case_id)
+        events, older = queries.newest_events(
+            db, actor, case_id, before=before, limit=TIMELINE_PAGE
+        )
+        live = case.session
+        said = queries.session_messages(db, case_id, live.id, limit=SAID_SHOWN) if live else []
+        latest = queries.last_seq(db, case_id)
     except NotFound:
         return not_found(request, actor=actor, names=names)
+    handoffs = {h.id: h.to_org for h in case.handoffs}
     return render(
         request,
         "case.html",
@@ -145,22 +157,25 @@ def case_page(
         actor=actor,
         names=names,
         case=case,
-        lines=list(reversed(timeline(events, names))),
-        said=said_in(events, case.session.id if case.session else None),
-        after=events[-1].seq if events else 0,
+        lines=list(reversed(timeline(events, names, handoffs))),
+        older=older,
+        paged=before is not None,
+        said=said,
+        after=latest,
         problem=problem,
         submitted=submitted or {},
         choices=choices_for(case, names, actor),
     )
 
 
-def said_in(events: list[EventView], session_id: str | None) -> list[EventView]:
-    """The messages of the live session, oldest first."""
-    return [
-        e
-        for e in events
-        if e.type == "session_message" and session_id and e.data.get("session_id") == session_id
-    ]
+def page_before(before: str | None) -> int | None:
+    """The `before` of a timeline's page (a seq), or None for the newest page; not a number:
+    ValueError."""
+    if before is None:
+        return None
+    if not before.isdecimal() or len(before) > 15:
+        raise ValueError(before)
+    return int(before)
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
@@ -189,11 +204,22 @@ def download(
 
 @router.get("/cases/{case_id}")
 def show_case(
-    request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    actor: CurrentActor,
+    case_id: str,
+    before: str | None = None,
 ) -> HTMLResponse:
-    """The case; right after a refused action, with the refusal and what was typed."""
+    """The case; right after a refused action, with the refusal and what was typed; `before`:
+    the timeline's page of events older than that seq ("Older events")."""
+    try:
+        older_than = page_before(before)
+    except ValueError:
+        message = "That is not a page of this case's timeline: `before` takes an event's number."
+        return error_page(request, 422, "No such page", message, actor=actor, names=names)
     problem, submitted = recall_refusal(request, f"/ui/cases/{case_id}")
-    return case_page(request, db, names, actor, case_id, problem, submitted)
+    return case_page(request, db, names, actor, case_id, problem, submitted, before=older_than)
 
 
 @router.get("/cases/{case_id}/{action}")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.ui.actions import checked, recall_refusal, remember_refusal
+from api.ui.cases import page_before
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import LINK, Problem, error_page, render
 from api.ui.refusals import named
@@ -72,11 +73,12 @@ def status_page(
     names: Directory,
     link: str,
     problem: Problem | None = None,
+    before: int | None = None,
 ) -> HTMLResponse:
     try:
         if not LINK.fullmatch(link):
             raise NotFound("no such link")
-        status = customer_status(db, link)
+        status = customer_status(db, link, before=before)
     except NotFound:
         return link_not_found(request)
     return render(
@@ -91,10 +93,18 @@ def status_page(
 
 
 @router.get("/{link}")
-def show(request: Request, db: DbDep, names: DirectoryDep, link: str) -> HTMLResponse:
-    """The status page; right after a refused answer, with what was refused and why."""
+def show(
+    request: Request, db: DbDep, names: DirectoryDep, link: str, before: str | None = None
+) -> HTMLResponse:
+    """The status page; right after a refused answer, with what was refused and why; `before`:
+    the page of messages older than that one ("Earlier messages")."""
+    try:
+        older_than = page_before(before)
+    except ValueError:
+        message = "That is not a page of your messages. Please open your link again."
+        return error_page(request, 422, "No such page", message, back=f"/c/{link}")
     problem, _typed = recall_refusal(request, f"/c/{link}")
-    return status_page(request, db, names, link, problem)
+    return status_page(request, db, names, link, problem, before=older_than)
 
 
 @router.get("/{link}/{action}")

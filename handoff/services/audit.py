@@ -8,12 +8,13 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, case, null, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from handoff.domain.errors import Forbidden
 from handoff.domain.events import Recorded
 from handoff.domain.principals import Actor
+from handoff.domain.vocabulary import REQUEST_STATES
 from handoff.history.fold import HandoffState, RequestState, SessionState, fold
 from handoff.history.verification import verify_cases
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
@@ -57,10 +58,18 @@ class CaseAsOf:
     state: str | None
     owner: Owner | None
     participants: list[str]
-    requests: list[RequestState]
+    requests: list[RequestState]  # every one made by then; past AS_OF_REQUESTS the open ones
     handoff: HandoffState | None  # pending then
     session: SessionState | None  # live then
-    events: list[EventView]
+    events: list[EventView]  # a page of the events up to then
+    request_counts: dict[str, int] = field(default_factory=dict)  # by the state they were in
+    next_cursor: str | None = None  # the next page of `events`
+
+
+# As-of answers list every request made by then up to this many; past it, the open ones only.
+AS_OF_REQUESTS = 100
+# Events whose data the fold never reads, and which may be long: folded without their data.
+WORDY_EVENTS = ("note_added", "session_message")
 
 
 @dataclass(frozen=True)
@@ -102,24 +111,69 @@ def case_history(
     return _page_after(db, query, Event.seq, limit, position)
 
 
-def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAsOf:
-    """The case after every event at or before `at` (an event at exactly `at` has happened)."""
+def case_as_of(
+    db: Database,
+    actor: Actor,
+    case_id: str,
+    at: datetime,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> CaseAsOf:
+    """The case after every event at or before `at` (an event at exactly `at` has happened),
+    with those events a page at a time (SPEC §14): the answer is bounded whatever the case holds.
+    The fold reads every event up to `at`, but notes and messages without their text."""
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
     get_case(db, actor, case_id)
-    query = select(Event).where(Event.case_id == case_id, Event.at <= at).order_by(Event.seq)
+    until = (Event.case_id == case_id, Event.at <= at)
+    folded = select(
+        Event.seq, Event.at, Event.actor_kind, Event.actor_id, Event.org_id, Event.type,
+        case((Event.type.in_(WORDY_EVENTS), null()), else_=Event.data).label("data"),
+    ).where(*until).order_by(Event.seq)  # fmt: skip
+    page = select(Event).where(*until).order_by(Event.seq).limit(limit + 1)
+    if position:
+        page = page.where(Event.seq > position["after"])
     with db.reading() as session:
-        happened = list(session.scalars(query))
-    standing = fold(map(Recorded.of, happened))
+        standing = fold(Recorded.of(_Stored(*row)) for row in session.execute(folded))
+        events = list(session.scalars(page))
+    more = len(events) > limit
+    requests = list(standing.requests) if standing else []
+    counts = dict.fromkeys(REQUEST_STATES, 0)
+    for request in requests:
+        counts[request.state] += 1
+    if len(requests) > AS_OF_REQUESTS:
+        requests = [r for r in requests if r.is_open]
     return CaseAsOf(
         case_id=case_id,
         at=at,
         state=standing.state if standing else None,
         owner=Owner(standing.owner_org, standing.owner_agent) if standing else None,
         participants=list(standing.participants) if standing else [],
-        requests=list(standing.requests) if standing else [],
+        requests=requests,
         handoff=standing.handoff if standing else None,
         session=standing.session if standing else None,
-        events=[EventView.of(e) for e in happened],
+        events=[EventView.of(e) for e in events[:limit]],
+        request_counts=counts,
+        next_cursor=encode_cursor({"after": events[limit - 1].seq}) if more else None,
     )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An event's row as the fold reads it (a note's or a message's data left out)."""
+
+    seq: int
+    at: datetime
+    actor_kind: str
+    actor_id: str | None
+    org_id: str | None
+    type: str
+    stored_data: dict[str, Any] | None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.stored_data or {}
 
 
 def _matching(actor: Actor, f: EventFilter) -> Select[Event]:

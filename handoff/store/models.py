@@ -180,6 +180,13 @@ class RequestRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # A case is read with its open requests and its settled ones counted on the first index; its
+    # requests are listed page by page, in the order they were made, on the second.
+    __table_args__ = (
+        Index("ix_requests_case_state", "case_id", "state", "created_at", "id"),
+        Index("ix_requests_case_order", "case_id", "created_at", "id"),
+    )
+
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_REQUEST_STATES

@@ -48,8 +48,10 @@ def test_metrics_count_requests_by_route_template_and_refusals_by_code(
 def test_every_endpoint_of_the_spec_is_described_and_browsable(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     # SPEC §8's operations, three more to look after webhooks (docs/differences-from-spec.md),
-    # §12's two streams, its session messages, and files given for a case and downloaded.
-    assert len([op for ops in paths.values() for op in ops]) == 51
+    # §12's two streams, its session messages, files given for a case and downloaded, and §14's
+    # list of a case's requests.
+    assert len([op for ops in paths.values() for op in ops]) == 52
+    assert "get" in paths["/v1/cases/{case_id}/requests"]
     assert "get" in paths["/v1/cases/{case_id}/stream"]
     assert "get" in paths["/v1/stream"]
     assert "post" in paths["/v1/cases/{case_id}/sessions/{session_id}/messages"]
