@@ -2,8 +2,8 @@
 with its open requests only and its settled ones counted, and its requests are listed page by
 page (SPEC §14).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 14:30:00.000000
 """
 
