@@ -106,7 +106,8 @@ class Hub:
         self._primed = False
         self._listening = False
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
+        self._woke = self._poked = False  # news came / a wake-up is on its way to the loop
+        self._waiting: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._own_reads = CapacityLimiter(1)  # never queued behind the requests' threads
         self._tasks: list[asyncio.Task[None]] = []
@@ -175,11 +176,32 @@ class Hub:
             sub.end()
 
     def poke(self) -> None:
-        """Something was committed: read soon (any thread may call it)."""
+        """Something was committed: read soon. Any thread may call it, and only the first call
+        before the next read reaches the loop."""
         loop = self._loop
-        if loop is not None and not self._wake.is_set() and not loop.is_closed():
+        if loop is not None and not self._poked and not loop.is_closed():
+            self._poked = True
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._wake.set)
+                loop.call_soon_threadsafe(self._wake_up)
+
+    def _wake_up(self) -> None:
+        self._woke = True
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
+
+    async def _news(self, timeout: float) -> None:
+        """Until news comes or `timeout` passes (a plain future and one timer: the loop's next
+        turn after the news, not a task's); then whatever comes next is news again."""
+        if not self._woke:
+            loop = asyncio.get_running_loop()
+            self._waiting = loop.create_future()
+            timer = loop.call_later(timeout, self._wake_up)
+            try:
+                await self._waiting
+            finally:
+                timer.cancel()
+                self._waiting = None
+        self._woke = self._poked = False
 
     def _everyone(self) -> list[Subscription]:
         return [s for group in (self._by_case, self._by_viewer) for v in group.values() for s in v]
@@ -212,10 +234,7 @@ class Hub:
 
     async def _run(self) -> None:
         while not self.closed:
-            interval = LISTENING_POLL if self._listening else self.poll
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
-            self._wake.clear()
+            await self._news(LISTENING_POLL if self._listening else self.poll)
             if not self.watched:
                 continue
             try:
@@ -225,7 +244,7 @@ class Hub:
                 await asyncio.sleep(self.poll)
                 continue
             if more:
-                self._wake.set()
+                self._woke = True
             else:
                 await asyncio.sleep(GATHER)
 
@@ -276,9 +295,9 @@ class Hub:
                 async with await connecting as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listening = True
-                    self._wake.set()  # what was committed while nobody listened
+                    self._wake_up()  # what was committed while nobody listened
                     async for _notice in conn.notifies():
-                        self._wake.set()
+                        self._wake_up()
             except (psycopg.Error, OSError) as error:
                 log.warning("streams: LISTEN %s failed, polling meanwhile: %s", CHANNEL, error)
             self._listening = False
