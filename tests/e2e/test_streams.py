@@ -2,13 +2,20 @@
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from api.app import create_app
+from handoff import services
 from handoff.config import Settings
+from handoff.domain.principals import customer_of
+from handoff.services import queries
 from handoff.store.db import Database
+from handoff.store.models import PartyRow
+from tests.browser.conftest import csrf_of
 from tests.e2e.conftest import auth, issue_tokens
 from tests.e2e.sse import reading, serving
 from tests.integration.world import World
@@ -126,3 +133,70 @@ def test_the_org_stream_resumes_from_its_cursor(base: str) -> None:
     assert got == [2, 3, 4]
     bad = httpx.get(f"{base}/v1/stream", headers={**auth("ben"), "Last-Event-ID": "nonsense"})
     assert bad.status_code == 422
+
+
+# The web pages' streams: the same hub, read with the page's own key.
+
+
+def link_of(world: World, case_id: str) -> str:
+    link = queries.get_case(world.db, world.agent("dana"), case_id).customer_link
+    assert link is not None
+    return link
+
+
+def page_cookie(base: str, who: str) -> dict[str, str]:
+    """The session cookie of `who`, signed in on the web UI, as a header."""
+    with httpx.Client(base_url=base) as client:
+        form = csrf_of(client.get("/ui/sign-in").text)
+        signed = client.post("/ui/sign-in", data={"csrf_token": form, "token": f"tok-{who}"})
+        assert signed.status_code in (200, 303), signed.text
+        return {"Cookie": f"handoff_session={client.cookies['handoff_session']}"}
+
+
+def test_a_case_pages_stream_sends_the_events_to_a_signed_in_reader_only(
+    base: str, world: World
+) -> None:
+    case_id = new_case(base)
+    url = f"{base}/ui/cases/{case_id}/stream?after=1"
+    with reading(url, **page_cookie(base, "ben")) as stream:
+        note(base, case_id, "Called the bank.")
+        got = stream.next_event()
+    assert (got.id, got.event) == ("2", "note_added")
+    assert json.loads(got.data) == history(base, case_id)[1]
+    outsider = httpx.get(url, headers=page_cookie(base, "vic"))
+    assert outsider.status_code == 404
+    assert outsider.headers["content-type"].startswith("text/html")
+
+
+def test_the_customers_page_stream_says_only_that_the_case_changed(base: str, world: World) -> None:
+    case_id = new_case(base)
+    url = f"{base}{link_of(world, case_id)}/stream?after=1"
+    with reading(url) as stream:
+        note(base, case_id, "Internal: the customer is on hold with the bank.")
+        got = stream.next_event()
+    assert (got.id, got.event, json.loads(got.data)) == ("2", "changed", {"seq": 2})
+    assert httpx.get(f"{base}/c/{'x' * 32}/stream").status_code == 404
+
+
+def test_the_customers_page_stream_keeps_their_presence_by_link_while_it_is_open(
+    base: str, world: World
+) -> None:
+    case_id = new_case(base)
+    post(base, "dana", f"/v1/cases/{case_id}/claim")
+    session_id = post(base, "dana", f"/v1/cases/{case_id}/sessions")["id"]
+    customer = customer_of(case_id)
+    services.join_session(world.db, customer, case_id, session_id, "customer")
+    joined = seen_at(world, session_id)
+    with reading(f"{base}{link_of(world, case_id)}/stream") as stream:
+        for _ in range(2):  # each keep-alive comment is followed by a heartbeat
+            message = stream.next(timeout=5)
+            while not message.comments:
+                message = stream.next(timeout=5)
+        assert seen_at(world, session_id) > joined
+
+
+def seen_at(world: World, session_id: str) -> datetime:
+    with world.db.reading() as session:
+        row = session.scalars(select(PartyRow).where(PartyRow.session_id == session_id)).one()
+        assert row.seen_at is not None
+        return row.seen_at
