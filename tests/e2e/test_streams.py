@@ -1,18 +1,25 @@
 """Event streams over HTTP (SPEC §12): a case's, and every visible case's, as they are committed."""
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from api.app import create_app
+from api.routes import streams as routes
 from handoff import services
 from handoff.config import Settings
+from handoff.delivery import stream_reads
+from handoff.delivery.stream_feeds import Message, open_case
+from handoff.delivery.streams import Hub
 from handoff.domain.principals import customer_of
 from handoff.services import queries
+from handoff.services.views import EventView
 from handoff.store.db import Database
 from handoff.store.models import PartyRow
 from tests.browser.conftest import csrf_of
@@ -200,3 +207,43 @@ def seen_at(world: World, session_id: str) -> datetime:
         row = session.scalars(select(PartyRow).where(PartyRow.session_id == session_id)).one()
         assert row.seen_at is not None
         return row.seen_at
+
+
+# The hub itself: what the news of one commit costs, however many streams are open.
+
+
+def test_one_commit_costs_one_read_and_one_rendering_for_all_the_case_streams(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if world.db.is_postgres:
+        pytest.skip("the LISTEN connection wakes the hub at times of its own: reads uncountable")
+    db, dana = world.db, world.agent("dana")
+    case_id = services.create_case(db, dana, customer={"name": "Carla"}, subject="Hold").id
+    seen = len(queries.case_events(db, world.auditor(), case_id))
+    hub_reads: list[stream_reads.Batch] = []
+    reading_new = stream_reads.new_events
+
+    def counted(*args: Any) -> stream_reads.Batch:
+        hub_reads.append(reading_new(*args))
+        return hub_reads[-1]
+
+    monkeypatch.setattr(stream_reads, "new_events", counted)
+    rendered: list[int] = []
+
+    def render(view: EventView) -> str:
+        rendered.append(view.seq)
+        return routes.render(view)
+
+    async def fifty_streams_see_one_note() -> list[Message | None]:
+        hub = Hub(db, render, poll=600, keepalive=600)  # no polls, no keep-alives: only news
+        streams = [(await open_case(hub, dana, case_id, seen)).messages() for _ in range(50)]
+        await asyncio.to_thread(services.add_note, db, dana, case_id, "Called the bank.")
+        got = [await asyncio.wait_for(anext(stream), 10) for stream in streams]
+        await hub.close()
+        return got
+
+    got = asyncio.run(fifty_streams_see_one_note())
+    assert {(m[0], m[1].type) for m in got if m is not None} == {(str(seen + 1), "note_added")}
+    assert len(got) == 50
+    assert [len(batch.events) for batch in hub_reads if batch.events] == [1]
+    assert rendered == [seen + 1]
