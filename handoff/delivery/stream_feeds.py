@@ -4,6 +4,7 @@ repeated. `frames()` gives the bytes to send, each event's rendered once for all
 
 import base64
 import binascii
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 from handoff.delivery import stream_reads as reads
@@ -23,6 +24,7 @@ class Stream:
         self, hub: Hub, sub: Subscription, behind: bool, first: list[Message] | None = None
     ) -> None:
         self.hub, self.sub, self._behind, self._first = hub, sub, behind, first or []
+        weakref.finalize(self, hub.unsubscribe, sub)  # even if its answer never began
 
     @property
     def actor(self) -> Actor:

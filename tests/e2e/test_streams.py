@@ -1,6 +1,7 @@
 """Event streams over HTTP (SPEC §12): a case's, and every visible case's, as they are committed."""
 
 import asyncio
+import gc
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -247,3 +248,20 @@ def test_one_commit_costs_one_read_and_one_rendering_for_all_the_case_streams(
     assert len(got) == 50
     assert [len(batch.events) for batch in hub_reads if batch.events] == [1]
     assert rendered == [seen + 1]
+
+
+def test_a_stream_dropped_before_its_answer_began_leaves_the_hub(world: World) -> None:
+    db, dana = world.db, world.agent("dana")
+    case_id = services.create_case(db, dana, customer={"name": "Carla"}, subject="Hold").id
+
+    async def open_and_drop() -> tuple[bool, bool]:
+        hub = Hub(db, routes.render, poll=600, keepalive=600)
+        stream = await open_case(hub, dana, case_id, None)
+        watched_while_open = hub.watched
+        del stream  # its answer never iterated it: a client gone before the first byte
+        gc.collect()
+        watched_after = hub.watched
+        await hub.close()
+        return watched_while_open, watched_after
+
+    assert asyncio.run(open_and_drop()) == (True, False)
