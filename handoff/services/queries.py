@@ -230,19 +230,6 @@ def session_messages(
     return [EventView.of(e) for e in reversed(said)]
 
 
-def events_after(db: Database, case_id: str, after: int, limit: int = 100) -> list[EventView]:
-    """The case's next events after seq `after`: a stream's next read (its caller checked,
-    when the stream opened, that its reader may see the case)."""
-    with db.reading() as session:
-        query = (
-            select(Event)
-            .where(Event.case_id == case_id, Event.seq > after)
-            .order_by(Event.seq)
-            .limit(limit)
-        )
-        return [EventView.of(e) for e in session.scalars(query)]
-
-
 def last_seq(db: Database, case_id: str) -> int:
     """The seq of the case's latest event (0 before any): where a page's stream starts."""
     with db.reading() as session:
