@@ -43,6 +43,28 @@ CLASSES: dict[str, list[str]] = {
         r"le (?:pidio|indico|dijo) que",
         r"vous (?:a|avait) demande",
         r"(?:hat|hatte) sie gebeten",
+        # Someone else's account of what happened: "the customer said their bank told them to".
+        r"(?:the )?(?:customer|caller|client|cx|member|tenant|passenger)(?: \w+)?"
+        r" (?:said|says|stated|states|mentioned|mentions|explained|explains|reports|reported"
+        r"|told us|advised|claims|claimed|confirmed|informed us)",
+        r"(?:according to|per) the (?:customer|caller|client)",
+        r"(?:she|he|they) (?:said|says|explained|mentioned|stated|had been told|was told|were told)",
+        r"(?:had|has|have|was|were) (?:been )?(?:told|advised|asked|sent|referred|pointed|directed)",
+        r"(?:told|advised|asked|sent|referred|pointed|directed) (?:her|him|them) (?:to|back|over)",
+        r"(?:el|la) (?:cliente|clienta|usuario|usuaria|titular) (?:dice|comenta|explica|cuenta"
+        r"|indica|afirma|senala|refiere|manifiesta)",
+        r"segun (?:el|la) (?:cliente|clienta|usuario|usuaria)",
+        r"(?:le|la|lo) (?:dijo|indico|aconsejo|mando|remitio|pidio|derivo|recomendo)",
+        r"(?:le|la|lo) (?:habia|han|ha) (?:dicho|indicado|aconsejado|remitido|derivado|pedido)",
+        r"(?:le|la) client\w* (?:dit|indique|explique|raconte|precise|signale|affirme|rapporte)",
+        r"(?:d'apres|selon) (?:le|la) client\w*",
+        r"lui (?:a|avait) (?:dit|conseille|demande|indique|recommande)",
+        r"l'(?:a|avait) (?:renvoye|oriente|redirige)\w*",
+        r"(?:der|die) (?:kunde|kundin|anrufer\w*|mieter\w*) (?:sagt|berichtet|erzahlt|erzaehlt"
+        r"|gibt an|meint|erklart|erklaert|teilt mit|schreibt)",
+        r"laut (?:kunde|kundin|kunden|anrufer\w*)",
+        r"(?:habe|hatte|hat) (?:ihr|ihm|sie|ihn) (?:\w+ )?(?:gesagt|geraten|gebeten|verwiesen"
+        r"|geschickt|empfohlen)",
     ],
     "ADVISE": [
         r"please",
