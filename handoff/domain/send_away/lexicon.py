@@ -48,9 +48,18 @@ _PARTY = re.compile(
     r"(?<![\w'])(?:" + "|".join(CLASSES["PARTY"]) + r"|them|they|their|ellos|eux|ihnen|denen)"
     r"(?:'s)?(?![\w'])"
 )
-# A name inside a sentence ("reach out to Visa", "Lucia from Banco Sabadell"), not its first word.
+# A name inside a sentence ("reach out to Visa", "Lucia from Banco Sabadell"), not its first word,
+# or in capitals anywhere ("DPD lost it", "SAV"), or a first word that owns or does something
+# ("Microsoft would be the ones", "Samsung s'occupe", "Zara tiene").
 _NAME = re.compile(
     r"(?:(?<=[\w,'\"]\s)|(?<=\b[dlDL]'))(?!(?:I|I'm|I'd|I'll|I've|We|Our|Us|OK)\b)[A-Z][\w&'-]+"
+    r"|(?<![\w'])(?!(?:OK|PS|FYI|ASAP|NB|PIN|ID|SMS|URL|PDF|TV|UK|EU|USB|VAT|IBAN|FAQ)\b)"
+    r"[A-Z]{2,}[A-Za-z&]*\b"
+    r"|(?:^|(?<=[.!?]\s))(?!(?:I|We|Our|Your|The|This|That|It|Please|Thanks|Sorry|Hi|Hello"
+    r"|Nous|Vous|Votre|Nosotros|Usted|Su|Wir|Sie|Ihr|Ihre|Unser|Bitte|Le|La|Les|El|Los|Las"
+    r"|Der|Die|Das|Merci|Gracias|Danke)\b)[A-Z][a-z]+(?:'s)?\s(?:would|will|can|could|is|are"
+    r"|handles?|deals?|decides?|s'occupe|gere|rembourse|gestiona|tiene|se encarga|kann|muss"
+    r"|ist|bearbeitet|doit|debe|should|needs?)\b"
 )
 
 

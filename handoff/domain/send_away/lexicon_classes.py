@@ -344,9 +344,9 @@ CLASSES: dict[str, list[str]] = {
     ],
     "PARTY": [
         r"(?:your|the|their|su|sus|el|la|los|las|del|al|votre|vos|le|les|du|au|aux|ihre\w*|tu|tus|"
-        r"ton|ta|tes|dein\w*|l'|d'|"
-        r"ihr|die|der|den|dem|des|das|beim|bei der|bei dem|zum|zur|an den|an die)"
-        r" (?:[a-z'-]+ )?(?:bank\w*|card|issuer|manufacturer|maker|seller|retailer|courier|insurer"
+        r"ton|ta|tes|dein\w*|"
+        r"ihr|die|der|den|dem|des|das|beim|bei der|bei dem|zum|zur|an den|an die|l'|d')"
+        r"(?:(?<=') ?| )(?:[a-z'-]+ )?(?:bank\w*|card|issuer|manufacturer|maker|seller|retailer|courier|insurer"
         r"|insurance|airline|landlord|provider|carrier|dealer\w*|merchant|vendor|store|shop"
         r"|council|employer|gp|doctor|ombudsman|installer|supplier|garage|agent|agency|broker"
         r"|network|operator|company|firm|service|department|team|office|authority|lender"
@@ -375,7 +375,15 @@ CLASSES: dict[str, list[str]] = {
         r"|solicitor|lawyer|abogado|avocat|anwalt|council|bailiff\w*|leasing firm|lessor"
         r"|distribuidora|distributeur|gestionnaire|gerant|manager|admin|organizer|organiser"
         r"|organizador|organisateur|veranstalter|promotora|promoter|airport|aeropuerto|aeroport"
-        r"|flughafen|station|estacion|gare|bahnhof|hotel|property|host|anfitrion|hote|gastgeber)",
+        r"|flughafen|station|estacion|gare|bahnhof|hotel|property|host|anfitrion|hote|gastgeber"
+        r"|fitter|forwarder|optician|locksmith|administrator\w*|trustee|scheme|association"
+        r"|brand|marque|marca|marke|kine|expert\w*|administrador|paqueteria|agente|sav"
+        r"|helpdesk|organi[sz]ers?|gym|club|hire|warehouse|remover\w*|demenageur|artisan"
+        r"|organisme|technician|engineer|builder|contractor|housing|registrar|registry"
+        r"|landlady|letting agent|estate agent|utility|supplier\w*|network|telco"
+        r"|municipalidad|gemeinde|finanzamt|kasse|sparkasse|vermieterin|inmobiliaria"
+        r"|immobiliere|gestoria|conseiller|asesor\w*|berater\w*|fitness|gimnasio|salle"
+        r"|aseguradora|assurance|assureur|versicherer|operator|issuer|emisor|emetteur)",
     ],
     "YOU": [r"you", r"usted", r"vous", r"sie", r"du"],
     "FUTURE": [

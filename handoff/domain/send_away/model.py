@@ -33,6 +33,9 @@ class Model:
     bias: float
     threshold: float
     weights: dict[int, float]
+    # The stricter threshold for a text that names no other party we recognise ("the fitter's
+    # number is on your job sheet"); above 1, such texts are never refused by the model.
+    unnamed_threshold: float = 1.01
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,12 @@ def shipped_model() -> Model | None:
         index.byteswap()
         weight.byteswap()
     weights = dict(zip(index, weight, strict=True))
-    return Model(bias=data["bias"], threshold=data["threshold"], weights=weights)
+    return Model(
+        bias=data["bias"],
+        threshold=data["threshold"],
+        weights=weights,
+        unnamed_threshold=data.get("unnamed_threshold", 1.01),
+    )
 
 
 def pack(index: list[int], weight: list[float]) -> tuple[str, str]:
@@ -92,12 +100,18 @@ def judge(seen: str, model: Model) -> Verdict | None:
 def first_match(seen: str) -> Span | None:
     """The clause the model finds sends the customer away, if it is sure enough."""
     model = shipped_model()
-    # Without another party named there is nobody to be sent to: "Please reply with the serial
-    # number", "Please call back later", "You may want to restart the router".
-    if model is None or not names_another_party(seen):
+    if model is None:
+        return None
+    # Without another party named there is mostly nobody to be sent to: "Please reply with the
+    # serial number", "Please call back later", "You may want to restart the router"; only a
+    # verdict the model is very sure of stands then.
+    named = names_another_party(seen)
+    if not named and model.unnamed_threshold > 1.0:
         return None
     verdict = judge(seen, model)
-    if verdict is None or verdict.probability < model.threshold:
+    if verdict is None or verdict.probability < (
+        model.threshold if named else model.unnamed_threshold
+    ):
         return None
     start, end = verdict.clause
     if points_at_us_only(seen[start:end]) or blames_only(seen[start:end]):
