@@ -94,3 +94,16 @@ def blames_only(clause: str) -> bool:
     if "FAULT" not in tags or not _ASKS.isdisjoint(tags):
         return False
     return "CONTACT" not in tags[tags.index("FAULT") :]
+
+
+_ACTS = {"CONTACT", "CLAIM"}
+
+
+def negated(clause: str) -> bool:
+    """Whether a clause says the customer need not, or must not, deal with anyone before it names
+    a contact: "No llame al fabricante", "Sie müssen sich nicht an die Bank wenden"."""
+    tags = [t for t in tagged(clause.lower()) if t.isupper()]
+    if "NEG" not in tags:
+        return False
+    acts = [i for i, t in enumerate(tags) if t in _ACTS]
+    return not acts or tags.index("NEG") < acts[0] or tags[-1] == "NEG"

@@ -20,6 +20,9 @@ CLASSES: dict[str, list[str]] = {
         r"no hace falta",
         r"no es necesario",
         r"no (?:necesita|tiene que|debe)",
+        r"no (?:le |lo |se |te )?(?:llame|llames|contacte|contactes|escriba|escribas|reclame"
+        r"|reclames|ponga|pongas|hable|hables|acuda|acudas|dirija|dirijas)",
+        r"no (?:se )?preocupe\w* (?:por|de)",
         r"sin necesidad",
         r"pas besoin",
         r"inutile",

@@ -21,6 +21,7 @@ from handoff.domain.send_away.features import clause_features, clauses
 from handoff.domain.send_away.lexicon import (
     blames_only,
     names_another_party,
+    negated,
     points_at_us_only,
 )
 from handoff.domain.send_away.text import Span
@@ -97,6 +98,12 @@ def judge(seen: str, model: Model) -> Verdict | None:
     return Verdict(1.0 / (1.0 + math.exp(-logit)), spans[best])
 
 
+def vetoed(clause: str) -> bool:
+    """The last guards on the clause the model would quote: it points at us only, only blames the
+    other party, or says the customer need not deal with anyone."""
+    return points_at_us_only(clause) or blames_only(clause) or negated(clause)
+
+
 def first_match(seen: str) -> Span | None:
     """The clause the model finds sends the customer away, if it is sure enough."""
     model = shipped_model()
@@ -114,7 +121,7 @@ def first_match(seen: str) -> Span | None:
     ):
         return None
     start, end = verdict.clause
-    if points_at_us_only(seen[start:end]) or blames_only(seen[start:end]):
+    if vetoed(seen[start:end]):
         return None
     while start < end and not seen[start].isalnum():
         start += 1
