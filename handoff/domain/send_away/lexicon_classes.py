@@ -20,7 +20,7 @@ CLASSES: dict[str, list[str]] = {
         r"(?:don't|do not|please don't) (?:call|contact|worry)",
         r"no hace falta",
         r"no es necesario",
-        r"no (?:necesita|tiene que|debe)",
+        r"no (?:necesitas?|tienes? que|debes?|hay que)",
         r"no (?:le |lo |se |te )?(?:llame|llames|contacte|contactes|escriba|escribas|reclame"
         r"|reclames|ponga|pongas|hable|hables|acuda|acudas|dirija|dirijas)",
         r"no (?:se )?preocupe\w* (?:por|de)",
@@ -353,6 +353,10 @@ CLASSES: dict[str, list[str]] = {
         r"|municipalidad|gemeinde|finanzamt|kasse|sparkasse|vermieterin|inmobiliaria"
         r"|immobiliere|gestoria|conseiller|asesor\w*|berater\w*|fitness|gimnasio|salle"
         r"|aseguradora|assurance|assureur|versicherer|operator|issuer|emisor|emetteur)",
+        # German compounds end in the party: "Ihres Mobilfunkanbieters", "beim Parkhausbetreiber".
+        r"(?:ihre\w*|ihr|die|der|den|dem|des|beim|bei der|bei dem|zum|zur|vom|dein\w*) "
+        r"[a-z]*(?:anbieter|versicherung|bank|kasse|dienst|handler|haendler|verwaltung|werkstatt"
+        r"|studio|institut|betreiber|service|gesellschaft|versorger|vermieter|hersteller)\w*",
     ],
     "YOU": [r"you", r"usted", r"vous", r"sie", r"du"],
     "FUTURE": [
