@@ -22,8 +22,12 @@ SENDS_AWAY_BY_SHAPE = {
     "Spanish": "Debe presentar la reclamación ante la aerolínea.",
     "French": "Veuillez contacter votre banque.",
     "German": "Bitte wenden Sie sich an Ihre Bank.",
-    "a German compound naming the party": "Rückfragen zum Tarif sind Sache Ihres Energieversorgers.",
-    "a company named as the one to act": "Vodafone would be the ones to unlock the handset, not us.",
+    "a German compound naming the party": (
+        "Rückfragen zum Tarif sind Sache Ihres Energieversorgers."
+    ),
+    "a company named as the one to act": (
+        "Vodafone would be the ones to unlock the handset, not us."
+    ),
 }
 
 HONEST_BY_KIND = {
