@@ -193,7 +193,7 @@ def test_a_verified_bank_accepts_only_once_the_customer_joined_from_their_own_li
     act(nora, "accept_handoff")
     problem = nora.get_by_role("alert")
     expect(problem).to_contain_text("warm_session_required")
-    expect(problem).to_contain_text("Missing: customer (by their own link")
+    expect(problem).to_contain_text("Missing: the customer (by their own link")
     expect(nora.get_by_test_id("owner")).to_contain_text("Dana Reyes")
 
     customer = person(PHONE)
