@@ -14,11 +14,17 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The API and web UI on the SQLite default (./handoff.db), with the demo's orgs, people and stories.
+# The API and web UI on the SQLite default (./handoff.db), with the demo's orgs, people and stories,
+# on HOST:PORT (`make run PORT=8731`); the demo's links point there, or at HANDOFF_PUBLIC_URL.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+LINK_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
+PUBLIC_URL = $(or $(HANDOFF_PUBLIC_URL),http://$(LINK_HOST):$(PORT))
+
 run: $(STAMP)
 	$(VENV)/bin/handoff db upgrade
-	$(VENV)/bin/handoff demo
-	$(VENV)/bin/handoff serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/handoff demo --base-url '$(PUBLIC_URL)'
+	$(VENV)/bin/handoff serve --host '$(HOST)' --port '$(PORT)'
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

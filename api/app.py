@@ -9,9 +9,10 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api import openapi, problems
+from api.hygiene import HeadMiddleware, NoSniffMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
-from api.observability import MetricsMiddleware, Observability
+from api.observability import MetricsMiddleware, Observability, mask_access_log
 from api.routes import (
     admin,
     attachments,
@@ -82,11 +83,14 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
     streams.install(app, database)
     mount_ui(app, database)
     openapi.install(app)
-    # The last added runs first: metrics see every answer, replays included.
+    # The last added runs first: metrics see every answer, replays included, and HEAD as HEAD.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(problems.DatabaseUnavailableMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(MetricsMiddleware, observability=app.state.observability)
+    app.add_middleware(NoSniffMiddleware)
+    mask_access_log()
     return app
 
 

@@ -3,17 +3,18 @@
 import functools
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN
-from handoff import services
-from handoff.domain.errors import Refusal
+from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN, IF_MATCH_PATTERN
 from handoff.domain.principals import Actor
+from handoff.services.authentication import TooManyFailedTokens, admit
 from handoff.store.db import Database
 
 P = ParamSpec("P")
@@ -31,9 +32,19 @@ async def on_database(
     50 ms, 1,100/s here with p99 near 20 ms; docs/performance.md). On PostgreSQL it runs in a
     worker thread: network round trips and row-lock waits must not stall the loop.
     """
+    threads = request_threads.get()
+    if threads is not None:  # a keyed request, holding its transaction (api.idempotency)
+        if not db.is_postgres:  # it holds the writer: nothing to wait for
+            return work(*args, **kwargs)
+        return await to_thread.run_sync(functools.partial(work, *args, **kwargs), limiter=threads)
     if db.is_postgres or db.writer_is_busy:  # busy: a thread (web UI, admin) writes, so wait
         return await run_in_threadpool(work, *args, **kwargs)  # in a thread, not on the loop
     return work(*args, **kwargs)
+
+
+# The threads of a request that holds its own transaction (an Idempotency-Key): its work must not
+# queue for the shared threads behind requests that wait for what that transaction holds.
+request_threads: ContextVar[CapacityLimiter | None] = ContextVar("request_threads", default=None)
 
 
 def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
@@ -71,14 +82,35 @@ async def database(request: Request) -> Database:
 DbDep = Annotated[Database, Depends(database)]
 
 
-@per_case
-def caller(
-    db: DbDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Actor:
-    actor = services.authenticate(db, credentials.credentials) if credentials else None
+def client_address(request: Request) -> str:
+    """The address failed tokens are counted against: the connection's peer, as uvicorn gives
+    it. uvicorn replaces it with `X-Forwarded-For` only for a trusted proxy (its
+    `FORWARDED_ALLOW_IPS`, 127.0.0.1 unless set): see docs/operations.md."""
+    return request.client.host if request.client else "unknown"
+
+
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticated(request: Request, db: Database, credentials: BearerDep) -> Actor:
+    """The caller, or 401; 429 for an address that sent too many tokens that were not valid."""
+    try:
+        actor = admit(db, credentials.credentials, client_address(request)) if credentials else None
+    except TooManyFailedTokens as slowed:
+        raise HTTPException(
+            429,
+            "Too many tokens that were not valid came from this address; "
+            f"retry in {slowed.retry_after} s.",
+            headers={"Retry-After": str(slowed.retry_after)},
+        ) from None
     if actor is None:
         raise HTTPException(401, "A valid bearer token is needed.")
     return actor
+
+
+@per_case
+def caller(request: Request, db: DbDep, credentials: BearerDep) -> Actor:
+    return authenticated(request, db, credentials)
 
 
 ActorDep = Annotated[Actor, Depends(caller)]
@@ -88,21 +120,17 @@ async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
-            max_length=100,
-            description='The case version the change is meant for, as its ETag: "7".',
+            pattern=IF_MATCH_PATTERN,
+            description='The case version the change is meant for, as its ETag: "7"; '
+            "`*` for any version.",
         ),
     ] = None,
 ) -> int | None:
-    """`If-Match: "7"` → 7; `*` or no header → any version. Anything else cannot match (412)."""
-    if if_match is None or if_match.strip() == "*":
+    """`If-Match: "7"` → 7; `*` or no header → any version. Anything else is invalid input (422),
+    checked with the body, before the case is read."""
+    if if_match is None or if_match == "*":
         return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isascii() or not tag.isdigit() or len(tag) > 9:
-        raise Refusal(
-            "version_conflict",
-            f'If-Match {if_match!r} is not a case version such as "7"; reload the case.',
-        )
-    return int(tag)
+    return int(if_match.removeprefix("W/").strip('"'))
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]

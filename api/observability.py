@@ -1,8 +1,11 @@
-"""Prometheus metrics: requests by route template, method and status, latencies, refusals by code.
+"""Prometheus metrics: requests by route template, method and status, latencies, refusals by code;
+and access logs that never hold a customer's link or what a query carried (SPEC §14).
 
 Each app has its own registry, so several apps in one process (tests) keep separate counts.
 """
 
+import logging
+import re
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -68,3 +71,35 @@ def _template(scope: Scope) -> str:
     if "route" in scope:
         return str(scope["route"].path)
     return str(scope["path"]) if "endpoint" in scope else "unmatched"
+
+
+ACCESS_LOGGER = "uvicorn.access"
+MASK = "***"
+CUSTOMER_LINK = re.compile(r"^/c/[^/?#]+")
+QUERY_VALUE = re.compile(r"=[^&]*")
+
+
+def mask_path(path: str) -> str:
+    """`/c/<link>/answer?x=1` → `/c/***/answer?x=***`: a status-page link is its customer's only
+    key, and a query may carry what a client should not have put there (a token)."""
+    path, mark, query = path.partition("?")
+    path = CUSTOMER_LINK.sub(f"/c/{MASK}", path)
+    return path + mark + QUERY_VALUE.sub(f"={MASK}", query)
+
+
+class AccessLogMask(logging.Filter):
+    """On uvicorn's access logger: its record's arguments are (client, method, path with query,
+    HTTP version, status); the path is masked before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], mask_path(args[2]), *args[3:])
+        return True
+
+
+def mask_access_log() -> None:
+    """Install the mask on uvicorn's access logger, once per process."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(f, AccessLogMask) for f in logger.filters):
+        logger.addFilter(AccessLogMask())

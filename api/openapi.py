@@ -15,6 +15,7 @@ V1_ERRORS = {
     "403": "The caller may not do this",
     "404": "Not found, or not visible to the caller",
     "422": "Invalid input; `errors` names the fields",
+    "429": "Too many tokens that were not valid from this address; retry after `Retry-After`",
     "503": "The database is away or too slow (`database_unavailable`); retry after `Retry-After`",
 }
 POST_ERRORS = {
@@ -61,6 +62,18 @@ def _document(operation: dict[str, Any], path: str, method: str) -> None:
             response["headers"] = ETAG
     if method == "post" and path.startswith("/v1/"):
         operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    for parameter in operation.get("parameters", []):
+        parameter["schema"] = _never_null(parameter.get("schema", {}))
+
+
+def _never_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter left out is absent, never JSON null: `str | None` is given as the string."""
+    choices = schema.get("anyOf")
+    if not isinstance(choices, list) or {"type": "null"} not in choices:
+        return schema
+    rest = [choice for choice in choices if choice != {"type": "null"}]
+    kept = {key: value for key, value in schema.items() if key != "anyOf"}
+    return kept | rest[0] if len(rest) == 1 else kept | {"anyOf": rest}
 
 
 def install(app: FastAPI) -> None:

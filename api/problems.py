@@ -4,11 +4,12 @@ Refusals keep their details (`allowed_triggers`, `missing`, `requests`, `phrase`
 members next to `type`, `title`, `status`, `detail` and `code`.
 """
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,8 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.observability import mask_path
+from api.ui.pages import is_page, page_for_status
 from handoff.domain.errors import (
     DomainError,
     Forbidden,
@@ -32,6 +36,7 @@ MEDIA_TYPE = "application/problem+json"
 # the client may retry the same request, with the same Idempotency-Key, shortly.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 RETRY_AFTER = "5"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 RESERVED = frozenset({"type", "title", "status", "detail", "code"})
 log = logging.getLogger(__name__)
 
@@ -97,8 +102,25 @@ def _code_of(status: int) -> str:
     return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
 
 
-async def render(request: Request, exc: Exception) -> JSONResponse:
-    """The one exception handler: engine errors, invalid input, HTTP errors and the unexpected."""
+async def render(request: Request, exc: Exception) -> Response:
+    """The one exception handler: engine errors, invalid input, HTTP errors and the unexpected.
+    Under the web UI's addresses the answer is a page in the same words and status."""
+    answer = _problem_of(request, exc)
+    if not is_page(request.url.path):
+        return answer
+    page = page_for_status(request.url.path, answer.status_code, _problem_detail(answer))
+    for name in ("Allow", "Retry-After", "X-Content-Type-Options"):
+        if name in answer.headers:
+            page.headers[name] = answer.headers[name]
+    return page
+
+
+def _problem_detail(answer: Response) -> str:
+    detail = json.loads(bytes(answer.body)).get("detail")
+    return detail if isinstance(detail, str) else ""
+
+
+def _problem_of(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DomainError):
         if isinstance(exc, Refusal):
             request.app.state.observability.refused(exc.code)
@@ -113,12 +135,36 @@ async def render(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, HTTPException):
         response = problem(exc.status_code, _code_of(exc.status_code), str(exc.detail))
         response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
         return response
     if isinstance(exc, DATABASE_UNAVAILABLE):
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, masked(request), exc)
         return database_unavailable()
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    log.exception("unexpected error on %s %s", request.method, masked(request), exc_info=exc)
+    answer = problem(500, "internal_error", "An unexpected error occurred; it has been logged.")
+    answer.headers["X-Content-Type-Options"] = "nosniff"  # answered outside every middleware
+    return answer
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this address (the router names only the first route's
+    methods in its 405), HEAD wherever GET is (api.hygiene)."""
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches(dict(request.scope, method=method))[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    if "GET" in allowed:
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
+    return ", ".join(allowed)
+
+
+def masked(request: Request) -> str:
+    return mask_path(request.url.path)
 
 
 def database_unavailable() -> JSONResponse:
@@ -160,9 +206,15 @@ class DatabaseUnavailableMiddleware:
             await self.app(scope, receive, send_and_note)
         except DATABASE_UNAVAILABLE as error:
             if progress["finished"]:
-                log.warning("database unavailable after answering %s: %s", scope["path"], error)
+                path = mask_path(scope["path"])
+                log.warning("database unavailable after answering %s: %s", path, error)
             elif progress["started"]:
                 raise
             else:
-                log.warning("database unavailable on %s: %s", scope["path"], error)
-                await database_unavailable()(scope, receive, send)
+                log.warning("database unavailable on %s: %s", mask_path(scope["path"]), error)
+                answer: Response = database_unavailable()
+                if is_page(scope["path"]):
+                    page = page_for_status(scope["path"], 503, _problem_detail(answer))
+                    page.headers["Retry-After"] = RETRY_AFTER
+                    answer = page
+                await answer(scope, receive, send)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_trail, engine_mix, machine, send_away, server_load, streams
+from bench import audit_trail, big_case, engine_mix, machine, send_away, server_load, streams
 from bench.databases import postgres_missing
 from bench.report import Figure, skipped, table, write_json
 
@@ -40,6 +40,8 @@ SUITES: dict[str, tuple[str, Suite]] = {
     "http-postgres": ("postgres", _http("postgres", 1)),
     "http-sqlite-2-workers": ("sqlite", _http("sqlite", 2)),
     "http-postgres-2-workers": ("postgres", _http("postgres", 2)),
+    "big-case-sqlite": ("sqlite", lambda quick: big_case.measure("sqlite", quick)),
+    "big-case-postgres": ("postgres", lambda quick: big_case.measure("postgres", quick)),
     "streams": ("sqlite", lambda quick: streams.measure(3.0 if quick else 10.0)),
     "audit": (
         "sqlite",

@@ -280,8 +280,8 @@ def check_command(database_url: DatabaseUrl = None) -> None:
 def demo_command(
     database_url: DatabaseUrl = None,
     base_url: Annotated[
-        str, typer.Option(help="Where the API will be reached, for the printed examples.")
-    ] = "http://127.0.0.1:8000",
+        str, typer.Option(envvar="HANDOFF_PUBLIC_URL", help="Where the server is, for the links.")
+    ] = demo.DEFAULT_URL,
 ) -> None:
     """Load the three stories with their orgs, people and tokens; print how to use them."""
     settings = load_settings(database_url)
@@ -330,10 +330,16 @@ def worker_command(
 ) -> None:
     """Run the timers and webhook delivery pass after pass, until SIGTERM or Ctrl-C."""
     settings = load_settings(database_url)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_worker_logging()
     with reported(settings), database(settings) as db:
         worker.run(db, interval)
+
+
+def configure_worker_logging() -> None:
+    """The worker's lines at INFO; alembic's and `transitions`' (2 per change) only at WARNING."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for name in ("alembic", "transitions"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 send_away_app = typer.Typer(help="The send-away check (SPEC §13).", no_args_is_help=True)

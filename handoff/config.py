@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     max_open_requests: int = Field(50, ge=1)
     # Signs the web UI's session cookie; when unset, each process makes up its own.
     session_secret: str | None = None
+    # Where people reach this server (`https://handoff.example.com`): when it is https, the web
+    # UI's session cookie is sent only over https (`Secure`).
+    public_url: str | None = None
+    # `/metrics` without a token (a scraper inside a private network); otherwise it needs an
+    # admin's or an auditor's.
+    metrics_public: bool = False
     # Each process's PostgreSQL connection pool: connections kept open, more opened under load,
     # and seconds a request waits for one before it is answered 503 (docs/operations.md,
     # "Running at scale").

@@ -43,17 +43,24 @@ AGENTS = {  # id: (org, name, role)
 SYSTEMS = {"acme-crm": "acme", "firstbank-disputes": "firstbank", "vendo-phone": "vendo"}
 # First Bank takes a handoff only with the customer proven present: joined from their own link.
 VERIFIED = {"firstbank"}
-STORIES = {
-    "merchant and bank (closed, confirmed)": "Order never arrived; pending charge still on my card",
-    "vendor and manufacturer (mid-handoff)": "Vending machine arrived without its coin mechanism",
-    "dealer and thermostat maker (awaiting customer)": "Second-hand thermostat shows error E4",
-    "unclaimed in Acme's queue": "Refund for order 7781 not received",
-    "unclaimed in Acme's queue, too": "Wrong size delivered; customer wants an exchange",
+STORIES = {  # story: subject (each case's state is read afresh whenever the demo is listed)
+    "merchant and bank": "Order never arrived; pending charge still on my card",
+    "vendor and manufacturer": "Vending machine arrived without its coin mechanism",
+    "dealer and thermostat maker": "Second-hand thermostat shows error E4",
+    "Acme's queue": "Refund for order 7781 not received",
+    "Acme's queue, too": "Wrong size delivered; customer wants an exchange",
 }
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def token_of(principal_id: str) -> str:
     return f"tok-{principal_id}"
+
+
+def _rep_of(org_id: str) -> str:
+    """The token of the org's first rep in the demo."""
+    reps = (a for a, (o, _n, role) in AGENTS.items() if o == org_id and role == "rep")
+    return token_of(next(reps, "dana"))
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,22 @@ class DemoCase:
     reference: str
     state: str
     customer_link: str  # the customer's status page: /c/...
+    owner_org: str
+    owner_agent: str | None
+
+    def next_step(self) -> str:
+        """What one can do with the case as it is now."""
+        if self.state == "unclaimed":
+            org = ORGS.get(self.owner_org, (self.owner_org,))[0]
+            return f"in {org}'s queue: claim it as {_rep_of(self.owner_org)}"
+        if self.state == "closed":
+            return "done: read its history and check its chain as the auditor (tok-ada)"
+        owner = f"{token_of(self.owner_agent)}'s" if self.owner_agent else "its owner's"
+        return {
+            "handoff_pending": "a handoff waits for its receiver to accept it in the joint session",
+            "awaiting_customer": "waits for the customer's answer, given on the status page",
+            "resolution_proposed": "its customer confirms or rejects it on the status page",
+        }.get(self.state, f"open: {owner} to work on")
 
 
 @dataclass(frozen=True)
@@ -83,34 +106,41 @@ class DemoInfo:
     def case(self, story_start: str) -> DemoCase:
         return next(c for c in self.cases if c.story.startswith(story_start))
 
-    def curl_examples(self, base_url: str = "http://127.0.0.1:8000") -> list[str]:
+    def curl_examples(self, base_url: str = DEFAULT_URL) -> list[str]:
+        """Commands that work on the cases as they are now: a claim only while one is unclaimed."""
         auth, json = '-H "Authorization: Bearer {}"', '-H "Content-Type: application/json"'
-        queue, vendor, merchant = (
-            self.case("unclaimed"),
-            self.case("vendor"),
-            self.case("merchant"),
-        )
+        vendor, merchant = self.case("vendor"), self.case("merchant")
+        queued = [c for c in self.cases if c.state == "unclaimed"]
+        if queued:
+            rep = _rep_of(queued[0].owner_org)
+            mine = (
+                f"curl -X POST {auth.format(rep)} {json} -d '{{}}' "
+                f"{base_url}/v1/cases/{queued[0].id}/claim"
+            )
+        else:  # every case was claimed already: the cases Dana owns instead
+            mine = f'curl {auth.format("tok-dana")} "{base_url}/v1/cases?mine=true"'
         return [
             f'curl {auth.format("tok-dana")} "{base_url}/v1/cases?unclaimed=true"',
-            f"curl -X POST {auth.format('tok-dana')} {json} -d '{{}}' "
-            f"{base_url}/v1/cases/{queue.id}/claim",
+            mine,
             f"curl {auth.format('tok-mia')} {base_url}/v1/cases/{vendor.id}",
             f"curl {auth.format('tok-ada')} {base_url}/v1/cases/{merchant.id}/events/verify",
             f'curl {auth.format("tok-ada")} "{base_url}/v1/audit/events?format=ndjson"',
         ]
 
-    def lines(self, base_url: str = "http://127.0.0.1:8000") -> list[str]:
-        """What `handoff demo` prints."""
+    def lines(self, base_url: str = DEFAULT_URL) -> list[str]:
+        """What `handoff demo` prints: each case as it stands now, links on `base_url`."""
+        base_url = base_url.rstrip("/")
         found = "Loaded the demo." if self.created else "The demo was already loaded."
         out = [found, "", "Tokens:"]
         for t in self.tokens:
             org = f" of {t.org_id}" if t.org_id else ""
             out.append(f"  {t.token:24} {t.principal_id} ({t.role or t.kind}{org})")
-        out += ["", "Cases (and each customer's status page):"]
+        out += ["", "Cases as they are now (each customer's status page, and what to try):"]
         for c in self.cases:
             out += [
-                f"  {c.reference}  {c.state:20} {c.story}",
+                f"  {c.reference}  {c.state:20} {c.story}: {STORIES[c.story]}",
                 f"             {base_url}{c.customer_link}",
+                f"             {c.next_step()}",
             ]
         out += [
             "",
@@ -275,5 +305,15 @@ def _demo_cases(db: Database) -> list[DemoCase]:
         case = by_subject.get(subject)
         if case is not None:
             link = f"/c/{case.customer_link}"
-            found.append(DemoCase(story, case.id, case.reference, case.state, link))
+            found.append(
+                DemoCase(
+                    story,
+                    case.id,
+                    case.reference,
+                    case.state,
+                    link,
+                    case.owner_org_id,
+                    case.owner_agent_id,
+                )
+            )
     return found

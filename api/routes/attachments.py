@@ -8,7 +8,7 @@ from fastapi import File, Response, UploadFile
 from api.answers import case_answer
 from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
 from api.schemas import outputs
-from handoff.domain.attachments import MAX_BYTES, GivenFile
+from handoff.domain.attachments import MAX_BYTES, MAX_FILES, GivenFile
 from handoff.services import attachments, queries
 from handoff.services.views import CaseView
 
@@ -18,7 +18,10 @@ router = CaseRouter(prefix="/v1/cases/{case_id}/attachments", tags=["attachments
 @router.post("", response_model=outputs.Case)
 def attach(
     case_id: CaseId,
-    files: Annotated[list[UploadFile], File(description="Up to 5 images or PDFs, 10 MB each")],
+    files: Annotated[
+        list[UploadFile],
+        File(min_length=1, max_length=MAX_FILES, description="Up to 5 images or PDFs, 10 MB each"),
+    ],
     db: DbDep,
     actor: ActorDep,
     version: IfMatch,

@@ -62,7 +62,12 @@ def search_events(
         Id | None, Query(alias="actor", description="Id of the agent, system … that acted.")
     ] = None,
     case: Annotated[
-        list[Id] | None, Query(max_length=100, description="Case ids (repeatable).")
+        list[Id] | None,
+        Query(
+            max_length=100,
+            description="Cases (repeatable), each by its id, its reference (HC-000004) or the "
+            "first 8 or more characters of its id.",
+        ),
     ] = None,
     start: From = None,
     end: To = None,

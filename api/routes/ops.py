@@ -1,10 +1,12 @@
-"""Operations: liveness, readiness (the database answers), Prometheus metrics."""
+"""Operations: liveness, readiness (the database answers), Prometheus metrics (for an admin or
+an auditor)."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from api.deps import DbDep
+from api.deps import BearerDep, DbDep, authenticated, per_case
 from api.problems import problem
 from api.schemas import outputs
+from handoff.services.authentication import require_operations_reader
 from handoff.services.health import database_reachable
 
 router = APIRouter(tags=["operations"])
@@ -25,11 +27,25 @@ def readyz(db: DbDep) -> outputs.Health | Response:
     return outputs.Health(status="ready")
 
 
+@per_case
+def metrics_reader(request: Request, db: DbDep, credentials: BearerDep) -> None:
+    """An admin or an auditor, unless HANDOFF_METRICS_PUBLIC opens the figures to anyone."""
+    if not db.settings.metrics_public:
+        require_operations_reader(authenticated(request, db, credentials))
+
+
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    dependencies=[Depends(metrics_reader)],
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        401: {"description": "No valid bearer token (unless HANDOFF_METRICS_PUBLIC=1)"},
+        403: {"description": "The token is neither an admin's nor an auditor's"},
+        429: {"description": "Too many tokens that were not valid from this address"},
+    },
 )
 def metrics(request: Request) -> Response:
-    """Requests by route template, method and status; latencies; refusals by code."""
+    """Requests by route template, method and status; latencies; refusals by code. For an
+    admin's or an auditor's token (anyone's with HANDOFF_METRICS_PUBLIC=1)."""
     return Response(request.app.state.observability.exposition(), media_type=PROMETHEUS_TEXT)

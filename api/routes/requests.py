@@ -8,6 +8,8 @@ from api.schemas import inputs, outputs
 from handoff import services
 from handoff.services.views import CaseView, RequestView
 
+# Every request of a case, page by page, is listed with the case's other records (history.py):
+# a page may be long, so it is read in a worker thread, never on the event loop.
 router = CaseRouter(prefix="/v1/cases/{case_id}/requests", tags=["requests"])
 
 

@@ -12,7 +12,8 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import ActorDep, CaseId
 from api.schemas import outputs
-from handoff.delivery.streams import Hub, Stream
+from handoff.delivery.stream_feeds import Stream, open_case, open_everywhere
+from handoff.delivery.streams import Hub
 from handoff.domain.errors import InvalidInput
 from handoff.services.views import EventView
 from handoff.store.db import Database
@@ -37,22 +38,26 @@ def render(view: EventView) -> str:
 
 
 def hub_of(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
+    """The app's hub; an app with only the web UI mounted makes its own on first use."""
+    state = request.app.state
+    hub: Hub | None = getattr(state, "hub", None)
+    if hub is None:
+        db: Database = getattr(state, "db", None) or state.ui_database
+        hub = state.hub = new_hub(db)
     return hub
 
 
-async def sse(stream: Stream) -> AsyncIterator[str]:
-    yield "retry: 1000\n\n"  # sends the headers now, and tells EventSource to come back soon
-    async for message in stream.messages():
-        if message is None:
-            yield ": keep-alive\n\n"
-        else:
-            event_id, item = message
-            yield f"id: {event_id}\nevent: {item.type}\ndata: {item.json}\n\n"
+def new_hub(db: Database) -> Hub:
+    settings = db.settings
+    return Hub(db, render, settings.stream_poll, settings.stream_keepalive)
+
+
+def answer(body: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(body, media_type="text/event-stream", headers=HEADERS)
 
 
 def _answer(stream: Stream) -> StreamingResponse:
-    return StreamingResponse(sse(stream), media_type="text/event-stream", headers=HEADERS)
+    return answer(stream.frames())
 
 
 @router.get("/v1/cases/{case_id}/stream", responses={200: SSE}, response_class=StreamingResponse)
@@ -69,7 +74,7 @@ async def case_stream(
     if given is not None and not (given.isascii() and given.isdigit() and len(given) < 10):
         raise InvalidInput("Last-Event-ID", "the event id of a case stream is a seq, like 7")
     seq = int(given) if given is not None else None
-    return _answer(await hub_of(request).open_case(actor, case_id, seq))
+    return _answer(await open_case(hub_of(request), actor, case_id, seq))
 
 
 @router.get("/v1/stream", responses={200: SSE}, response_class=StreamingResponse)
@@ -82,12 +87,11 @@ async def stream(
     """Every event of every case the caller may see, from now (or after `Last-Event-ID`, an
     opaque cursor this stream gave out)."""
     cursor = last_event_id if last_event_id is not None else after
-    return _answer(await hub_of(request).open_everywhere(actor, cursor))
+    return _answer(await open_everywhere(hub_of(request), actor, cursor))
 
 
 def install(app: FastAPI, db: Database) -> None:
-    settings = db.settings
-    app.state.hub = Hub(db, render, settings.stream_poll, settings.stream_keepalive)
+    app.state.hub = new_hub(db)
     app.include_router(router)
 
 

@@ -2,11 +2,14 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api.schemas.fields import (
     CustomerPresence,
     EventType,
+    FilledLine,
+    FilledName,
+    FilledText,
     Id,
     Instant,
     Line,
@@ -20,7 +23,32 @@ from api.schemas.fields import (
     Text,
     Url,
     Visibility,
+    WholeNumber,
 )
+
+WINDOWS = ("claim", "handoff", "request", "auto_close", "reopen")
+MAX_WINDOW = 10 * 365 * 24 * 3600  # ten years, in seconds
+Seconds = Annotated[WholeNumber, AfterValidator(lambda s: _within(s, 1, MAX_WINDOW))]
+# The keys and values are checked one by one; the schema says the same of the whole at once.
+Windows = Annotated[
+    dict[Annotated[str, Field(pattern=rf"^({'|'.join(WINDOWS)})_window$")], Seconds],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {
+                f"{name}_window": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW}
+                for name in WINDOWS
+            },
+            "additionalProperties": False,
+        }
+    ),
+]
+
+
+def _within(value: int, least: int, most: int) -> int:
+    if not least <= value <= most:
+        raise ValueError(f"must be from {least} to {most}")
+    return value
 
 
 class Body(BaseModel):
@@ -32,7 +60,7 @@ class Empty(Body):
 
 
 class Customer(Body):
-    name: Name
+    name: FilledName
     email: Line | None = None
     phone: Line | None = None
     external_ref: Line | None = None
@@ -40,7 +68,7 @@ class Customer(Body):
 
 class NewCase(Body):
     customer: Customer
-    subject: Line
+    subject: FilledLine
     description: Text = ""
     participants: Annotated[list[Id], Field(max_length=20)] = []
     priority: Priority = "normal"
@@ -52,22 +80,22 @@ class Assignment(Body):
 
 class NewParticipant(Body):
     org_id: Id
-    reason: Text
+    reason: FilledText
 
 
 class NewRequest(Body):
     to_org: Id
-    action: Line
+    action: FilledLine
     details: Text = ""
     respond_by: Instant | None = None
 
 
 class Completion(Body):
-    note: Text
+    note: FilledText
 
 
 class Reason(Body):
-    reason: Text
+    reason: FilledText
 
 
 class OptionalReason(Body):
@@ -76,7 +104,7 @@ class OptionalReason(Body):
 
 class NewHandoff(Body):
     to_org: Id
-    summary: Text
+    summary: FilledText
     override_reason: Text | None = None
 
 
@@ -96,7 +124,7 @@ class Presence(Body):
 
 
 class Needed(Body):
-    needed: Text
+    needed: FilledText
 
 
 class CustomerResponse(Body):
@@ -105,16 +133,16 @@ class CustomerResponse(Body):
 
 class Resolution(Body):
     code: ResolutionCode
-    summary: Text
+    summary: FilledText
 
 
 class Note(Body):
-    text: Text
+    text: FilledText
     visibility: Visibility = "internal"
 
 
 class Message(Body):
-    text: Annotated[Text, StringConstraints(min_length=1)]
+    text: FilledText
 
 
 class NewOrg(Body):
@@ -126,13 +154,9 @@ class NewOrg(Body):
     )
     name: Name
     kind: OrgKind
-    windows: (
-        dict[
-            Annotated[str, Field(pattern=r"^(claim|handoff|request|auto_close|reopen)_window$")],
-            Annotated[StrictInt, Field(gt=0, le=10 * 365 * 24 * 3600)],
-        ]
-        | None
-    ) = Field(None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.')
+    windows: Windows | None = Field(
+        None, description='Per-org windows in seconds, e.g. {"claim_window": 600}.'
+    )
 
 
 class NewAgent(Body):

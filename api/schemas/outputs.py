@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from api.schemas.fields import CaseState
+from handoff.domain.vocabulary import REQUEST_STATES
 
 T = TypeVar("T")
 
@@ -98,6 +99,20 @@ class Attachment(BaseModel):
     created_at: datetime
 
 
+class RequestCounts(BaseModel):
+    """How many requests the case has had, in each state."""
+
+    open: int
+    acknowledged: int
+    done: int
+    declined: int
+    cancelled: int
+
+
+# One count for each of the engine's request states, in its order.
+assert tuple(RequestCounts.model_fields) == REQUEST_STATES
+
+
 class Resolution(BaseModel):
     code: str
     summary: str | None
@@ -115,7 +130,10 @@ class Case(BaseModel):
     owner: Owner
     first_contact_org: str
     participants: list[Participant]
-    requests: list[Request]
+    requests: list[Request] = Field(
+        description="The open requests (open or acknowledged), oldest first; every request is "
+        "listed by GET /v1/cases/{id}/requests."
+    )
     handoff: Handoff | None = Field(description="The pending handoff, if any.")
     session: JointSession | None = Field(description="The live joint session, if any.")
     allowed_actions: list[str] = Field(description="Triggers the caller may fire now.")
@@ -126,7 +144,15 @@ class Case(BaseModel):
     closed_at: datetime | None
     handoffs: list[Handoff] = Field(description="Every handoff of the case, oldest first.")
     attachments: list[Attachment] = Field(
-        default_factory=list, description="Files given for the case, oldest first."
+        default_factory=list,
+        description="Files given for the case, oldest first: the newest 50 of them.",
+    )
+    attachment_count: int = Field(
+        0, description="How many files have been given for the case (`attachments` shows 50)."
+    )
+    request_counts: RequestCounts = Field(
+        description="How many requests the case has had, by state (the settled ones are not in "
+        "`requests`)."
     )
 
 
@@ -183,10 +209,19 @@ class CaseAsOf(BaseModel):
     state: CaseState | None = Field(description="null: the case did not exist yet")
     owner: Owner | None
     participants: list[str]
-    requests: list[RequestAsOf] = Field(description="Every request made by then, as it stood.")
+    requests: list[RequestAsOf] = Field(
+        description="Every request made by then, as it stood; past 100, only those open then."
+    )
+    request_counts: RequestCounts = Field(
+        description="How many requests had been made by then, by the state they were in."
+    )
     handoff: HandoffAsOf | None = Field(description="The handoff pending then, if any.")
     session: SessionAsOf | None = Field(description="The joint session live then, if any.")
-    events: list[Event]
+    events: list[Event] = Field(description="The events up to then, a page at a time.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same `at`) for the next page of `events`; null: "
+        "last."
+    )
 
 
 class Durations(BaseModel):

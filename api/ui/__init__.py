@@ -26,6 +26,8 @@ def mount_ui(app: FastAPI, db: Database) -> None:
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_HOURS * 3600,
         same_site="lax",
+        # Secure: never sent over plain http when people reach the server over https.
+        https_only=(db.settings.public_url or "").lower().startswith("https://"),
     )
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     for module in (sign_in, streams, cases, audit, customer):

@@ -1,12 +1,16 @@
 """One form per action on a case: read its fields, call the engine command it stands for."""
 
+import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 
 from api.schemas.fields import CaseState, EventType, Id, Line, Text
+from api.ui.pages import Problem
 from handoff import services
 from handoff.domain.errors import InvalidInput
 from handoff.domain.principals import Actor
@@ -166,3 +170,39 @@ DONE = {
     "withdraw": "Case withdrawn.",
     "add_note": "Note added.",
 }
+
+
+# A refused action is answered by a redirect to its page (the case page, the customer's status
+# page), which shows the refusal once (Post/Redirect/Get: reloading it shows the page, and never
+# sends the form again). The refusal and what was typed ride in the session cookie; a cookie
+# holds about 4 KB in all, so what was typed rides along only up to FLASH_BYTES (JSON, as the
+# cookie encodes it). Longer, the refusal is answered on the form's own address, keeping every
+# word (api.ui.cases.refused).
+FLASH = "refused"
+FLASH_BYTES = 2000
+
+
+def remember_refusal(request: Request, page: str, problem: Problem, submitted: Form) -> bool:
+    """Keep the refusal for `page` (its address), where the browser is sent next; False: what
+    was typed is too long to keep."""
+    kept = {name: value for name, value in submitted.items() if name != "csrf_token"}
+    flash = {"page": page, "problem": asdict(problem), "submitted": kept}
+    if len(json.dumps(flash)) > FLASH_BYTES:
+        return False
+    request.session[FLASH] = flash
+    return True
+
+
+def recall_refusal(request: Request, page: str) -> tuple[Problem | None, Form]:
+    """The refusal kept for `page`, once (a later visit shows the page as it is). Only a visit
+    takes it: the page's own script, refreshing it on an event of the case's stream (which the
+    refusal may be), could otherwise take it just before the browser is at the page."""
+    if request.headers.get("sec-fetch-mode", "navigate") != "navigate":
+        return None, {}
+    flash = request.session.pop(FLASH, None)
+    if not isinstance(flash, dict) or flash.get("page") != page:
+        return None, {}
+    try:
+        return Problem(**flash["problem"]), dict(flash["submitted"])
+    except (KeyError, TypeError, ValueError):  # kept by another version of the pages: let go
+        return None, {}

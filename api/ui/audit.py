@@ -125,6 +125,7 @@ def search(
         "audit_search.html",
         **_page(actor, names, form),
         lines=[(e.case_id, line(e, names)) for e in page.items],
+        references=audit.references(db, (e.case_id for e in page.items)),
         next_query=urlencode([*form.query(), ("cursor", page.next_cursor)])
         if page.next_cursor
         else None,
@@ -167,25 +168,39 @@ def _page(actor: Actor, names: Directory, form: SearchForm) -> dict[str, Any]:
     }
 
 
+HISTORY_PAGE = 100  # events on one page of a case's history, in order
+
+
 @router.get("/cases/{case_id}")
 def history(
-    request: Request, db: DbDep, names: DirectoryDep, actor: CurrentActor, case_id: str
+    request: Request,
+    db: DbDep,
+    names: DirectoryDep,
+    actor: CurrentActor,
+    case_id: str,
+    cursor: str | None = None,
 ) -> HTMLResponse:
+    """The case's events a page at a time (SPEC §14), "Later events" leading on."""
     try:
         if not CASE_ID.fullmatch(case_id):
             raise NotFound("no such case")
         case = queries.get_case(db, actor, case_id)
-        events = queries.case_events(db, actor, case_id)
+        page = audit.case_history(db, actor, case_id, limit=HISTORY_PAGE, cursor=cursor)
         verification = queries.verify_case(db, actor, case_id)
     except NotFound:
         return not_found(request, actor=actor, names=names)
+    except InvalidInput:
+        message = "That is not a page of this case's history. Open the history from its start."
+        return error_page(request, 422, "No such page", message, actor=actor, names=names)
     return render(
         request,
         "audit_history.html",
         actor=actor,
         names=names,
         case=case,
-        lines=timeline(events, names),
+        lines=timeline(page.items, names, {h.id: h.to_org for h in case.handoffs}),
+        later=page.next_cursor,
+        paged=cursor is not None,
         verification=verification,
         exports=export_links(audit.EventFilter(cases=[case_id])),
         here="audit",

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from api.ui.words import RESOLUTIONS
-from handoff.domain.authority import party_fits
+from handoff.domain.authority import parties_to_join
 from handoff.domain.principals import Actor
-from handoff.domain.vocabulary import PARTIES, RESOLUTION_CODES
+from handoff.domain.vocabulary import RESOLUTION_CODES
 from handoff.services.directory import Directory
 from handoff.services.views import CaseView
 
@@ -26,6 +26,10 @@ class Choices:
 def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
     taking_part = {p.org_id for p in case.participants}
     present = case.session.present if case.session else []
+    joinable = parties_to_join(
+        actor, case.id, case.owner.org_id, [(p.party, p.agent_id) for p in present]
+    )
+    likely = _likely_party(case, actor)
     owner_side = actor.org_id == case.owner.org_id
     return Choices(
         others=[
@@ -43,10 +47,9 @@ def choices_for(case: CaseView, names: Directory, actor: Actor) -> Choices:
         codes=[(code, RESOLUTIONS[code]) for code in RESOLUTION_CODES],
         join_parties=[
             (party, "The customer" if party == "customer" else f"Me, as {party}")
-            for party in PARTIES
-            if party_fits(party, actor.org_id, case.owner.org_id)
+            for party in joinable
         ],
-        join_as=_likely_party(case, actor),
+        join_as=likely if likely in joinable or not joinable else joinable[0],
         leave_parties=[
             (p.party, "The customer" if p.party == "customer" else f"Me, as {p.party}")
             for p in present

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.ui.actions import checked
+from api.ui.actions import checked, recall_refusal, remember_refusal
+from api.ui.cases import page_before
 from api.ui.deps import DbDep, DirectoryDep
 from api.ui.pages import LINK, Problem, error_page, render
+from api.ui.refusals import named
 from api.ui.session import CheckedForm, GivenFiles, notify, read_files
 from handoff import services
 from handoff.domain.errors import DomainError, NotFound
@@ -71,11 +73,12 @@ def status_page(
     names: Directory,
     link: str,
     problem: Problem | None = None,
+    before: int | None = None,
 ) -> HTMLResponse:
     try:
         if not LINK.fullmatch(link):
             raise NotFound("no such link")
-        status = customer_status(db, link)
+        status = customer_status(db, link, before=before)
     except NotFound:
         return link_not_found(request)
     return render(
@@ -90,8 +93,26 @@ def status_page(
 
 
 @router.get("/{link}")
-def show(request: Request, db: DbDep, names: DirectoryDep, link: str) -> HTMLResponse:
-    return status_page(request, db, names, link)
+def show(
+    request: Request, db: DbDep, names: DirectoryDep, link: str, before: str | None = None
+) -> HTMLResponse:
+    """The status page; right after a refused answer, with what was refused and why; `before`:
+    the page of messages older than that one ("Earlier messages")."""
+    try:
+        older_than = page_before(before)
+    except ValueError:
+        message = "That is not a page of your messages. Please open your link again."
+        return error_page(request, 422, "No such page", message, back=f"/c/{link}")
+    problem, _typed = recall_refusal(request, f"/c/{link}")
+    return status_page(request, db, names, link, problem, before=older_than)
+
+
+@router.get("/{link}/{action}")
+def action_address(request: Request, link: str, action: str) -> Response:
+    """A form's address opened as a page (reloaded, say): the status page it belongs to."""
+    if (action not in ANSWERS and action != "answer") or not LINK.fullmatch(link):
+        return link_not_found(request)
+    return RedirectResponse(f"/c/{link}", status_code=303)
 
 
 @router.post("/{link}/answer")
@@ -118,6 +139,8 @@ def answer_needed(
         if problem.status == 413:
             message = f"{problem.message}. Each file may be at most 10 MB. Nothing was sent."
             return error_page(request, 413, problem.title, message, back=f"/c/{link}")
+        if remember_refusal(request, f"/c/{link}", problem, {}):
+            return RedirectResponse(f"/c/{link}", status_code=303)
         return status_page(request, db, names, link, problem)
     notify(request, "Thank you. We have what you sent, and will get back to you.")
     return RedirectResponse(f"/c/{link}", status_code=303)
@@ -134,8 +157,11 @@ def answer(
         act(db, queries.case_by_link(db, link).id, checked(form))
     except NotFound:
         return link_not_found(request)
-    except DomainError as error:
-        return status_page(request, db, names, link, Problem.for_customer(error))
+    except DomainError as error:  # shown on the status page, reached by a redirect (reloadable)
+        problem = named(Problem.for_customer(error), error, names)
+        if remember_refusal(request, f"/c/{link}", problem, {}):
+            return RedirectResponse(f"/c/{link}", status_code=303)
+        return status_page(request, db, names, link, problem)
     if thanks:
         notify(request, thanks)
     where = "#session" if action in ("join", "messages") else ""

@@ -111,6 +111,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def error_page(
     request: Request, status_code: int, title: str, message: str, **context: Any
 ) -> HTMLResponse:
+    if request.url.path.startswith("/ui/"):
+        context.setdefault("back", "/ui/")
     return render(request, "error.html", status_code, title=title, message=message, **context)
 
 
@@ -134,3 +136,42 @@ def not_found(request: Request, **context: Any) -> HTMLResponse:
     return error_page(
         request, 404, "Not found", "There is no such case, or it is not one you may see.", **context
     )
+
+
+# Every address under these answers in pages, whatever the method and status (SPEC §14).
+PAGE_PREFIXES = ("/ui/", "/c/")
+WORDS_FOR_STATUS = {
+    400: ("Not possible", "What was sent could not be read. Go back and try again."),
+    401: ("Sign in needed", "Sign in to see this page."),
+    403: ("Not allowed", "This is not something you may do."),
+    404: ("Not found", "There is no page at this address."),
+    405: ("Not possible here", "This address does not take that kind of request."),
+    409: ("Refused", ""),
+    412: ("Refused", "The case changed in the meantime. Reload the page and try again."),
+    413: ("Too much to send", "What you sent is more than this page can take."),
+    422: ("Please check the form", "Something in what was sent is missing or not valid."),
+    429: ("Too many attempts", "Wait a moment, then try again."),
+    500: ("Something went wrong", "An unexpected error occurred; it has been logged."),
+    503: ("Not available right now", "The service is busy or restarting. Try again shortly."),
+}
+
+
+def is_page(path: str) -> bool:
+    return path == "/ui" or path.startswith(PAGE_PREFIXES)
+
+
+def page_for_status(path: str, status_code: int, detail: str = "") -> HTMLResponse:
+    """An error at a web UI address, as a page with a way back; a refusal (409) in its own
+    words."""
+    title, message = WORDS_FOR_STATUS.get(status_code, ("Not possible", ""))
+    if status_code == 409 or not message:
+        message = detail or "That is not possible now."
+    return bare_error_page(status_code, title, message, back=_way_back(path))
+
+
+def _way_back(path: str) -> str:
+    """The customer's own status page under /c/{link}, the home page anywhere else."""
+    parts = path.split("/")  # "", "c", link, ...
+    if len(parts) >= 3 and parts[1] == "c" and LINK.match(parts[2]):
+        return "/".join(parts[:3])
+    return "/ui/"

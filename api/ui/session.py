@@ -1,22 +1,28 @@
 """Who is signed in, the per-session CSRF token and one-shot notices, kept in the session cookie.
 
-The cookie holds who signed in (never their token) and a session id, and is signed, so it cannot
-be forged; the person is looked up again on every request, so a deactivated agent is signed out at
-once, and a session signed out is refused even from a copy of its cookie.
+The cookie is signed, so it cannot be forged, and holds the session's id, the credential signed
+in with (its id, never its token) and the time of signing in. Every request reads that
+credential again (SPEC §14): a role changed, an auditor's scope narrowed, a token revoked or an
+agent deactivated takes effect on the next page; a session signed out is refused even from a
+copy of its cookie, and every session ends SESSION_HOURS after signing in, however it is used.
 """
 
 import secrets
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.datastructures import UploadFile
 
-from api.ui.deps import DbDep, DirectoryDep
+from api.ui.deps import DbDep
 from handoff.domain.attachments import MAX_BYTES, GivenFile
 from handoff.domain.principals import Actor
-from handoff.services.credentials import is_revoked
+from handoff.services.authentication import session_principal
 from handoff.store import web_sessions
 from handoff.store.db import Database
+from handoff.store.models import utcnow
+
+IDENTITY = ("sid", "cred", "at")  # what signing in puts in the cookie, besides a CSRF token
 
 
 class SignInRequired(Exception):
@@ -72,36 +78,31 @@ def read_files(files: list[UploadFile]) -> list[GivenFile]:
 def sign_in(request: Request, actor: Actor) -> None:
     """Start a fresh session (a new CSRF token too), so a planted cookie is worth nothing."""
     request.session.clear()
-    request.session["who"] = {
-        "id": actor.id,
-        "orgs": sorted(actor.orgs) if actor.orgs is not None else None,
-    }
     request.session["sid"] = web_sessions.new_session_id()
     request.session["cred"] = actor.credential_id
+    request.session["at"] = int(utcnow().timestamp())  # whole seconds: never later than now
     csrf_token(request)
 
 
 def sign_out(request: Request, db: Database) -> None:
-    """End the session here and for any copy of its cookie (see handoff.web_sessions)."""
+    """End the session here and for any copy of its cookie (see handoff.store.web_sessions)."""
     session_id = request.session.get("sid")
     if isinstance(session_id, str):
         web_sessions.end(db, session_id)
     request.session.clear()
 
 
-def signed_in_actor(request: Request, names: DirectoryDep, db: DbDep) -> Actor | None:
-    who: dict[str, Any] | None = request.session.get("who")
-    session_id = request.session.get("sid")
-    person = names.people.get(who["id"]) if who else None
-    if who is None or person is None or not person.active or not isinstance(session_id, str):
-        return None
-    if web_sessions.has_ended(db, session_id):
-        return None
-    credential = request.session.get("cred")
-    if isinstance(credential, str) and is_revoked(db, credential):
-        return None  # its token was revoked: the session goes with it
-    orgs = frozenset(who["orgs"]) if who.get("orgs") is not None else None
-    return Actor(kind="agent", id=person.id, org_id=person.org_id, role=person.role, orgs=orgs)
+def signed_in_actor(request: Request, db: DbDep) -> Actor | None:
+    """The signed-in agent as their credential says now, or None (and the cookie forgets them)."""
+    session_id, credential, at = (request.session.get(name) for name in IDENTITY)
+    actor = None
+    if isinstance(session_id, str) and isinstance(credential, str) and isinstance(at, int):
+        signed_in_at = datetime.fromtimestamp(at, UTC)
+        actor = session_principal(db, session_id, credential, signed_in_at)
+    if actor is None:
+        for name in (*IDENTITY, "who"):  # "who": what cookies from before held
+            request.session.pop(name, None)
+    return actor
 
 
 def signed_in(actor: Annotated[Actor | None, Depends(signed_in_actor)]) -> Actor:

@@ -3,11 +3,12 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.deps import client_address
 from api.ui import session
 from api.ui.deps import DbDep
 from api.ui.pages import render
 from api.ui.session import CheckedForm, MaybeActor
-from handoff.services import authenticate
+from handoff.services.authentication import TooManyFailedTokens, admit
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,16 +39,26 @@ def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/ui/sign-in")
 def sign_in(request: Request, db: DbDep, form: CheckedForm) -> Response:
-    actor = authenticate(db, form.get("token", "").strip())
+    back = safe_next(form.get("next"))
+    try:
+        actor = admit(db, form.get("token", "").strip(), client_address(request))
+    except TooManyFailedTokens as slowed:
+        error = (
+            "Too many tokens that were not valid came from your address. "
+            f"Try again in {slowed.retry_after} seconds."
+        )
+        page = render(request, "sign_in.html", 429, error=error, next=back)
+        page.headers["Retry-After"] = str(slowed.retry_after)
+        return page
     if actor is None or actor.kind != "agent":
         error = (
             "That token is not valid."
             if actor is None
             else "This token is for a partner system or an admin; the web pages are for people."
         )
-        return render(request, "sign_in.html", 400, error=error, next=safe_next(form.get("next")))
+        return render(request, "sign_in.html", 400, error=error, next=back)
     session.sign_in(request, actor)
-    return RedirectResponse(safe_next(form.get("next")), status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.post("/ui/sign-out")

@@ -5,11 +5,12 @@ sentence may name what the event itself does not repeat: the org a handoff cance
 withdrawal was addressed to.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from api.ui.refusals import in_words
 from api.ui.words import ACTIONS, PARTIES, RESOLUTIONS, when
 from handoff.domain import events as ev
 from handoff.domain.events import DomainEvent, Recorded
@@ -45,8 +46,15 @@ def colon(text: Any) -> str:
 class Words:
     """Names for the ids of one event: who did it, orgs, people, parties."""
 
-    def __init__(self, event: EventView, names: Directory, before: CaseState | None) -> None:
+    def __init__(
+        self,
+        event: EventView,
+        names: Directory,
+        before: CaseState | None,
+        handoffs: Mapping[str, str] | None = None,
+    ) -> None:
         self.event, self.names, self.before = event, names, before
+        self.handoffs = handoffs or {}  # handoff id: the org it was addressed to
 
     def who(self) -> str:
         kind, actor_id = self.event.actor["kind"], self.event.actor["id"]
@@ -83,9 +91,11 @@ class Words:
         return f" ({how} {self.who()})"
 
     def handoff_to(self, handoff_id: str) -> str | None:
-        """The org a handoff was addressed to, as the history so far says."""
+        """The org a handoff was addressed to, as the history so far says (or, on a page that
+        starts after it was proposed, as the case says)."""
         handoffs = self.before.handoffs if self.before else ()
-        return next((h.to_org for h in handoffs if h.id == handoff_id), None)
+        found = next((h.to_org for h in handoffs if h.id == handoff_id), None)
+        return found or self.handoffs.get(handoff_id)
 
 
 E = TypeVar("E", bound=DomainEvent)
@@ -297,7 +307,7 @@ def _note(w: Words, e: ev.NoteAdded) -> str:
 @phrase(ev.Refused)
 def _refused(w: Words, e: ev.Refused) -> str:
     tried = ACTIONS.get(e.trigger, e.trigger or "something").lower()
-    return f"{w.who()} tried to {tried}; refused: {e.message}"
+    return f"{w.who()} tried to {tried}; refused: {in_words(e.code, e.message, e.details, w.names)}"
 
 
 EVENT_TYPES = sorted(PHRASES)
@@ -314,19 +324,29 @@ def line(view: EventView, names: Directory) -> Line:
     return _line(view, recorded(view).event, names, None)
 
 
-def _line(view: EventView, event: DomainEvent, names: Directory, before: CaseState | None) -> Line:
-    words = Words(view, names, before)
+def _line(
+    view: EventView,
+    event: DomainEvent,
+    names: Directory,
+    before: CaseState | None,
+    handoffs: Mapping[str, str] | None = None,
+) -> Line:
+    words = Words(view, names, before, handoffs)
     sentence = PHRASES.get(event.type)
     text = sentence(words, event) if sentence else f"{words.who()}: {view.type.replace('_', ' ')}"
     code = event.code if isinstance(event, ev.Refused) else None
     return Line(view.seq, view.at, text, view.type, code)
 
 
-def timeline(events: list[EventView], names: Directory) -> list[Line]:
-    """A case's whole history (in seq order), each event phrased with the case as it stood."""
+def timeline(
+    events: list[EventView], names: Directory, handoffs: Mapping[str, str] | None = None
+) -> list[Line]:
+    """A case's history (in seq order), each event phrased with the case as it stood. A page
+    that starts after the case's first event names a handoff by `handoffs` (id: its target org),
+    the case's own."""
     lines, case = [], None
     for view in events:
         event = recorded(view)
-        lines.append(_line(view, event.event, names, case))
+        lines.append(_line(view, event.event, names, case, handoffs))
         case = step(case, event)
     return lines

@@ -1,11 +1,16 @@
 """Live streams of committed events (SPEC §12): one hub per process feeds every open stream.
 
-On PostgreSQL an AFTER INSERT trigger on `events` NOTIFYs `handoff_events`, which the server
-delivers on commit (migration 0006), and the hub LISTENs on one connection of its own; on SQLite
-(or while that connection is down) it polls. Either way a wake-up reads what is new once, by the
-events table's global id, and puts it in the queue of each stream that wants it. A stream is an
-async generator on the event loop: it reads its backlog first, then takes from its queue, and
-skips what it has sent already, so the seam between the two loses and repeats nothing.
+News that events were committed wakes the hub: on PostgreSQL an AFTER INSERT trigger on `events`
+NOTIFYs `handoff_events` on commit (migration 0007) and the hub LISTENs on one connection of its
+own; a commit in this process wakes it too; and it polls, as a safety net and for SQLite files
+shared by several processes. However many commits woke it, the hub then reads what is new ONCE
+(by the events table's global id, the events nobody watches only by id and case), renders each
+watched event once, and hands it to every stream that wants it: the streams of its case, and the
+`/v1/stream`s whose callers may see it, checked once per kind of caller (`Viewer`), in memory.
+
+A stream is a coroutine on the event loop, never a thread: it reads its backlog first, then takes
+what the hub hands it, skipping what it has sent already, so the seam between the two loses and
+repeats nothing. One timer, the hub's, tells every stream when a keep-alive comment is due.
 
 PostgreSQL hands ids out at INSERT and transactions commit in any order: an id missing below a
 newer one is a "gap" that may still arrive, and is read again for GAP_WAIT seconds. The hub's
@@ -13,20 +18,21 @@ newer one is a "gap" that may still arrive, and is read again for GAP_WAIT secon
 """
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
+from sqlalchemy import event
 
 from handoff.delivery import stream_reads as reads
-from handoff.delivery.stream_reads import PAGE, Committed, Render
-from handoff.domain.errors import InvalidInput, NotFound
+from handoff.delivery.stream_reads import Committed, Render, Viewer, viewer_of
+from handoff.domain.errors import NotFound
 from handoff.domain.principals import Actor
 from handoff.services.visibility import sees
 from handoff.store.db import CONNECT_TIMEOUT, KEEPALIVES, Database
@@ -36,31 +42,56 @@ QUEUE_SIZE = 512  # a stream further behind than this reads from the database in
 GAP_WAIT = 10.0
 GAP_WINDOW = 1000
 LISTENING_POLL = 5.0  # with NOTIFY, polling is only a safety net
-Message = tuple[str, Committed]  # the SSE `id:` and the event
+GATHER = 0.03  # after a read, commits of the next 30 ms wait to be read together
 LISTENER_KEEPALIVES: dict[str, Any] = dict(KEEPALIVES)
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
 class Subscription:
-    """One stream's queue of (event, horizon when it was queued); None: the server is stopping."""
+    """What the hub hands one stream: (event, horizon when it was handed) in order, whether a
+    keep-alive is due, and whether it fell too far behind (`lagged`: read the database) or the
+    server is stopping (`ended`)."""
+
+    __slots__ = ("_waiter", "actor", "case_id", "ended", "keepalive_due", "lagged", "pending")
 
     def __init__(self, actor: Actor, case_id: str | None) -> None:
         self.actor, self.case_id = actor, case_id
-        self.queue: asyncio.Queue[tuple[Committed, int] | None] = asyncio.Queue(QUEUE_SIZE)
-        self.lagged = False  # the queue overflowed: the stream must read from the database
+        self.pending: deque[tuple[Committed, int]] = deque()
+        self.keepalive_due = self.lagged = self.ended = False
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, item: Committed, horizon: int) -> None:
-        if self.lagged:
+        if self.lagged or self.ended:
             return
-        try:
-            self.queue.put_nowait((item, horizon))
-        except asyncio.QueueFull:
+        if len(self.pending) >= QUEUE_SIZE:
             self.lagged = True
+            self.pending.clear()
+        else:
+            self.pending.append((item, horizon))
+        self._wake()
+
+    def beat(self) -> None:
+        self.keepalive_due = True
+        self._wake()
 
     def end(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self.ended = True
+        self.pending.clear()
+        self._wake()
+
+    async def wait(self) -> None:
+        """Until there is something to do."""
+        while not (self.pending or self.lagged or self.ended or self.keepalive_due):
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class Hub:
@@ -69,134 +100,186 @@ class Hub:
     def __init__(self, db: Database, render: Render, poll: float, keepalive: float) -> None:
         self.db, self.render, self.poll, self.keepalive = db, render, poll, keepalive
         self._by_case: dict[str, set[Subscription]] = {}
-        self._everywhere: set[Subscription] = set()
+        self._by_viewer: dict[Viewer, set[Subscription]] = {}
         self._last = 0
         self._gaps: dict[int, float] = {}  # missing id -> when to stop waiting for it
         self._primed = False
         self._listening = False
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
+        self._woke = self._poked = False  # news came / a wake-up is on its way to the loop
+        self._waiting: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._own_reads = CapacityLimiter(1)  # never queued behind the requests' threads
         self._tasks: list[asyncio.Task[None]] = []
+        self._unhook: Callable[[], None] | None = None
         self.closed = False
 
     @property
     def horizon(self) -> int:
         return min(self._gaps) - 1 if self._gaps else self._last
 
-    async def open_case(self, actor: Actor, case_id: str, after: int | None) -> "CaseStream":
-        """A stream of the case's events after seq `after` (all without); NotFound at once."""
-        sub = await self._subscribe(actor, case_id)
-        try:
-            first = await to_thread.run_sync(
-                reads.case_events_after, self.db, actor, case_id, after or 0, self.render
-            )
-        except BaseException:
-            self._unsubscribe(sub)
-            raise
-        return CaseStream(self, sub, after or 0, first)
+    @property
+    def watched(self) -> bool:
+        return bool(self._by_case or self._by_viewer)
 
-    async def open_everywhere(self, actor: Actor, cursor: str | None) -> "OrgStream":
-        """A stream of every case `actor` may see: after `cursor`, or from now without one."""
-        position = decode_cursor(cursor) if cursor else None
-        sub = await self._subscribe(actor, None)
-        return OrgStream(self, sub, position or (self.horizon, set()), behind=bool(position))
-
-    async def close(self) -> None:
-        """End every stream and stop reading (the server shuts down)."""
-        self.end_streams()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def end_streams(self) -> None:
-        self.closed = True
-        for subs in [self._everywhere, *self._by_case.values()]:
-            for sub in subs:
-                sub.end()
-
-    async def _subscribe(self, actor: Actor, case_id: str | None) -> Subscription:
+    async def subscribe(self, actor: Actor, case_id: str | None) -> Subscription:
+        """A subscription to the case's events, or (None) to every case `actor` may see."""
         if self.closed:
             raise NotFound("the server is shutting down")
-        if not self._tasks:
-            self._tasks.append(asyncio.create_task(self._run()))
-            if self.db.is_postgres:
-                self._tasks.append(asyncio.create_task(self._listen()))
+        self._start()
         sub = Subscription(actor, case_id)
         if case_id is None:
-            self._everywhere.add(sub)
+            self._by_viewer.setdefault(viewer_of(actor), set()).add(sub)
         else:
             self._by_case.setdefault(case_id, set()).add(sub)
         try:
             async with self._lock:
                 await self._prime()
         except BaseException:
-            self._unsubscribe(sub)
+            self.unsubscribe(sub)
             raise
         return sub
 
-    def _unsubscribe(self, sub: Subscription) -> None:
-        if sub.case_id is None:
-            self._everywhere.discard(sub)
-        else:
-            subs = self._by_case.get(sub.case_id, set())
-            subs.discard(sub)
-            if not subs:
-                self._by_case.pop(sub.case_id, None)
-        if not self._everywhere and not self._by_case:
+    def unsubscribe(self, sub: Subscription) -> None:
+        key: Any = sub.case_id if sub.case_id is not None else viewer_of(sub.actor)
+        group: dict[Any, set[Subscription]] = (
+            self._by_case if sub.case_id is not None else self._by_viewer
+        )
+        subs = group.get(key, set())
+        subs.discard(sub)
+        if not subs:
+            group.pop(key, None)
+        if not self.watched:
             self._primed = False  # nobody listens: read nothing until someone does
+
+    async def read(self, work: Callable[..., T], *args: Any, hub_own: bool = False) -> T:
+        """A short read for the streams. On SQLite it runs right here on the loop, as the
+        requests' database work does (api/deps.py: a worker thread's GIL hand-offs cost more
+        than the read); on PostgreSQL in a worker thread, the hub's own one for its reads."""
+        if not self.db.is_postgres:
+            return work(*args)
+        limiter = self._own_reads if hub_own else None
+        return await to_thread.run_sync(lambda: work(*args), limiter=limiter)
+
+    async def close(self) -> None:
+        """End every stream and stop reading (the server shuts down)."""
+        self.end_streams()
+        if self._unhook is not None:
+            self._unhook()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def end_streams(self) -> None:
+        self.closed = True
+        for sub in self._everyone():
+            sub.end()
+
+    def poke(self) -> None:
+        """Something was committed: read soon. Any thread may call it, and only the first call
+        before the next read reaches the loop."""
+        loop = self._loop
+        if loop is not None and not self._poked and not loop.is_closed():
+            self._poked = True
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._wake_up)
+
+    def _wake_up(self) -> None:
+        self._woke = True
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
+
+    async def _news(self, timeout: float) -> None:
+        """Until news comes or `timeout` passes (a plain future and one timer: the loop's next
+        turn after the news, not a task's); then whatever comes next is news again."""
+        if not self._woke:
+            loop = asyncio.get_running_loop()
+            self._waiting = loop.create_future()
+            timer = loop.call_later(timeout, self._wake_up)
+            try:
+                await self._waiting
+            finally:
+                timer.cancel()
+                self._waiting = None
+        self._woke = self._poked = False
+
+    def _everyone(self) -> list[Subscription]:
+        return [s for group in (self._by_case, self._by_viewer) for v in group.values() for s in v]
+
+    def _start(self) -> None:
+        if self._tasks:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._tasks.append(asyncio.create_task(self._run()))
+        self._tasks.append(asyncio.create_task(self._beat()))
+        if self.db.is_postgres:
+            self._tasks.append(asyncio.create_task(self._listen()))
+        else:
+            self._unhook = _poke_on_commit(self)
 
     async def _prime(self) -> None:
         if self._primed:
             return
-        top, missing = await to_thread.run_sync(reads.newest_ids, self.db, GAP_WINDOW)
+        top, missing = await self.read(reads.newest_ids, self.db, GAP_WINDOW)
         self._last = top
         self._gaps = dict.fromkeys(missing, time.monotonic() + GAP_WAIT)
         self._primed = True
 
+    async def _beat(self) -> None:
+        """The one keep-alive timer of every stream."""
+        while not self.closed:
+            await asyncio.sleep(self.keepalive)
+            for sub in self._everyone():
+                sub.beat()
+
     async def _run(self) -> None:
         while not self.closed:
-            interval = LISTENING_POLL if self._listening else self.poll
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
-            self._wake.clear()
-            if not self._everywhere and not self._by_case:
+            await self._news(LISTENING_POLL if self._listening else self.poll)
+            if not self.watched:
                 continue
             try:
-                if await self._fetch():
-                    self._wake.set()  # a full page: there is more
+                more = await self._fetch()
             except Exception as error:  # the database is away: try again at the next wake-up
                 log.warning("streams: reading new events failed: %s", error)
                 await asyncio.sleep(self.poll)
+                continue
+            if more:
+                self._woke = True
+            else:
+                await asyncio.sleep(GATHER)
 
     async def _fetch(self) -> bool:
         async with self._lock:
             await self._prime()
             now = time.monotonic()
             self._gaps = {i: until for i, until in self._gaps.items() if until > now}
-            batch = await to_thread.run_sync(
-                reads.events_after,
+            batch = await self.read(
+                reads.new_events,
                 self.db,
                 self._last,
                 list(self._gaps),
-                bool(self._everywhere),
+                frozenset(self._by_case),
+                tuple(self._by_viewer),
                 self.render,
+                hub_own=True,
             )
-            for item in batch:
-                if self._gaps.pop(item.id, None) is None and item.id > self._last:
-                    first_missing = max(self._last + 1, item.id - GAP_WINDOW)
-                    self._gaps.update(dict.fromkeys(range(first_missing, item.id), now + GAP_WAIT))
-                    self._last = item.id
+            for item_id in batch.ids:
+                if self._gaps.pop(item_id, None) is None and item_id > self._last:
+                    first_missing = max(self._last + 1, item_id - GAP_WINDOW)
+                    self._gaps.update(dict.fromkeys(range(first_missing, item_id), now + GAP_WAIT))
+                    self._last = item_id
             horizon = self.horizon
-            for item in batch:
+            for item in batch.events:
                 self._dispatch(item, min(horizon, item.id))
-            return len(batch) == PAGE
+            return batch.full
 
     def _dispatch(self, item: Committed, horizon: int) -> None:
         for sub in self._by_case.get(item.case_id, ()):
             sub.offer(item, horizon)
-        for sub in self._everywhere:
-            if sees(sub.actor, item.case_id, item.orgs):
-                sub.offer(item, horizon)
+        for viewer, subs in self._by_viewer.items():
+            if sees(viewer.actor, item.case_id, item.orgs):
+                for sub in subs:
+                    sub.offer(item, horizon)
 
     async def _listen(self) -> None:
         url = self.db.engine.url.set(drivername="postgresql")
@@ -212,147 +295,34 @@ class Hub:
                 async with await connecting as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listening = True
-                    self._wake.set()  # what was committed while nobody listened
+                    self._wake_up()  # what was committed while nobody listened
                     async for _notice in conn.notifies():
-                        self._wake.set()
+                        self._wake_up()
             except (psycopg.Error, OSError) as error:
                 log.warning("streams: LISTEN %s failed, polling meanwhile: %s", CHANNEL, error)
             self._listening = False
             await asyncio.sleep(1)
 
 
-class Stream:
-    """One client's stream: what it has sent decides what it skips."""
+def _poke_on_commit(hub: Hub) -> Callable[[], None]:
+    """On SQLite, a commit through this process wakes the hub once its connection is back in
+    the pool (after the commit, whichever thread made it); other processes' by polling."""
+    engine, ref = hub.db.engine, weakref.ref(hub)
 
-    def __init__(
-        self, hub: Hub, sub: Subscription, behind: bool, first: list[Message] | None = None
-    ) -> None:
-        self.hub, self.sub, self._behind, self._first = hub, sub, behind, first or []
+    def committed(conn: Any) -> None:
+        conn.info["handoff_committed"] = True
 
-    async def messages(self) -> AsyncIterator[Message | None]:
-        """The messages to send, and None whenever a keep-alive is due."""
-        try:
-            for message in self._first:
-                yield message
-            self._first = []
-            while True:
-                if self._behind or self.sub.lagged:
-                    self._behind = self.sub.lagged = False
-                    while not self.sub.queue.empty():
-                        if self.sub.queue.get_nowait() is None:
-                            return
-                    async for message in self._catch_up():
-                        yield message
-                    continue
-                try:
-                    got = await asyncio.wait_for(self.sub.queue.get(), self.hub.keepalive)
-                except TimeoutError:
-                    yield None
-                    continue
-                if got is None:
-                    return
-                async for message in self._live(*got):
-                    yield message
-        finally:
-            self.hub._unsubscribe(self.sub)
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop("handoff_committed", False):
+            alive = ref()
+            if alive is not None:
+                alive.poke()
 
-    def _catch_up(self) -> AsyncIterator[Message]:
-        raise NotImplementedError
+    event.listen(engine, "commit", committed)
+    event.listen(engine.pool, "checkin", checked_in)
 
-    def _live(self, item: Committed, horizon: int) -> AsyncIterator[Message]:
-        raise NotImplementedError
+    def unhook() -> None:
+        event.remove(engine, "commit", committed)
+        event.remove(engine.pool, "checkin", checked_in)
 
-
-class CaseStream(Stream):
-    """A case's events in seq order; `id:` is the seq."""
-
-    def __init__(self, hub: Hub, sub: Subscription, after: int, first: list[Committed]) -> None:
-        super().__init__(hub, sub, len(first) == PAGE, [(str(e.seq), e) for e in first])
-        self.case_id, self._last = sub.case_id or "", first[-1].seq if first else after
-
-    async def _catch_up(self) -> AsyncIterator[Message]:
-        while True:
-            try:
-                page = await to_thread.run_sync(
-                    reads.case_events_after,
-                    self.hub.db,
-                    self.sub.actor,
-                    self.case_id,
-                    self._last,
-                    self.hub.render,
-                )
-            except NotFound:
-                return
-            for item in page:
-                self._last = item.seq
-                yield str(item.seq), item
-            if len(page) < PAGE:
-                return
-
-    async def _live(self, item: Committed, horizon: int) -> AsyncIterator[Message]:
-        if item.seq > self._last + 1:  # one went by unseen (a gap given up): read the history
-            async for message in self._catch_up():
-                yield message
-        elif item.seq == self._last + 1:
-            self._last = item.seq
-            yield str(item.seq), item
-
-
-class OrgStream(Stream):
-    """The events of every case the caller may see. Its cursor: every id at or below `after` is
-    sent or will never come, and `sent` are those above it sent already."""
-
-    def __init__(
-        self, hub: Hub, sub: Subscription, position: tuple[int, set[int]], behind: bool
-    ) -> None:
-        super().__init__(hub, sub, behind)
-        self.after, self.sent = position
-
-    def _advance(self, item: Committed, horizon: int) -> str:
-        self.sent.add(item.id)
-        if min(horizon, item.id) > self.after:
-            self.after = min(horizon, item.id)
-            self.sent = {i for i in self.sent if i > self.after}
-        return encode_cursor(self.after, self.sent)
-
-    async def _catch_up(self) -> AsyncIterator[Message]:
-        horizon = self.hub.horizon  # before reading: everything at or below it is visible
-        below = self.after
-        while True:
-            page = await to_thread.run_sync(
-                reads.visible_events_after,
-                self.hub.db,
-                self.sub.actor,
-                below,
-                {i for i in self.sent if i > below},
-                self.hub.render,
-            )
-            for item in page:
-                below = item.id
-                yield self._advance(item, horizon), item
-            if len(page) < PAGE:
-                break
-        if horizon > self.after:
-            self.after = horizon
-            self.sent = {i for i in self.sent if i > horizon}
-
-    async def _live(self, item: Committed, horizon: int) -> AsyncIterator[Message]:
-        if item.id <= self.after or item.id in self.sent:
-            return
-        yield self._advance(item, horizon), item
-
-
-def encode_cursor(after: int, sent: set[int]) -> str:
-    text = ",".join(map(str, [after, *sorted(sent)]))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, set[int]]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        numbers = [int(n) for n in text.split(",")]
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        numbers = []
-    if not numbers or not all(0 <= n < 2**63 for n in numbers) or len(numbers) > GAP_WINDOW:
-        raise InvalidInput("Last-Event-ID", "the event id is not one this stream gave out")
-    return numbers[0], set(numbers[1:])
+    return unhook

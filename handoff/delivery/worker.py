@@ -29,7 +29,7 @@ from handoff.services.handoffs import expire_handoff
 from handoff.services.resolution import auto_close
 from handoff.services.sessions import customer_connection_lost
 from handoff.services.timers import escalate_overdue_request, escalate_unclaimed
-from handoff.store import idempotency, presence, web_sessions
+from handoff.store import idempotency, presence, throttle, web_sessions
 from handoff.store.db import Database
 from handoff.store.models import (
     OPEN_REQUEST_STATES,
@@ -137,8 +137,8 @@ def tick(
 ) -> Counter[str]:
     """One pass: act once on every timer due at `at` (default: now), deliver the webhooks due
     (unless `deliver` is false: `run` sends them in threads of their own), and forget
-    idempotency keys and signed-out sessions that have run out; returns counts per kind of
-    work."""
+    idempotency keys, signed-out sessions and failed-token counts that have run out; returns
+    counts per kind of work."""
     at = at or now()
     done: Counter[str] = Counter()
     for work in DUE_WORK:
@@ -151,6 +151,7 @@ def tick(
         done.update({f"webhooks_{outcome}": n for outcome, n in deliveries.items()})
     done["idempotency_keys_forgotten"] = idempotency.forget_expired(db, at)
     done["ui_sessions_forgotten"] = web_sessions.forget_ended(db, at)
+    done["token_failures_forgotten"] = throttle.forget_expired(db, at)
     return +done
 
 

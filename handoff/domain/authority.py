@@ -1,9 +1,11 @@
 """Who may fire a trigger (SPEC §3 "who" column, §7 access). Each raises Forbidden or passes."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from handoff.domain.attempt import Attempt
 from handoff.domain.errors import Forbidden
+from handoff.domain.principals import Actor
+from handoff.domain.vocabulary import PARTIES
 
 Who = Callable[[Attempt], None]
 
@@ -99,6 +101,29 @@ def party_fits(party: str, org_id: str | None, owner_org_id: str) -> bool:
     if party == "receiver":
         return org_id != owner_org_id
     return party == "collaborator"
+
+
+def parties_to_join(
+    actor: Actor, case_id: str, owner_org_id: str, present: Iterable[tuple[str, str | None]]
+) -> list[str]:
+    """The parties `actor` can still join a live session as, given who is `present` (party,
+    agent id): the customer, if it is the customer or speaks for the owner org; itself, as an
+    agent, as each party it fits; never a party present already (the join's guards:
+    party_speaks_for_itself, party_fits_case, party_not_present). The web UI offers these."""
+    taken = set(present)
+    parties = []
+    for party in PARTIES:
+        if party == "customer":
+            may = (actor.kind == "customer" and actor.case_id == case_id) or actor.speaks_for(
+                owner_org_id
+            )
+            agent_id = None
+        else:
+            may = actor.kind == "agent" and party_fits(party, actor.org_id, owner_org_id)
+            agent_id = actor.id
+        if may and (party, agent_id) not in taken:
+            parties.append(party)
+    return parties
 
 
 def presence_via(actor_kind: str, party: str) -> str:

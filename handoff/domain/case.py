@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from handoff.domain.vocabulary import OPEN_REQUEST_STATES
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES, REQUEST_STATES
 
 GENESIS_HASH = "0" * 64
 
@@ -153,6 +153,11 @@ class Case:
     handoffs: list[Handoff] = field(default_factory=list)
     sessions: list[JointSession] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    # The settled requests the case does not carry (the store reads only the open ones), counted
+    # by state: with `requests`, every request the case has had.
+    settled_requests: dict[str, int] = field(default_factory=dict)
+    # How many files given for the case it does not carry (the store reads only the newest).
+    older_attachments: int = 0
 
     @property
     def reference(self) -> str:
@@ -165,6 +170,16 @@ class Case:
     @property
     def open_requests(self) -> list[Request]:
         return [r for r in self.requests if r.state in OPEN_REQUEST_STATES]
+
+    @property
+    def request_counts(self) -> dict[str, int]:
+        """How many requests the case has had, by state (every state named, 0 for none)."""
+        counts = dict.fromkeys(REQUEST_STATES, 0)
+        for state, n in self.settled_requests.items():
+            counts[state] += n
+        for request in self.requests:
+            counts[request.state] += 1
+        return counts
 
     @property
     def pending_handoff(self) -> Handoff | None:

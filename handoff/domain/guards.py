@@ -83,7 +83,7 @@ def _can_own(agent: Agent) -> None:
     if not agent.active or agent.role not in WORKING_ROLES:
         raise Refusal(
             "owner_required",
-            f"{agent.id} cannot own cases (inactive or not a rep or supervisor); "
+            f"{agent.name} cannot own cases (inactive or not a rep or supervisor); "
             "the case would be left without an owner agent.",
             agent_id=agent.id,
         )
@@ -99,14 +99,14 @@ def target_agent_in_owner_org(a: Attempt) -> None:
     if agent.org_id != a.case.owner_org_id:
         raise Refusal(
             "cold_transfer_forbidden",
-            f"{agent.id} belongs to {agent.org_id}, not the owner org {a.case.owner_org_id}: "
+            f"{agent.name} belongs to {agent.org_id}, not the owner org {a.case.owner_org_id}: "
             "ownership leaves an org only by a warm handoff the receiver accepts.",
             agent_id=agent.id,
             agent_org=agent.org_id,
             owner_org=a.case.owner_org_id,
         )
     if agent.id == a.case.owner_agent_id:
-        raise InvalidInput("agent_id", f"{agent.id} already owns this case")
+        raise InvalidInput("agent_id", f"{agent.name} already owns this case")
     _can_own(agent)
 
 
@@ -165,10 +165,7 @@ def warm_session_complete(a: Attempt) -> None:
     if not any(p.party == "customer" and (p.via or "attested") in proofs for p in present):
         missing.append({"party": "customer"})
     if missing:
-        who = ", ".join(
-            f"{m['party']} ({m['agent_id']})" if m.get("agent_id") else f"{m['party']}"
-            for m in missing
-        )
+        who = ", ".join(str(m["party"]) for m in missing)  # who they are: in `missing`
         proof = " (by their own link or a partner system: this org verifies it)" if verified else ""
         raise Refusal(
             "warm_session_required",
@@ -309,7 +306,11 @@ def party_fits_case(a: Attempt) -> None:
     if agent is None:
         return
     if agent.org_id not in case.participant_org_ids:
-        raise Refusal("not_participant", f"{agent.org_id} is not a participant of this case.")
+        raise Refusal(
+            "not_participant",
+            f"{agent.org_id} is not a participant of this case.",
+            org_id=agent.org_id,
+        )
     if isinstance(party, str) and not party_fits(party, agent.org_id, case.owner_org_id):
         side = "owner org" if party == "owner" else "receiving org"
         raise InvalidInput("party", f"the {party} party is a person of the {side}")

@@ -1,13 +1,13 @@
 """One function per trigger: lock the case, check, fire, record, commit."""
 
 from handoff.services.admin import (
-    authenticate,
     create_agent,
     create_org,
     create_system,
     deactivate_agent,
     issue_credential,
 )
+from handoff.services.authentication import authenticate
 from handoff.services.cases import (
     add_note,
     add_participant,

@@ -17,7 +17,6 @@ from handoff.store import casefile, event_rows
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
-from handoff.store.sql import Kind, Statement, from_db
 from handoff.store.work import SqlWork
 
 
@@ -149,40 +148,6 @@ def add_credential(
     session.add(credential)
     session.flush()
     return IssuedCredential(credential.id, principal_kind, principal_id, token)
-
-
-# One statement per request: the credential and, by its kind, the agent or system behind it.
-PRINCIPAL_OF_TOKEN = Statement(
-    """SELECT c.id, c.principal_kind, c.principal_id, c.orgs, a.org_id, a.role, a.active,
-              s.org_id
-       FROM credentials c
-       LEFT OUTER JOIN agents a ON c.principal_kind = 'agent' AND a.id = c.principal_id
-       LEFT OUTER JOIN partner_systems s ON c.principal_kind = 'system' AND s.id = c.principal_id
-       WHERE c.token_hash = :token_hash AND c.revoked_at IS NULL
-       LIMIT 1"""
-)  # every request asks it: straight to the driver, with no SQLAlchemy transaction around it
-
-
-def authenticate(db: Database, token: str) -> Actor | None:
-    """The principal behind a bearer token, or None (unknown, revoked, or a deactivated agent)."""
-    with db.read_connection() as conn:
-        rows = PRINCIPAL_OF_TOKEN.rows(conn, {"token_hash": hash_token(token)})
-    if not rows:
-        return None
-    credential, kind, pid, stored_orgs, agent_org, role, stored_active, system_org = rows[0]
-    orgs, active = from_db(Kind.JSON, stored_orgs), from_db(Kind.BOOL, stored_active)
-    if kind == "admin":
-        return Actor(kind="admin", id=pid, credential_id=credential)
-    if kind == "system":
-        if not system_org:
-            return None
-        return Actor(kind="system", id=pid, org_id=system_org, credential_id=credential)
-    if agent_org is None or not active:
-        return None
-    scope = frozenset(orgs) if orgs is not None else None
-    return Actor(
-        kind="agent", id=pid, org_id=agent_org, role=role, orgs=scope, credential_id=credential
-    )
 
 
 NO_KEY_UPDATE = {"key_share": True}

@@ -1,18 +1,20 @@
 """What auditors read (SPEC §6): a case's history page by page, a case as it stood at a time,
 events searched or exported across cases, and every chain verified."""
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, case, null, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from handoff.domain.errors import Forbidden
 from handoff.domain.events import Recorded
 from handoff.domain.principals import Actor
+from handoff.domain.vocabulary import REQUEST_STATES
 from handoff.history.fold import HandoffState, RequestState, SessionState, fold
 from handoff.history.verification import verify_cases
 from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
@@ -21,6 +23,9 @@ from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
 from handoff.store.models import CaseRow, Event
 
+SHORT_ID = 8  # how many of a case id's first characters the pages show
+REFERENCE = re.compile(r"(?i)^HC-?0*(\d{1,9})$")
+HEX = re.compile(r"^[0-9a-fA-F]+$")
 EXPORT_BATCH = 1000  # events per query of an export
 CASE_BATCH = 200  # cases per statement when every chain is walked or verified
 EXPORTED = (
@@ -31,7 +36,10 @@ EXPORTED = (
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Audit search: every given criterion must hold; `types` and `cases` match any of theirs."""
+    """Audit search: every given criterion must hold; `types` and `cases` match any of theirs.
+
+    A case is named by its id, its reference (HC-000123) or the start of its id as pages show it
+    (at least SHORT_ID characters): see `case_named`."""
 
     org: str | None = None
     types: list[str] = field(default_factory=list)
@@ -50,10 +58,18 @@ class CaseAsOf:
     state: str | None
     owner: Owner | None
     participants: list[str]
-    requests: list[RequestState]
+    requests: list[RequestState]  # every one made by then; past AS_OF_REQUESTS the open ones
     handoff: HandoffState | None  # pending then
     session: SessionState | None  # live then
-    events: list[EventView]
+    events: list[EventView]  # a page of the events up to then
+    request_counts: dict[str, int] = field(default_factory=dict)  # by the state they were in
+    next_cursor: str | None = None  # the next page of `events`
+
+
+# As-of answers list every request made by then up to this many; past it, the open ones only.
+AS_OF_REQUESTS = 100
+# Events whose data the fold never reads, and which may be long: folded without their data.
+WORDY_EVENTS = ("note_added", "session_message")
 
 
 @dataclass(frozen=True)
@@ -95,24 +111,69 @@ def case_history(
     return _page_after(db, query, Event.seq, limit, position)
 
 
-def case_as_of(db: Database, actor: Actor, case_id: str, at: datetime) -> CaseAsOf:
-    """The case after every event at or before `at` (an event at exactly `at` has happened)."""
+def case_as_of(
+    db: Database,
+    actor: Actor,
+    case_id: str,
+    at: datetime,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> CaseAsOf:
+    """The case after every event at or before `at` (an event at exactly `at` has happened),
+    with those events a page at a time (SPEC §14): the answer is bounded whatever the case holds.
+    The fold reads every event up to `at`, but notes and messages without their text."""
+    limit = check_limit(limit)
+    position = decode_cursor(cursor, "after")
     get_case(db, actor, case_id)
-    query = select(Event).where(Event.case_id == case_id, Event.at <= at).order_by(Event.seq)
+    until = (Event.case_id == case_id, Event.at <= at)
+    folded = select(
+        Event.seq, Event.at, Event.actor_kind, Event.actor_id, Event.org_id, Event.type,
+        case((Event.type.in_(WORDY_EVENTS), null()), else_=Event.data).label("data"),
+    ).where(*until).order_by(Event.seq)  # fmt: skip
+    page = select(Event).where(*until).order_by(Event.seq).limit(limit + 1)
+    if position:
+        page = page.where(Event.seq > position["after"])
     with db.reading() as session:
-        happened = list(session.scalars(query))
-    standing = fold(map(Recorded.of, happened))
+        standing = fold(Recorded.of(_Stored(*row)) for row in session.execute(folded))
+        events = list(session.scalars(page))
+    more = len(events) > limit
+    requests = list(standing.requests) if standing else []
+    counts = dict.fromkeys(REQUEST_STATES, 0)
+    for request in requests:
+        counts[request.state] += 1
+    if len(requests) > AS_OF_REQUESTS:
+        requests = [r for r in requests if r.is_open]
     return CaseAsOf(
         case_id=case_id,
         at=at,
         state=standing.state if standing else None,
         owner=Owner(standing.owner_org, standing.owner_agent) if standing else None,
         participants=list(standing.participants) if standing else [],
-        requests=list(standing.requests) if standing else [],
+        requests=requests,
         handoff=standing.handoff if standing else None,
         session=standing.session if standing else None,
-        events=[EventView.of(e) for e in happened],
+        events=[EventView.of(e) for e in events[:limit]],
+        request_counts=counts,
+        next_cursor=encode_cursor({"after": events[limit - 1].seq}) if more else None,
     )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """An event's row as the fold reads it (a note's or a message's data left out)."""
+
+    seq: int
+    at: datetime
+    actor_kind: str
+    actor_id: str | None
+    org_id: str | None
+    type: str
+    stored_data: dict[str, Any] | None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.stored_data or {}
 
 
 def _matching(actor: Actor, f: EventFilter) -> Select[Event]:
@@ -127,12 +188,36 @@ def _matching(actor: Actor, f: EventFilter) -> Select[Event]:
     if f.actor:
         query = query.where(Event.actor_id == f.actor)
     if f.cases:
-        query = query.where(Event.case_id.in_(f.cases))
+        named = select(CaseRow.id).where(or_(*map(case_named, f.cases)))
+        query = query.where(Event.case_id.in_(named))
     if f.start:
         query = query.where(Event.at >= f.start)
     if f.end:
         query = query.where(Event.at < f.end)
     return query
+
+
+def case_named(name: str) -> ColumnElement[bool]:
+    """The case(s) `name` stands for: the case with that id, the case with that reference
+    (HC-000004, hc-4), and the cases whose id starts with it when it is a short id as the pages
+    show one (hex, at least SHORT_ID characters)."""
+    ways = [CaseRow.id == name]
+    reference = REFERENCE.match(name)
+    if reference:
+        ways.append(CaseRow.number == int(reference.group(1)))
+    if SHORT_ID <= len(name) < 32 and HEX.match(name):
+        ways.append(CaseRow.id.startswith(name.lower(), autoescape=True))
+    return or_(*ways) if len(ways) > 1 else ways[0]
+
+
+def references(db: Database, case_ids: Iterable[str]) -> dict[str, str]:
+    """The reference (HC-000123) of each of these cases, by id."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    with db.reading() as session:
+        rows = session.execute(select(CaseRow.id, CaseRow.number).where(CaseRow.id.in_(wanted)))
+        return {case_id: f"HC-{number:06d}" for case_id, number in rows}
 
 
 def search_events(

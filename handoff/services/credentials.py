@@ -15,7 +15,6 @@ from handoff.services.admin import IssuedCredential, add_credential, require_adm
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
-from handoff.store.sql import Statement
 
 
 def grant_credential(
@@ -97,14 +96,3 @@ def revoke_credential(db: Database, actor: Actor, credential_id: str) -> Credent
         view = CredentialView.of(credential)
         session.commit()
         return view
-
-
-# Each page a signed-in person opens asks it: straight to the driver.
-_REVOKED_AT = Statement("SELECT revoked_at FROM credentials WHERE id = :credential_id")
-
-
-def is_revoked(db: Database, credential_id: str) -> bool:
-    """Whether the credential was revoked (or is gone)."""
-    with db.read_connection() as conn:
-        rows = _REVOKED_AT.rows(conn, {"credential_id": credential_id})
-    return not rows or rows[0][0] is not None

@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from handoff.config import Settings
-from handoff.domain.case import Agent, Attachment, Case
+from handoff.domain.case import Agent, Attachment, Case, Request
 from handoff.domain.send_away import PhraseRules
 from handoff.store.models import Event
 
@@ -14,6 +14,9 @@ from handoff.store.models import Event
 class LockedCase(Protocol):
     case: Case
     windows: dict[str, Any] | None  # the owner org's overrides of the deployment's windows
+
+    # The case carries its open requests only: a settled one is read when a command names it.
+    def request(self, request_id: str) -> Request | None: ...
 
 
 class Work(Protocol):

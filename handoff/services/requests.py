@@ -5,11 +5,11 @@ from typing import Any
 
 from handoff.domain import events as ev
 from handoff.domain import lifecycle
-from handoff.domain.case import Case, Request
+from handoff.domain.case import Request
 from handoff.domain.errors import Forbidden, InvalidInput, NotFound
 from handoff.domain.principals import Actor
 from handoff.services.flow import changing
-from handoff.services.ports import Store
+from handoff.services.ports import LockedCase, Store
 from handoff.services.views import CaseView, RequestView
 from handoff.store.models import new_id
 
@@ -59,15 +59,16 @@ def create_request(
         return RequestView.of(request, view.updated_at)
 
 
-def request_of(case: Case, request_id: str) -> Request:
-    request = next((r for r in case.requests if r.id == request_id), None)
+def request_of(loaded: LockedCase, request_id: str) -> Request:
+    """The case's request, open or settled (the case carries only its open ones)."""
+    request = loaded.request(request_id)
     if request is None:
         raise NotFound("request not found")
     return request
 
 
-def _request_for(case: Case, request_id: str, actor: Actor) -> Request:
-    request = request_of(case, request_id)
+def _request_for(loaded: LockedCase, request_id: str, actor: Actor) -> Request:
+    request = request_of(loaded, request_id)
     if not actor.speaks_for(request.to_org_id):
         raise Forbidden(f"this request is addressed to {request.to_org_id}")
     return request
@@ -87,7 +88,7 @@ def _answer(
     with changing(
         db, actor, case_id, trigger, params=params, expected_version=expected_version
     ) as change:
-        request = _request_for(change.case, request_id, actor)
+        request = _request_for(change.loaded, request_id, actor)
         change.check(request=request)
         lifecycle.fire_request(trigger.removesuffix("_request"), request, change.attempt)
         request.updated_at = change.now

@@ -47,6 +47,14 @@ def session_of(case: Case, session_id: str) -> JointSession:
     return session
 
 
+def _agent_of(actor: Actor, party: str, agent_id: str | None) -> str | None:
+    """The agent a join or leave is for: the one named, or an agent calling for itself (SPEC §12:
+    "an agent joins itself"); none for the customer."""
+    if party == "customer":
+        return None
+    return agent_id or (actor.id if actor.kind == "agent" else None)
+
+
 def join_session(
     db: Store,
     actor: Actor,
@@ -57,7 +65,7 @@ def join_session(
     *,
     expected_version: int | None = None,
 ) -> CaseView:
-    agent_of_party = agent_id if party != "customer" else None
+    agent_of_party = _agent_of(actor, party, agent_id)
     with changing(db, actor, case_id, "join_session", expected_version=expected_version) as change:
         session = session_of(change.case, session_id)
         agent = agent_param(change.work, agent_of_party) if agent_of_party else None
@@ -86,7 +94,7 @@ def leave_session(
 ) -> CaseView:
     """`reason`: why the timer leaves for a customer ("connection_lost"); `within`: the worker's
     transaction that holds the case."""
-    agent_of_party = agent_id if party != "customer" else None
+    agent_of_party = _agent_of(actor, party, agent_id)
     with changing(
         db, actor, case_id, "leave_session", expected_version=expected_version, within=within
     ) as change:

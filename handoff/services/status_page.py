@@ -20,10 +20,15 @@ RESOLVED = ("confirmed", "automatic")
 SHOWN = ("proposed", "accepted")  # the session's handoff, told to the customer
 
 
+NOTES_SHOWN = 20  # the customer's notes on one page, newest first
+SAID_SHOWN = 100  # the live session's newest messages shown
+
+
 @dataclass(frozen=True)
 class CustomerNote:
     text: str
     at: datetime
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,14 @@ class CustomerStatus:
     session: SessionView | None = None  # the live joint session the customer may join
     handoff: HandoffView | None = None  # the handoff it is for, pending or accepted
     messages: list[SessionLine] | None = None  # said in the live session
+    older_notes: int | None = None  # `before` for the page of notes older than these
+    paged: bool = False  # the notes are an older page, not the newest
 
 
-def customer_status(db: Database, link: str) -> CustomerStatus:
-    """The case behind `link` as its customer may see it, with what the customer may do now."""
+def customer_status(db: Database, link: str, *, before: int | None = None) -> CustomerStatus:
+    """The case behind `link` as its customer may see it, with what the customer may do now:
+    the newest page of the notes written to them (or the page before seq `before`) and the live
+    session's newest messages, bounded whatever the case holds (SPEC §14)."""
     with db.reading() as session:
         case_id = session.scalar(select(CaseRow.id).where(CaseRow.customer_link == link))
         loaded = casefile.load(session.connection(), case_id, lock=False) if case_id else None
@@ -76,22 +85,33 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
         )
         said = []
         if live:
+            newest = session.scalars(
+                select(Event)
+                .where(Event.case_id == case.id, Event.type == "session_message")
+                .order_by(Event.seq.desc())
+                .limit(SAID_SHOWN)
+            )
             said = [
                 SessionLine(e.data["party"], e.data.get("agent_id"), e.data["text"], e.at)
-                for e in session.scalars(
-                    select(Event)
-                    .where(Event.case_id == case.id, Event.type == "session_message")
-                    .order_by(Event.seq)
-                )
+                for e in reversed(list(newest))
                 if e.data.get("session_id") == live.id
             ]
         org = session.get(Org, case.owner_org_id)
         agent = session.get(AgentRow, case.owner_agent_id) if case.owner_agent_id else None
-        notes = session.scalars(
+        to_customer = (
             select(Event)
-            .where(Event.case_id == case.id, Event.type == "note_added")
-            .order_by(Event.seq)
+            .where(
+                Event.case_id == case.id,
+                Event.type == "note_added",
+                Event.data["visibility"].as_string() == "customer",
+            )
+            .order_by(Event.seq.desc())
+            .limit(NOTES_SHOWN + 1)
         )
+        if before is not None:
+            to_customer = to_customer.where(Event.seq < before)
+        found = list(session.scalars(to_customer))
+        notes = list(reversed(found[:NOTES_SHOWN]))
         shows_resolution = case.state == "resolution_proposed" or case.closed_how in RESOLVED
         asked = None
         if case.state == "awaiting_customer":
@@ -114,11 +134,9 @@ def customer_status(db: Database, link: str) -> CustomerStatus:
             closed_at=case.closed_at,
             reopen_until=case.reopen_until,
             needed=str(asked["needed"]) if asked and asked.get("needed") else None,
-            notes=[
-                CustomerNote(e.data["text"], e.at)
-                for e in notes
-                if e.data.get("visibility") == "customer"
-            ],
+            notes=[CustomerNote(e.data["text"], e.at, e.seq) for e in notes],
+            older_notes=notes[0].seq if len(found) > NOTES_SHOWN else None,
+            paged=before is not None,
             allowed_actions=view.allowed_actions,
             seq=int(seq),
             session=live,

@@ -61,7 +61,7 @@ def escalate_overdue_request(
 ) -> CaseView:
     """A request passed its respond-by time: tell the target org's supervisor, flag the case."""
     with changing(db, REQUEST_TIMER, case_id, "escalate_overdue_request", within=within) as change:
-        request = request_of(change.case, request_id)
+        request = request_of(change.loaded, request_id)
         supervisor = change.work.fallback_owner(request.to_org_id)
         change.check(request=request, agent=supervisor)
         request.escalated_at = change.now

@@ -168,7 +168,7 @@ class CaseView:
     owner: Owner
     first_contact_org: str
     participants: list[ParticipantView]
-    requests: list[RequestView]
+    requests: list[RequestView]  # the open ones (SPEC §14); the rest are counted
     handoff: HandoffView | None
     session: SessionView | None
     allowed_actions: list[str]
@@ -179,6 +179,10 @@ class CaseView:
     closed_at: datetime | None = None
     handoffs: list[HandoffView] = field(default_factory=list)
     attachments: list[AttachmentView] = field(default_factory=list)
+    # How many requests the case has had, by state: the open ones are `requests`, every one is
+    # listed by GET /v1/cases/{id}/requests.
+    request_counts: dict[str, int] = field(default_factory=dict)
+    attachment_count: int = 0  # every file given for the case; `attachments` are the newest
 
     @classmethod
     def of(cls, case: Case, allowed: list[str], now: datetime, *, show_link: bool) -> "CaseView":
@@ -200,7 +204,7 @@ class CaseView:
                 )
                 for p in case.participants
             ],
-            requests=[RequestView.of(r, now) for r in case.requests],
+            requests=[RequestView.of(r, now) for r in case.requests if r.is_open],
             handoff=HandoffView.of(pending) if pending else None,
             session=SessionView.of(live, case) if live else None,
             allowed_actions=allowed,
@@ -215,6 +219,8 @@ class CaseView:
             closed_at=case.closed_at,
             handoffs=[HandoffView.of(h) for h in case.handoffs],
             attachments=[AttachmentView.of(a) for a in case.attachments],
+            request_counts=case.request_counts,
+            attachment_count=case.older_attachments + len(case.attachments),
         )
 
 

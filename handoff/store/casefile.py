@@ -6,11 +6,16 @@ multiply one child list by another), and notes each row's values as read; `save`
 exactly what the command changed: an UPDATE of the changed columns of each row read, an INSERT of
 each new child. The SQL is plain text on the driver (handoff.store.sql), its values converted by
 each column's kind.
+
+Of the requests only the open ones are read, the settled ones counted (SPEC §14): loading a case
+costs the same statements and a bounded number of rows whatever its size. `Loaded.request` reads a
+settled one when a command names it.
 """
 
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
@@ -25,6 +30,7 @@ from handoff.domain.case import (
     Request,
 )
 from handoff.domain.case import SessionParty as Party
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES, REQUEST_STATES
 from handoff.store import models
 from handoff.store.sql import Columns, Kind, Statement, from_db, is_sqlite, rows_of_each
 
@@ -77,9 +83,16 @@ def _select(table: Table, where: str, order: str = "") -> Statement:
 
 
 LOCK_CASE = Statement("SELECT id FROM cases WHERE id = :case_id FOR UPDATE")
+SETTLED_REQUEST_STATES = tuple(s for s in REQUEST_STATES if s not in OPEN_REQUEST_STATES)
+OPEN_STATES_SQL = ", ".join(f"'{s}'" for s in OPEN_REQUEST_STATES)
+SETTLED_COUNTS = ", ".join(
+    f"(SELECT count(*) FROM requests r WHERE r.case_id = c.id AND r.state = '{state}')"
+    for state in SETTLED_REQUEST_STATES
+)
 # The case row, then: its owner org's windows, whether any org taking part has a webhook
-# subscription, and whether it has handoffs and sessions at all (so a case without any costs no
-# statement for them).
+# subscription, whether it has handoffs and sessions at all (so a case without any costs no
+# statement for them), how many files it has, and how many settled requests in each settled
+# state (counted on ix_requests_case_state, never read).
 LOAD_CASE = Statement(
     f"""SELECT {COLUMNS[CASES].listed("c.")},
         (SELECT o.windows FROM orgs o WHERE o.id = c.owner_org_id),
@@ -87,16 +100,27 @@ LOAD_CASE = Statement(
                 WHERE p.case_id = c.id AND w.active),
         EXISTS (SELECT 1 FROM handoffs h WHERE h.case_id = c.id),
         EXISTS (SELECT 1 FROM joint_sessions s WHERE s.case_id = c.id),
-        EXISTS (SELECT 1 FROM attachments a WHERE a.case_id = c.id)
+        (SELECT count(*) FROM attachments a WHERE a.case_id = c.id),
+        {SETTLED_COUNTS}
     FROM cases c WHERE c.id = :case_id"""
 )
 LOAD_PARTICIPANTS = _select(PARTICIPANTS, "case_id = :case_id", "ORDER BY added_at")
-LOAD_REQUESTS = _select(REQUESTS, "case_id = :case_id", "ORDER BY created_at")
+# The open requests only (at most HANDOFF_MAX_OPEN_REQUESTS), found on ix_requests_case_state;
+# put in order here, not by the database, whose planner would rather walk every request of the
+# case in the order they were made (ix_requests_case_order) than sort a few.
+LOAD_REQUESTS = _select(REQUESTS, f"case_id = :case_id AND state IN ({OPEN_STATES_SQL})")
+LOAD_REQUEST = _select(REQUESTS, "case_id = :case_id AND id = :request_id")
 LOAD_HANDOFFS = _select(HANDOFFS, "case_id = :case_id", "ORDER BY created_at")
 LOAD_SESSIONS = _select(SESSIONS, "case_id = :case_id", "ORDER BY started_at")
+# The newest ATTACHMENTS_CARRIED files' facts (never their bytes), newest first.
+ATTACHMENTS_CARRIED = 50
 LOAD_ATTACHMENTS = Statement(
     f"SELECT {ATTACHMENT_FACTS.listed()} FROM attachments WHERE case_id = :case_id "
-    "ORDER BY created_at, id"
+    f"ORDER BY created_at DESC, id DESC LIMIT {ATTACHMENTS_CARRIED}"
+)
+ATTACHMENT = Statement(
+    f"SELECT {ATTACHMENT_FACTS.listed()} FROM attachments "
+    "WHERE case_id = :case_id AND id = :attachment_id"
 )
 INSERT_ATTACHMENT = Statement(
     f"INSERT INTO attachments ({Columns.of(ATTACHMENTS).listed()}) VALUES "
@@ -118,9 +142,26 @@ class Loaded:
     # (None: some had one).
     unsubscribed: frozenset[str] | None
     read: dict[int, dict[str, Any]] = field(default_factory=dict)
+    conn: Connection | None = None  # where it was read: settled requests are read from it
 
     def keep(self, obj: object, values: dict[str, Any]) -> None:
         self.read[id(obj)] = {k: copy.copy(v) for k, v in values.items()}
+
+    def request(self, request_id: str) -> Request | None:
+        """The case's request `request_id`: one the case carries, or a settled one read now
+        (and carried from then on, no longer counted among the settled)."""
+        case = self.case
+        found = next((r for r in case.requests if r.id == request_id), None)
+        if found is not None or self.conn is None:
+            return found
+        rows = LOAD_REQUEST.rows(self.conn, {"case_id": case.id, "request_id": request_id})
+        if not rows:
+            return None
+        request = _build(Request, REQUESTS, rows[0], self)
+        if case.settled_requests.get(request.state):
+            case.settled_requests[request.state] -= 1
+        case.requests.append(request)
+        return request
 
 
 def _build(cls: type[T], table: Table, row: Sequence[Any], loaded: Loaded | None) -> T:
@@ -137,8 +178,9 @@ def agent_of(row: Sequence[Any]) -> Agent:
 
 
 def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
-    """The case with every child list; `lock`: also hold its row lock (FOR UPDATE; on SQLite,
-    the write lock BEGIN IMMEDIATE took) until the transaction ends."""
+    """The case with its child lists (of the requests, the open ones); `lock`: also hold its
+    row lock (FOR UPDATE; on SQLite, the write lock BEGIN IMMEDIATE took) until the
+    transaction ends."""
     # The row lock in a statement of its own: under READ COMMITTED a statement sees what was
     # committed before it began, and one that waited for the lock began before the holder
     # committed. PostgreSQL is sent the statements of each step at once (one round trip).
@@ -154,16 +196,19 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
         return None
     width = len(COLUMNS[CASES].names)
     top = rows[0]
-    windows, subscribed, has_handoffs, has_sessions, has_attachments = top[width:]
+    windows, subscribed, has_handoffs, has_sessions, attachments = top[width : width + 5]
     values = COLUMNS[CASES].values(top[:width])
     case = Case(**values)
-    loaded = Loaded(case, from_db(Kind.JSON, windows), unsubscribed=None)
+    settled = zip(SETTLED_REQUEST_STATES, top[width + 5 :], strict=True)
+    case.settled_requests = {state: int(n) for state, n in settled if n}
+    loaded = Loaded(case, from_db(Kind.JSON, windows), unsubscribed=None, conn=conn)
     loaded.keep(case, values)
     case.participants = [_build(Participant, PARTICIPANTS, r, loaded) for r in participant_rows]
-    case.requests = [_build(Request, REQUESTS, r, loaded) for r in request_rows]
+    requests = [_build(Request, REQUESTS, r, loaded) for r in request_rows]
+    case.requests = sorted(requests, key=lambda r: (r.created_at, r.id))
     then = [(LOAD_HANDOFFS, key)] if has_handoffs else []
     then += [(LOAD_SESSIONS, key), (LOAD_PARTIES, key)] if has_sessions else []
-    then += [(LOAD_ATTACHMENTS, key)] if has_attachments else []
+    then += [(LOAD_ATTACHMENTS, key)] if attachments else []
     more = iter(rows_of_each(conn, then))
     if has_handoffs:
         case.handoffs = [_build(Handoff, HANDOFFS, r, loaded) for r in next(more)]
@@ -174,8 +219,10 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
             party = _build(Party, PARTIES, row, loaded)
             by_id[party.session_id].parties.append(party)
         case.sessions = sessions
-    if has_attachments:
-        case.attachments = [Attachment(**ATTACHMENT_FACTS.values(row)) for row in next(more)]
+    if attachments:
+        newest = [Attachment(**ATTACHMENT_FACTS.values(r)) for r in next(more)]
+        case.attachments = newest[::-1]
+        case.older_attachments = int(attachments) - len(newest)
     if not subscribed:
         loaded.unsubscribed = frozenset(case.participant_org_ids)
     return loaded
@@ -193,6 +240,12 @@ ATTACHMENT_CONTENT = Statement(
 )
 
 
+def attachment(conn: Connection, case_id: str, attachment_id: str) -> Attachment | None:
+    """The facts of one file given for the case (the case carries only its newest)."""
+    rows = ATTACHMENT.rows(conn, {"case_id": case_id, "attachment_id": attachment_id})
+    return Attachment(**ATTACHMENT_FACTS.values(rows[0])) if rows else None
+
+
 def attachment_content(conn: Connection, case_id: str, attachment_id: str) -> bytes | None:
     rows = ATTACHMENT_CONTENT.rows(conn, {"case_id": case_id, "attachment_id": attachment_id})
     return bytes(rows[0][0]) if rows else None
@@ -200,7 +253,7 @@ def attachment_content(conn: Connection, case_id: str, attachment_id: str) -> by
 
 def add(conn: Connection, case: Case) -> Loaded:
     """A new case, to be written (with its children) by `save`."""
-    return Loaded(case=case, windows=None, unsubscribed=None)
+    return Loaded(case=case, windows=None, unsubscribed=None, conn=conn)
 
 
 def save(conn: Connection, loaded: Loaded) -> None:
@@ -276,3 +329,35 @@ def _insert(table: Table, names: tuple[str, ...], returning: str | None) -> Stat
         statement = Statement(f"INSERT INTO {table.name} ({listed}) VALUES ({values}){tail}")
         _INSERTS[key] = statement
     return statement
+
+
+_REQUEST_PAGES: dict[tuple[bool, bool], Statement] = {}
+
+
+def requests_page(
+    conn: Connection,
+    case_id: str,
+    *,
+    state: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Request]:
+    """Up to `limit` of the case's requests (those in `state`, if given) in the order they were
+    made (created_at, then id), after the request `after` names by its (created_at, id)."""
+    key = (state is not None, after is not None)
+    statement = _REQUEST_PAGES.get(key)
+    if statement is None:
+        where = "case_id = :case_id"
+        if state is not None:
+            where += " AND state = :state"
+        if after is not None:
+            where += " AND (created_at, id) > (:at, :after_id)"
+        statement = _select(REQUESTS, where, "ORDER BY created_at, id LIMIT :limit")
+        _REQUEST_PAGES[key] = statement
+    params: dict[str, Any] = {"case_id": case_id, "state": state, "limit": limit}
+    if after is not None:
+        at = COLUMNS[REQUESTS].params({"created_at": after[0]}, conn)["created_at"]
+        params |= {"at": at, "after_id": after[1]}
+    if state is None:
+        del params["state"]
+    return [_build(Request, REQUESTS, row, None) for row in statement.rows(conn, params)]

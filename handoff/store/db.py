@@ -4,14 +4,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -19,7 +19,7 @@ from handoff.config import Settings
 from handoff.domain.canonical import canonical_json
 from handoff.domain.send_away import PhraseRules, load_rules
 from handoff.store import sql
-from handoff.store.work import SqlWork
+from handoff.store.work import SqlWork, joined
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
 # statement, and a server that went silent (TCP keepalives) each give up within a stated time,
@@ -133,6 +133,9 @@ def _pool_of(settings: Settings) -> dict[str, Any]:
     }
 
 
+WRITER_WAIT = 30  # seconds a writer waits for its turn, as long as SQLite's busy_timeout
+
+
 class FairLock:
     """A reentrant lock handed to its waiters in the order they came: a releasing thread cannot
     take it straight back while others wait (threading.RLock lets it), which keeps every
@@ -153,7 +156,14 @@ class FairLock:
             gate = threading.Lock()
             gate.acquire()
             self._waiters.append((me, gate))
-        gate.acquire()  # released by the thread that handed the lock over to this one
+        if gate.acquire(timeout=WRITER_WAIT):  # released by the thread handing the lock over
+            return
+        with self._mutex:
+            if (me, gate) not in self._waiters:
+                return  # handed over just as the wait ran out
+            self._waiters.remove((me, gate))
+        # As SQLite's own busy timeout would (a holder that never lets go: 503 over HTTP).
+        raise OperationalError("BEGIN", None, TimeoutError("the SQLite writer stayed busy"))
 
     @property
     def is_free(self) -> bool:
@@ -203,7 +213,13 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: it rolls back unless the command commits."""
+        """A unit of work: it rolls back unless the command commits. Inside a request's own
+        transaction (handoff.store.work.joining) it is a savepoint of that transaction."""
+        request = joined(self.engine)
+        if request is not None:
+            with self._sessions(bind=request, join_transaction_mode="create_savepoint") as joining:
+                yield joining
+            return
         with self._one_writer_at_a_time(), self._sessions() as session:
             yield session
 
@@ -222,8 +238,20 @@ class Database:
         if within is not None:
             yield SqlWork(within.connection(), within)
             return
+        request = joined(self.engine)
+        if request is not None:  # a savepoint of the request's transaction
+            work = SqlWork(request, nested=True)
+            try:
+                yield work
+            finally:
+                work.close()
+            return
         with self.writing() as conn:
             yield SqlWork(conn)
+
+    def one_writer_at_a_time(self) -> AbstractContextManager[None]:
+        """This process's turn to write (a request's own transaction holds it throughout)."""
+        return self._one_writer_at_a_time()
 
     @contextmanager
     def _one_writer_at_a_time(self) -> Iterator[None]:
@@ -249,13 +277,25 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
+        """A session to read in; inside a request's own transaction, that transaction (which
+        sees what the request changed, and takes no second connection)."""
+        request = joined(self.engine)
+        if request is not None:
+            with self._sessions(bind=request, join_transaction_mode="create_savepoint") as joining:
+                yield joining
+            return
         with self._read_sessions() as session:
             yield session
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
         """A plain connection for one or two Core reads (no ORM session), each seeing what is
-        committed when it runs: on PostgreSQL outside any transaction, on SQLite rolled back."""
+        committed when it runs (on PostgreSQL outside any transaction, on SQLite rolled back);
+        inside a request's own transaction, that transaction's."""
+        request = joined(self.engine)
+        if request is not None:
+            yield request
+            return
         with self._lone_reads.connect() as conn:
             yield conn
 

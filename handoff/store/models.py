@@ -1,77 +1,30 @@
 """The persisted records: orgs, agents, credentials, cases and what hangs off a case."""
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from handoff.domain.vocabulary import OPEN_REQUEST_STATES as OPEN_REQUEST_STATES
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every database (SQLite keeps no offset, so it is stored naive UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; handoff stores aware UTC times only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    """Now, in UTC: the one clock of the engine (freezegun moves it in tests)."""
-    return datetime.now(UTC)
-
-
-def format_time(at: datetime) -> str:
-    """RFC 3339, UTC, microseconds: one spelling, so an event's hash never depends on the
-    database (webhook payloads spell `at` so too; the API writes `Z`)."""
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
+from handoff.store.records import Base as Base
+from handoff.store.records import UTCDateTime as UTCDateTime
+from handoff.store.records import format_time as format_time
+from handoff.store.records import new_id as new_id
+from handoff.store.records import utcnow as utcnow
 
 EventId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class Org(Base):
@@ -227,6 +180,13 @@ class RequestRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # A case is read with its open requests and its settled ones counted on the first index; its
+    # requests are listed page by page, in the order they were made, on the second.
+    __table_args__ = (
+        Index("ix_requests_case_state", "case_id", "state", "created_at", "id"),
+        Index("ix_requests_case_order", "case_id", "created_at", "id"),
+    )
+
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_REQUEST_STATES
@@ -374,6 +334,16 @@ class EndedSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TokenFailures(Base):
+    """Tokens that were not valid, from one client address, in its current minute (SPEC §14)."""
+
+    __tablename__ = "token_failures"
+
+    address: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    failures: Mapped[int] = mapped_column(Integer)
 
 
 class AttachmentRow(Base):

@@ -1,6 +1,12 @@
-"""Web UI sessions that were signed out: the session cookie is signed and lasts SESSION_HOURS,
-so a copy taken before signing out would still work; signing out records the session's id here,
-and the pages refuse it from then on. The worker forgets ids older than any cookie can be."""
+"""Web UI sessions: how long one lasts, and the ones signed out.
+
+A session lasts SESSION_HOURS from signing in, however often it is used: its cookie carries the
+time of signing in (signed, so it cannot be moved), and the pages refuse it once that is
+SESSION_HOURS ago. Signing out records the session's id here, and the pages refuse it from then
+on, even from a copy of its cookie. The worker forgets an id SESSION_HOURS after it was signed
+out: by then the session it names has run out by its own sign-in time, so no copy of its cookie
+can come back.
+"""
 
 import secrets
 from datetime import datetime, timedelta
@@ -12,10 +18,16 @@ from handoff.store.db import Database
 from handoff.store.models import EndedSession, utcnow
 
 SESSION_HOURS = 12
+SESSION_LENGTH = timedelta(hours=SESSION_HOURS)
 
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(24)
+
+
+def is_current(signed_in_at: datetime, at: datetime) -> bool:
+    """Whether a session signed in then still runs at `at` (never once SESSION_HOURS are up)."""
+    return at < signed_in_at + SESSION_LENGTH
 
 
 def end(db: Database, session_id: str) -> None:
@@ -36,5 +48,5 @@ def has_ended(db: Database, session_id: str) -> bool:
 
 def forget_ended(db: Database, at: datetime | None = None) -> int:
     """Drop ids no cookie can carry any more (each worker pass does); returns how many went."""
-    cutoff = (at or utcnow()) - timedelta(hours=SESSION_HOURS)
+    cutoff = (at or utcnow()) - SESSION_LENGTH
     return db.forget_before(EndedSession.ended_at, cutoff)

@@ -2,12 +2,18 @@
 
 The services see it through `handoff.services.ports.Work`; unit tests give them an in-memory
 twin instead. It rolls back unless the command commits.
+
+A request that carries an `Idempotency-Key` runs in one transaction of its own, which its commands
+join (`joining`): a command's commit then releases its savepoint, and the request's transaction
+commits the command's change together with the answer kept for the key (handoff.store.idempotency).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, NestedTransaction
 from sqlalchemy.orm import Session
 
 from handoff.domain.case import Agent, Attachment, Case
@@ -34,14 +40,40 @@ FALLBACK_OWNER = Statement(
 )
 NEXT_CASE_NUMBER = Statement("INSERT INTO case_numbers DEFAULT VALUES RETURNING number")
 
+# The open transaction of the request being answered, and its engine (see `joining`).
+_request_transaction: ContextVar[tuple[Engine, Connection] | None] = ContextVar(
+    "handoff_request_transaction", default=None
+)
+
+
+@contextmanager
+def joining(engine: Engine, conn: Connection) -> Iterator[None]:
+    """While inside, the commands on `engine` run in `conn`'s transaction, each in a savepoint
+    (threads started meanwhile inherit this, as they copy the context)."""
+    token = _request_transaction.set((engine, conn))
+    try:
+        yield
+    finally:
+        _request_transaction.reset(token)
+
+
+def joined(engine: Engine) -> Connection | None:
+    """The request's transaction the commands on `engine` join, if there is one."""
+    joined = _request_transaction.get()
+    return joined[1] if joined is not None and joined[0] is engine else None
+
 
 class SqlWork:
     """The store's side of one command: on the command's own connection, or on the worker's
-    session whose transaction already holds the case (then committing commits that session)."""
+    session whose transaction already holds the case (then committing commits that session), or
+    in a savepoint of the request's transaction (`nested`: committing releases the savepoint)."""
 
-    def __init__(self, conn: Connection, session: Session | None = None) -> None:
+    def __init__(
+        self, conn: Connection, session: Session | None = None, *, nested: bool = False
+    ) -> None:
         self.conn, self.session = conn, session
         self._held: dict[str, Agent] = {}
+        self._savepoint: NestedTransaction | None = conn.begin_nested() if nested else None
 
     def hold_agents(self, agent_ids: Sequence[str | None]) -> None:
         """The agents as they are now, held (FOR SHARE) until commit, one by one in id order: a
@@ -105,6 +137,8 @@ class SqlWork:
     def commit(self) -> None:
         if self.session is not None:
             self.session.commit()
+        elif self._savepoint is not None:
+            self._savepoint.commit()
         else:
             self.conn.commit()
 
@@ -114,6 +148,14 @@ class SqlWork:
         if self.session is not None:
             self.session.rollback()
             self.conn = self.session.connection()
+        elif self._savepoint is not None:
+            self._savepoint.rollback()
+            self._savepoint = self.conn.begin_nested()
         else:
             self.conn.rollback()
             self.conn.begin()
+
+    def close(self) -> None:
+        """In a savepoint: undo what was not committed (the request's transaction goes on)."""
+        if self._savepoint is not None and self._savepoint.is_active:
+            self._savepoint.rollback()

@@ -7,14 +7,18 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
 from handoff import services
 from handoff.services import queries
-from tests.browser.conftest import PHONE, Site, screenshot, sign_in
+from handoff.store.models import Org
+from tests.browser.conftest import PHONE, Site, screenshot, sign_in, token
 from tests.browser.test_journeys import act
+from tests.integration.world import ADMIN, World
 
 Window = Callable[..., Page]
+Pages = Callable[[str | None], TestClient]
 # A tiny, valid PNG (one white pixel): what a phone's photo of a label stands for.
 PHOTO = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -22,18 +26,18 @@ PHOTO = bytes.fromhex(
 )
 
 
-def handoff_in_session(site: Site) -> tuple[str, str]:
-    """Dana's case, proposed to First Bank, with a live session she is in: (case id, link)."""
-    db, dana = site.world.db, site.world.agent("dana")
+def handoff_in_session(world: World, to_org: str = "firstbank") -> tuple[str, str]:
+    """Dana's case, proposed to `to_org`, with a live session she is in: (case id, link)."""
+    db, dana = world.db, world.agent("dana")
     case = services.create_case(
         db,
         dana,
         customer={"name": "Carla Diaz"},
         subject="Card hold after a cancelled order",
-        participants=["firstbank"],
+        participants=[to_org],
     )
     handoff = services.propose_handoff(
-        db, dana, case.id, "firstbank", "Order 5521 was cancelled; the $84.20 hold is still on."
+        db, dana, case.id, to_org, "Order 5521 was cancelled; the $84.20 hold is still on."
     )
     session = services.start_session(db, dana, case.id, handoff.id)
     services.join_session(db, dana, case.id, session.id, "owner", "dana")
@@ -51,7 +55,7 @@ def signed_in_at(window: Page, path: str, agent_id: str) -> Page:
 def test_the_customer_joins_from_their_link_and_everyone_sees_the_handoff_live(
     site: Site, person: Window
 ) -> None:
-    case_id, link = handoff_in_session(site)
+    case_id, link = handoff_in_session(site.world)
     dana = signed_in_at(person(), f"/ui/cases/{case_id}", "dana")
     expect(dana.get_by_test_id("missing")).to_contain_text(
         "Waiting for: a person of First Bank as receiver; the customer"
@@ -135,3 +139,79 @@ def test_the_customer_sends_a_photo_and_the_rep_downloads_it(
     got = Path(download.value.path()).read_bytes()
     assert hashlib.sha256(got).hexdigest() == hashlib.sha256(PHOTO).hexdigest()
     screenshot(dana, "case-attachment")
+
+
+def join_offers(html: str) -> list[str]:
+    """The parties the session panel's Join form offers (none: no form)."""
+    form = re.search(r'<form[^>]*data-action="join_session".*?</form>', html, re.S)
+    return re.findall(r'<option value="(\w+)"', form.group(0)) if form else []
+
+
+def test_the_join_form_offers_only_the_parties_that_can_still_join(
+    world: World, pages: Pages
+) -> None:
+    case_id, _link = handoff_in_session(world)
+    dana, ben = pages("dana"), pages("ben")
+    page = f"/ui/cases/{case_id}"
+    # Dana is present as owner already: she may bring the customer in, or collaborate.
+    assert join_offers(dana.get(page).text) == ["customer", "collaborator"]
+    assert join_offers(ben.get(page).text) == ["receiver", "collaborator"]
+    session_id = queries.get_case(world.db, world.agent("ben"), case_id).session
+    assert session_id is not None
+    services.join_session(world.db, world.agent("ben"), case_id, session_id.id, "receiver", "ben")
+    services.join_session(world.db, world.agent("dana"), case_id, session_id.id, "customer")
+    assert join_offers(ben.get(page).text) == ["collaborator"]
+    assert join_offers(dana.get(page).text) == ["collaborator"]
+    services.join_session(
+        world.db, world.agent("ben"), case_id, session_id.id, "collaborator", "ben"
+    )
+    assert join_offers(ben.get(page).text) == []  # nothing left to join as: no form at all
+
+
+def a_verified_bank(world: World) -> str:
+    """North Bank, whose customer_presence is `verified`, with Nora, a rep, and her token."""
+    db = world.db
+    with db.reading() as session:
+        if session.get(Org, "northbank") is not None:  # made by an earlier test on this site
+            return "northbank"
+    services.create_org(db, ADMIN, "northbank", "North Bank", "bank", customer_presence="verified")
+    services.create_agent(db, ADMIN, "northbank", "nora", "Nora Lind", "rep")
+    services.issue_credential(db, ADMIN, "agent", "nora", token("nora"))
+    return "northbank"
+
+
+def test_a_verified_bank_accepts_only_once_the_customer_joined_from_their_own_link(
+    site: Site, person: Window
+) -> None:
+    case_id, link = handoff_in_session(site.world, a_verified_bank(site.world))
+    dana = signed_in_at(person(), f"/ui/cases/{case_id}", "dana")
+    nora = signed_in_at(person(), f"/ui/cases/{case_id}", "nora")
+    act(nora, "join_session")  # as receiver
+    expect(dana.get_by_test_id("missing")).to_have_text("Waiting for: the customer")
+
+    # North Bank takes no one's word for the customer: they must come by their own link.
+    act(nora, "accept_handoff")
+    problem = nora.get_by_role("alert")
+    expect(problem).to_contain_text("warm_session_required")
+    expect(problem).to_contain_text("Missing: customer (by their own link")
+    expect(nora.get_by_test_id("owner")).to_contain_text("Dana Reyes")
+
+    customer = person(PHONE)
+    customer.goto(link)
+    customer.get_by_role("button", name="Join the conversation").click()
+    expect(customer.get_by_test_id("present")).to_contain_text("Nora Lind of North Bank")
+    expect(dana.get_by_test_id("present")).to_contain_text("the customer (joined from their link)")
+    expect(nora.get_by_test_id("missing")).to_have_count(0)
+
+    act(nora, "accept_handoff")
+    expect(nora.get_by_test_id("owner")).to_contain_text("Nora Lind")
+    expect(dana.get_by_test_id("owner")).to_contain_text("Nora Lind")
+    expect(customer.get_by_test_id("owner")).to_contain_text("Nora Lind")
+    expect(customer.get_by_test_id("handoff-words")).to_have_text(
+        "Nora Lind of North Bank will look after your case."
+    )
+    for page in (dana, nora):
+        present = page.get_by_test_id("present")
+        expect(present.locator("li", has_text="Nora Lind")).to_contain_text("owner")
+        expect(present.locator("li", has_text="Dana Reyes")).to_contain_text("collaborator")
+    screenshot(nora, "case-session-verified-accepted")

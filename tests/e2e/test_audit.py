@@ -358,9 +358,11 @@ def test_as_of_before_the_case_existed_answers_with_no_state_and_no_events(
         "owner": None,
         "participants": [],
         "requests": [],
+        "request_counts": {"open": 0, "acknowledged": 0, "done": 0, "declined": 0, "cancelled": 0},
         "handoff": None,
         "session": None,
         "events": [],
+        "next_cursor": None,
     }
     assert (created["state"], created["owner"], created["participants"]) == (
         "active",
@@ -377,9 +379,11 @@ def test_as_of_after_the_last_event_is_the_case_as_it_stands_now(client: TestCli
 
         assert (later["state"], later["owner"]) == (now["state"], now["owner"])
         assert sorted(later["participants"]) == sorted(p["org_id"] for p in now["participants"])
+        every = get(client, f"/v1/cases/{case}/requests", limit=200)["items"]
         assert later["requests"] == [
-            {k: r[k] for k in ("id", "to_org", "action", "state")} for r in now["requests"]
+            {k: r[k] for k in ("id", "to_org", "action", "state")} for r in every
         ]
+        assert later["request_counts"] == now["request_counts"]
         closed = (None, None)  # all three stories end closed: nothing pending, nothing live
         assert (later["handoff"], later["session"]) == (now["handoff"], now["session"]) == closed
         assert later["events"] == history_of(client, case)

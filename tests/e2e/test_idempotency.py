@@ -4,10 +4,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from freezegun import freeze_time
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from api.routes import cases as cases_routes
 from handoff.delivery import worker
 from handoff.store import idempotency
 from tests.e2e.conftest import auth
@@ -141,3 +144,53 @@ def test_a_new_webhook_secret_is_shown_once_and_never_kept_for_a_replay(
     assert secret.startswith("whsec_")
     assert again.json() == first.json() | {"secret": None}
     assert not any(secret.encode() in body for body in stored_answers(world))
+
+
+def events_of(client: TestClient, case_id: str) -> list[str]:
+    answer = client.get(f"/v1/cases/{case_id}/events", headers=auth("dana")).json()
+    return [e["type"] for e in answer["items"]]
+
+
+def test_a_refusal_on_the_record_is_kept_with_its_event_and_replayed_not_recorded_again(
+    client: TestClient,
+) -> None:
+    case = client.post("/v1/cases", json=NEW_CASE, headers=auth("dana")).json()
+    note = {"text": "Please call your bank.", "visibility": "customer"}
+    headers = auth("dana") | {"Idempotency-Key": "send-away"}
+    first = client.post(f"/v1/cases/{case['id']}/notes", json=note, headers=headers)
+    again = client.post(f"/v1/cases/{case['id']}/notes", json=note, headers=headers)
+    assert (first.status_code, first.json()["code"]) == (409, "send_away_language")
+    assert (again.status_code, again.content) == (409, first.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert events_of(client, case["id"]).count("refused") == 1
+
+
+def test_a_request_that_fails_after_its_change_keeps_neither_the_change_nor_the_key(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the answer could not be made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cases_routes, "case_answer", failing)
+        broken = TestClient(client.app, raise_server_exceptions=False)
+        assert create(broken, "fails-late").status_code == 500
+    assert cases_of_acme(client) == []
+    retried = create(client, "fails-late")
+    assert (retried.status_code, "idempotent-replayed" in retried.headers) == (201, False)
+    assert cases_of_acme(client) == [retried.json()["id"]]
+
+
+def test_an_answer_that_cannot_be_kept_takes_its_change_back_with_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_gone(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("UPDATE idempotency_keys", {}, Exception("server closed"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(idempotency, "update", database_gone)
+        lost = create(client, "unkept")
+    assert (lost.status_code, lost.json()["code"]) == (503, "database_unavailable")
+    assert cases_of_acme(client) == []
+    assert create(client, "unkept").status_code == 201
+    assert len(cases_of_acme(client)) == 1

@@ -34,7 +34,7 @@ def test_metrics_count_requests_by_route_template_and_refusals_by_code(
     ).json()
     client.post(f"/v1/cases/{case['id']}/claim", json={}, headers=auth("dana"))
     client.get("/v1/cases/" + "0" * 32, headers=auth("dana"))
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=auth("root")).text
     assert 'handoff_http_requests_total{method="POST",route="/v1/cases",status="201"} 1.0' in text
     assert (
         'handoff_http_requests_total{method="GET",route="/v1/cases/{case_id}",status="404"} 1.0'
@@ -48,8 +48,10 @@ def test_metrics_count_requests_by_route_template_and_refusals_by_code(
 def test_every_endpoint_of_the_spec_is_described_and_browsable(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     # SPEC §8's operations, three more to look after webhooks (docs/differences-from-spec.md),
-    # §12's two streams, its session messages, and files given for a case and downloaded.
-    assert len([op for ops in paths.values() for op in ops]) == 51
+    # §12's two streams, its session messages, files given for a case and downloaded, and §14's
+    # list of a case's requests.
+    assert len([op for ops in paths.values() for op in ops]) == 52
+    assert "get" in paths["/v1/cases/{case_id}/requests"]
     assert "get" in paths["/v1/cases/{case_id}/stream"]
     assert "get" in paths["/v1/stream"]
     assert "post" in paths["/v1/cases/{case_id}/sessions/{session_id}/messages"]

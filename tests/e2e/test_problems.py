@@ -126,9 +126,21 @@ def test_case_answers_carry_the_version_as_etag_and_if_match_guards_changes(
         answer = client.post(
             f"{path}/notes", json=note, headers=auth("dana") | {"If-Match": malformed}
         )
-        assert problem_of(answer, 412)["code"] == "version_conflict", malformed
+        assert fields_of(problem_of(answer, 422)) == ["if-match"], malformed
     anything = client.post(f"{path}/notes", json=note, headers=auth("dana") | {"If-Match": "*"})
     assert anything.status_code == 200
+
+
+def test_a_body_that_breaks_the_schema_is_invalid_before_the_version_is_compared(
+    client: TestClient, case: dict[str, Any]
+) -> None:
+    path = f"/v1/cases/{case['id']}/notes"
+    stale = {"If-Match": f'"{case["version"] + 5}"'}
+    for body in ({"text": ""}, {"text": "Noted.", "visibility": "everyone"}, {}):
+        answer = client.post(path, json=body, headers=auth("dana") | stale)
+        assert problem_of(answer, 422)["code"] == "validation_error", body
+    malformed = client.post(path, json={"text": ""}, headers=auth("dana") | {"If-Match": "7"})
+    assert sorted(fields_of(problem_of(malformed, 422))) == ["if-match", "text"]
 
 
 def test_refusals_carry_their_details_as_members(client: TestClient, case: dict[str, Any]) -> None:

@@ -76,7 +76,10 @@ def test_merchant_and_bank_release_a_pending_charge_without_sending_the_customer
         f"{path}/requests/{request['id']}/complete",
         {"note": "Authorization released."},
     )
-    assert case["requests"][0]["state"] == "done"
+    # Settled, the request leaves the case's open ones and is counted (SPEC §14), and listed.
+    assert (case["requests"], case["request_counts"]["done"]) == ([], 1)
+    listed = client.get(f"{path}/requests", headers=auth("dana")).json()["items"]
+    assert [(r["id"], r["state"]) for r in listed] == [(request["id"], "done")]
 
     send_away = {"code": "credited", "summary": "Nothing more we can do, please contact your bank."}
     answer = refused(client, "dana", f"{path}/resolution", send_away, "send_away_language")

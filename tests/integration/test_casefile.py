@@ -117,12 +117,14 @@ def test_a_change_to_every_kind_of_child_is_written_and_read_back(world: World) 
 
     with world.db.reading() as session:
         again = casefile.load(session.connection(), case_id, lock=False)
-    assert again is not None
+        assert again is not None
+        settled = again.request(request.id)
     case = again.case
     assert case.customer == {"name": "Carla", "phone": "+44 20 7946 0000"}
     assert case.participants[1].reason == "holds the charge"
-    assert (case.requests[0].id, case.requests[0].state) == (request.id, "done")
-    assert case.requests[0].note == "Released"
+    assert case.request_counts["done"] == 1  # settled: carried once a command names it
+    assert settled is not None
+    assert (settled.id, settled.state, settled.note) == (request.id, "done", "Released")
     assert case.handoffs[0].summary == "Carla's pending hold, with the receipt"
     assert (case.sessions[0].state, case.sessions[0].ended_at) == ("ended", later)
     assert case.sessions[0].parties[0].left_at == later
@@ -154,3 +156,45 @@ def test_loading_costs_the_same_statements_whatever_the_case_holds(world: World)
         return sent
 
     assert len(load_watching(large)) == len(load_watching(small))
+
+
+def test_loading_a_case_reads_its_open_requests_and_counts_the_settled_ones(world: World) -> None:
+    """Whatever a case has settled and written, its load sends the statements a fresh case's
+    does, and no statement returns more rows than the case has open requests or participants."""
+    fresh, grown, dana, ben = (
+        open_case(world),
+        open_case(world),
+        world.agent("dana"),
+        world.agent("ben"),
+    )
+    for n in range(12):
+        made = services.create_request(world.db, dana, grown, "firstbank", f"Step {n}")
+        if n >= 2:
+            services.complete_request(world.db, ben, grown, made.id, note="Done.")
+    for n in range(20):
+        services.add_note(world.db, ben, grown, f"Called, {n}.")
+
+    def rows_per_statement(case_id: str) -> list[int]:
+        sent: list[tuple[str, dict[str, Any]]] = []
+        with world.db.reading() as session:
+            with sql.watching(lambda statement, params: sent.append((statement, dict(params)))):
+                assert casefile.load(session.connection(), case_id, lock=False) is not None
+            conn = session.connection()
+            return [
+                len(conn.exec_driver_sql(s, p).all()) if s.startswith("SELECT") else 0
+                for s, p in sent
+            ]
+
+    assert len(rows_per_statement(grown)) == len(rows_per_statement(fresh))
+    assert max(rows_per_statement(grown)) == 2  # the two open requests (and two participants)
+    with world.db.reading() as session:
+        loaded = casefile.load(session.connection(), grown, lock=False)
+    assert loaded is not None
+    assert len(loaded.case.requests) == 2
+    assert loaded.case.request_counts == {
+        "open": 2,
+        "acknowledged": 0,
+        "done": 10,
+        "declined": 0,
+        "cancelled": 0,
+    }

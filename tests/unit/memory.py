@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handoff.config import Settings
-from handoff.domain.case import Agent, Case
+from handoff.domain.case import Agent, Case, Request
 from handoff.domain.send_away import PhraseRules, default_rules
 from handoff.store.models import Event
 
@@ -18,6 +18,9 @@ from handoff.store.models import Event
 class Held:
     case: Case
     windows: dict[str, Any] | None = None
+
+    def request(self, request_id: str) -> Request | None:
+        return next((r for r in self.case.requests if r.id == request_id), None)
 
 
 @dataclass

@@ -22,6 +22,12 @@ SENDS_AWAY_BY_SHAPE = {
     "Spanish": "Debe presentar la reclamación ante la aerolínea.",
     "French": "Veuillez contacter votre banque.",
     "German": "Bitte wenden Sie sich an Ihre Bank.",
+    "a German compound naming the party": (
+        "Rückfragen zum Tarif sind Sache Ihres Energieversorgers."
+    ),
+    "a company named as the one to act": (
+        "Vodafone would be the ones to unlock the handset, not us."
+    ),
 }
 
 HONEST_BY_KIND = {
@@ -36,6 +42,15 @@ HONEST_BY_KIND = {
     "we acted, French": "Nous avons contacté votre banque.",
     "we acted, German": "Wir haben Ihre Bank kontaktiert.",
     "a number without another party": "Please call 0800 123 456 if the part has not arrived.",
+    "a noun phrase after a contact verb": "Contact form on our website is working again.",
+    "a list of products": "Phone case and screen protector refunded in full.",
+    "someone else's account of what was said": (
+        "The customer said their bank told them to call us about the charge."
+    ),
+    "German nouns with capitals, nobody named": "Bitte prüfen Sie den Sicherungskasten.",
+    "an informal Spanish negation": (
+        "No tienes que contactar con el transportista, nosotros gestionamos la recogida."
+    ),
 }
 
 

@@ -77,6 +77,18 @@ def test_a_warm_handoff_moves_the_case_and_keeps_the_previous_owner_a_participan
     assert store.history(case_id)[-1] == "handoff_accepted"
 
 
+def test_an_agent_joining_without_naming_an_agent_joins_itself(store: MemoryStore) -> None:
+    case_id = open_case(store)
+    handoff = services.propose_handoff(store, DANA, case_id, "firstbank", "Carla's pending hold")
+    session = services.start_session(store, DANA, case_id, handoff_id=handoff.id)
+
+    services.join_session(store, DANA, case_id, session.id, "owner")
+    joined = services.join_session(store, BEN, case_id, session.id, "receiver")
+
+    present = [(p.party, p.agent_id, p.via) for p in joined.session.present]
+    assert present == [("owner", "dana", "agent"), ("receiver", "ben", "agent")]
+
+
 def test_accepting_without_the_customer_present_is_refused_and_recorded(
     store: MemoryStore,
 ) -> None:

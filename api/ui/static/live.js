@@ -1,8 +1,10 @@
 // The page keeps itself up to date, never needed: on each event of its case's stream it fetches
-// itself again and swaps in its live parts ([data-live], by id). Without it, a reload does it.
+// its page again (the stream's address less "/stream") and swaps in its live parts ([data-live],
+// by id). Without it, a reload does it.
 (() => {
   const root = document.querySelector("[data-stream]");
   if (!root || !window.EventSource || !window.DOMParser) return;
+  const page = root.dataset.stream.replace(/\/stream$/, "");
   let timer = null;
   let busy = false;
   let again = false;
@@ -29,7 +31,8 @@
     if (busy) { again = true; return; }
     busy = true;
     try {
-      const answer = await fetch(location.pathname + location.search, { credentials: "same-origin" });
+      // The page's own address: after a refused form, the browser shows the form's answer.
+      const answer = await fetch(page, { credentials: "same-origin" });
       if (!answer.ok) return;
       const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
       let left = false;

@@ -14,6 +14,7 @@ from handoff.domain.send_away.lexicon import tagged
 
 BUCKETS = 1 << 18
 _MASK = BUCKETS - 1  # BUCKETS is a power of two: `& _MASK` is `% BUCKETS`
+_STEM = 5  # letters of a word's beginning kept as a feature of their own
 # A clause ends at sentence punctuation, a comma or a dash: "Sorry, we can't. Call the bank."
 _CLAUSE_END = re.compile(r"[.!?;:\n]+(?:\s+|$)|,\s+|\s+[-\u2013\u2014]+\s+|\(|\)")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -39,6 +40,9 @@ def clause_features(clause: str) -> list[int]:
     classes = [t for t in tags if t.isupper()]
     prev = ["<s>", *words]
     names = ["w:" + w for w in words]
+    # A word's first letters, so the forms of one verb or noun share a feature across persons,
+    # tenses and languages' endings: "reclamez", "reclamer", "reclamar"; "contacte", "contactez".
+    names += ["p:" + w[:_STEM] for w in words if len(w) > _STEM]
     names += [f"b:{a} {b}" for a, b in zip(prev, words, strict=False)]
     names += [f"g:{a} {b}" for a, b in itertools.pairwise(tags)]
     names += [f"h:{a} {b} {c}" for a, b, c in zip(tags, tags[1:], tags[2:], strict=False)]

@@ -48,15 +48,43 @@ _PARTY = re.compile(
     r"(?<![\w'])(?:" + "|".join(CLASSES["PARTY"]) + r"|them|they|their|ellos|eux|ihnen|denen)"
     r"(?:'s)?(?![\w'])"
 )
-# A name inside a sentence ("reach out to Visa", "Lucia from Banco Sabadell"), not its first word.
-_NAME = re.compile(
+# A name inside a sentence ("reach out to Visa", "Lucia from Banco Sabadell"), not its first word,
+# or in capitals anywhere ("DPD lost it", "SAV"), or a first word that owns or does something
+# ("Microsoft would be the ones", "Samsung s'occupe", "Zara tiene").
+_INSIDE = re.compile(
     r"(?:(?<=[\w,'\"]\s)|(?<=\b[dlDL]'))(?!(?:I|I'm|I'd|I'll|I've|We|Our|Us|OK)\b)[A-Z][\w&'-]+"
 )
+_NAME = re.compile(
+    r"(?<![\w'])(?!(?:OK|PS|FYI|ASAP|NB|PIN|ID|SMS|URL|PDF|TV|UK|EU|USB|VAT|IBAN|FAQ)\b)"
+    r"[A-Z]{2,}[A-Za-z&]*\b"
+    r"|(?:^|(?<=[.!?]\s))(?!(?:I|We|Our|Your|The|This|That|It|Please|Thanks|Sorry|Hi|Hello"
+    r"|Nous|Vous|Votre|Nosotros|Usted|Su|Wir|Sie|Ihr|Ihre|Unser|Bitte|Le|La|Les|El|Los|Las"
+    r"|Der|Die|Das|Merci|Gracias|Danke)\b)[A-Z][a-z]+(?:'s)?\s(?:would|will|can|could|is|are"
+    r"|handles?|deals?|decides?|s'occupe|gere|rembourse|gestiona|tiene|se encarga|kann|muss"
+    r"|ist|bearbeitet|doit|debe|should|needs?)\b"
+)
+
+
+# German writes every noun with a capital ("Bitte prüfen Sie den Sicherungskasten"), so there a
+# capital inside a sentence names nobody: a text with two of these words reads as German.
+_GERMAN = frozenset(
+    ("sie", "und", "der", "die", "das", "ist", "bitte", "wir", "ihre", "ihr", "ihren", "ihrem",
+     "den", "dem", "nicht", "mit", "bei", "zu", "ein", "eine", "uns", "sich", "wird", "werden",
+     "konnen", "koennen", "haben", "wurde", "auf", "fur", "fuer")
+)  # fmt: skip
+_WORD = re.compile(r"[a-z]+")
 
 
 def names_another_party(seen: str) -> bool:
     """Whether the text names someone other than us: "your bank", "the courier", "Visa"."""
-    return bool(_NAME.search(seen) or _PARTY.search(seen.lower()))
+    if _NAME.search(seen) or _PARTY.search(seen.lower()):
+        return True
+    return not reads_as_german(seen) and bool(_INSIDE.search(seen))
+
+
+def reads_as_german(seen: str) -> bool:
+    """Whether the text has two of German's commonest words."""
+    return len(_GERMAN.intersection(_WORD.findall(seen.lower()))) >= 2
 
 
 def points_at_us_only(clause: str) -> bool:
@@ -85,3 +113,16 @@ def blames_only(clause: str) -> bool:
     if "FAULT" not in tags or not _ASKS.isdisjoint(tags):
         return False
     return "CONTACT" not in tags[tags.index("FAULT") :]
+
+
+_ACTS = {"CONTACT", "CLAIM"}
+
+
+def negated(clause: str) -> bool:
+    """Whether a clause says the customer need not, or must not, deal with anyone before it names
+    a contact: "No llame al fabricante", "Sie müssen sich nicht an die Bank wenden"."""
+    tags = [t for t in tagged(clause.lower()) if t.isupper()]
+    if "NEG" not in tags:
+        return False
+    acts = [i for i, t in enumerate(tags) if t in _ACTS]
+    return not acts or tags.index("NEG") < acts[0] or tags[-1] == "NEG"

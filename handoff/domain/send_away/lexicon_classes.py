@@ -4,6 +4,7 @@ is seen: lowercase ASCII ("muessen" and "mussen" both)."""
 from __future__ import annotations
 
 from handoff.domain.send_away.lexicon_fault import FAULT
+from handoff.domain.send_away.lexicon_reported import REPORTED
 
 CLASSES: dict[str, list[str]] = {
     "NEG": [
@@ -19,7 +20,10 @@ CLASSES: dict[str, list[str]] = {
         r"(?:don't|do not|please don't) (?:call|contact|worry)",
         r"no hace falta",
         r"no es necesario",
-        r"no (?:necesita|tiene que|debe)",
+        r"no (?:necesitas?|tienes? que|debes?|hay que)",
+        r"no (?:le |lo |se |te )?(?:llame|llames|contacte|contactes|escriba|escribas|reclame"
+        r"|reclames|ponga|pongas|hable|hables|acuda|acudas|dirija|dirijas)",
+        r"no (?:se )?preocupe\w* (?:por|de)",
         r"sin necesidad",
         r"pas besoin",
         r"inutile",
@@ -29,21 +33,7 @@ CLASSES: dict[str, list[str]] = {
         r"(?:mussen|muessen|brauchen) sie (?:nicht|nichts)",
         r"nicht",
     ],
-    "REPORTED": [
-        r"you (?:told|said|mentioned|asked|explained|let) (?:us|me)?",
-        r"as you (?:said|mentioned)",
-        r"(?:nos|me) (?:comento|dijo|indico|conto|explico)",
-        r"usted nos",
-        r"segun nos",
-        r"vous (?:nous|m')\s?(?:avez|aviez) (?:dit|indique|signale|explique|demande)",
-        r"sie (?:hatten|haben) uns (?:gesagt|mitgeteilt|erzahlt)",
-        r"wie sie (?:sagten|erwahnten)",
-        r"(?:had|has|have) asked you",
-        r"told you to",
-        r"le (?:pidio|indico|dijo) que",
-        r"vous (?:a|avait) demande",
-        r"(?:hat|hatte) sie gebeten",
-    ],
+    "REPORTED": REPORTED,
     "ADVISE": [
         r"please",
         r"pls",
@@ -322,9 +312,10 @@ CLASSES: dict[str, list[str]] = {
     ],
     "PARTY": [
         r"(?:your|the|their|su|sus|el|la|los|las|del|al|votre|vos|le|les|du|au|aux|ihre\w*|tu|tus|"
-        r"ton|ta|tes|dein\w*|l'|d'|"
-        r"ihr|die|der|den|dem|des|das|beim|bei der|bei dem|zum|zur|an den|an die)"
-        r" (?:[a-z'-]+ )?(?:bank\w*|card|issuer|manufacturer|maker|seller|retailer|courier|insurer"
+        r"ton|ta|tes|dein\w*|"
+        r"ihr|die|der|den|dem|des|das|beim|bei der|bei dem|zum|zur|an den|an die|l'|d')"
+        r"(?:(?<=') ?| )(?:[a-z'-]+ )?"
+        r"(?:bank\w*|card|issuer|manufacturer|maker|seller|retailer|courier|insurer"
         r"|insurance|airline|landlord|provider|carrier|dealer\w*|merchant|vendor|store|shop"
         r"|council|employer|gp|doctor|ombudsman|installer|supplier|garage|agent|agency|broker"
         r"|network|operator|company|firm|service|department|team|office|authority|lender"
@@ -353,7 +344,19 @@ CLASSES: dict[str, list[str]] = {
         r"|solicitor|lawyer|abogado|avocat|anwalt|council|bailiff\w*|leasing firm|lessor"
         r"|distribuidora|distributeur|gestionnaire|gerant|manager|admin|organizer|organiser"
         r"|organizador|organisateur|veranstalter|promotora|promoter|airport|aeropuerto|aeroport"
-        r"|flughafen|station|estacion|gare|bahnhof|hotel|property|host|anfitrion|hote|gastgeber)",
+        r"|flughafen|station|estacion|gare|bahnhof|hotel|property|host|anfitrion|hote|gastgeber"
+        r"|fitter|forwarder|optician|locksmith|administrator\w*|trustee|scheme|association"
+        r"|brand|marque|marca|marke|kine|expert\w*|administrador|paqueteria|agente|sav"
+        r"|helpdesk|organi[sz]ers?|gym|club|hire|warehouse|remover\w*|demenageur|artisan"
+        r"|organisme|technician|engineer|builder|contractor|housing|registrar|registry"
+        r"|landlady|letting agent|estate agent|utility|supplier\w*|network|telco"
+        r"|municipalidad|gemeinde|finanzamt|kasse|sparkasse|vermieterin|inmobiliaria"
+        r"|immobiliere|gestoria|conseiller|asesor\w*|berater\w*|fitness|gimnasio|salle"
+        r"|aseguradora|assurance|assureur|versicherer|operator|issuer|emisor|emetteur)",
+        # German compounds end in the party: "Ihres Mobilfunkanbieters", "beim Parkhausbetreiber".
+        r"(?:ihre\w*|ihr|die|der|den|dem|des|beim|bei der|bei dem|zum|zur|vom|dein\w*) "
+        r"[a-z]*(?:anbieter|versicherung|bank|kasse|dienst|handler|haendler|verwaltung|werkstatt"
+        r"|studio|institut|betreiber|service|gesellschaft|versorger|vermieter|hersteller)\w*",
     ],
     "YOU": [r"you", r"usted", r"vous", r"sie", r"du"],
     "FUTURE": [

@@ -21,6 +21,7 @@ from handoff.domain.send_away.features import clause_features, clauses
 from handoff.domain.send_away.lexicon import (
     blames_only,
     names_another_party,
+    negated,
     points_at_us_only,
 )
 from handoff.domain.send_away.text import Span
@@ -33,6 +34,9 @@ class Model:
     bias: float
     threshold: float
     weights: dict[int, float]
+    # The stricter threshold for a text that names no other party we recognise ("the fitter's
+    # number is on your job sheet"); above 1, such texts are never refused by the model.
+    unnamed_threshold: float = 1.01
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,12 @@ def shipped_model() -> Model | None:
         index.byteswap()
         weight.byteswap()
     weights = dict(zip(index, weight, strict=True))
-    return Model(bias=data["bias"], threshold=data["threshold"], weights=weights)
+    return Model(
+        bias=data["bias"],
+        threshold=data["threshold"],
+        weights=weights,
+        unnamed_threshold=data.get("unnamed_threshold", 1.01),
+    )
 
 
 def pack(index: list[int], weight: list[float]) -> tuple[str, str]:
@@ -89,18 +98,30 @@ def judge(seen: str, model: Model) -> Verdict | None:
     return Verdict(1.0 / (1.0 + math.exp(-logit)), spans[best])
 
 
+def vetoed(clause: str) -> bool:
+    """The last guards on the clause the model would quote: it points at us only, only blames the
+    other party, or says the customer need not deal with anyone."""
+    return points_at_us_only(clause) or blames_only(clause) or negated(clause)
+
+
 def first_match(seen: str) -> Span | None:
     """The clause the model finds sends the customer away, if it is sure enough."""
     model = shipped_model()
-    # Without another party named there is nobody to be sent to: "Please reply with the serial
-    # number", "Please call back later", "You may want to restart the router".
-    if model is None or not names_another_party(seen):
+    if model is None:
+        return None
+    # Without another party named there is mostly nobody to be sent to: "Please reply with the
+    # serial number", "Please call back later", "You may want to restart the router"; only a
+    # verdict the model is very sure of stands then.
+    named = names_another_party(seen)
+    if not named and model.unnamed_threshold > 1.0:
         return None
     verdict = judge(seen, model)
-    if verdict is None or verdict.probability < model.threshold:
+    if verdict is None or verdict.probability < (
+        model.threshold if named else model.unnamed_threshold
+    ):
         return None
     start, end = verdict.clause
-    if points_at_us_only(seen[start:end]) or blames_only(seen[start:end]):
+    if vetoed(seen[start:end]):
         return None
     while start < end and not seen[start].isalnum():
         start += 1

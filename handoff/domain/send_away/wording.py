@@ -119,6 +119,20 @@ _NOUN_USE = re.compile(
     r"|(?!need\b)\w+ed)\b)"
 )
 
+# "Contact form on our website is working again", "Phone charger and cable added to the box",
+# "Contact centre opening hours change next month": a bare word after the verb, and the same
+# clause then has a verb of its own before anyone else is its subject ("Contact support so they
+# are aware" stays an order).
+_PREDICATE = (
+    r"(?:is|are|was|were|isn't|aren't|wasn't|weren't|has|have|had|been|now|(?:re-)?sent|added"
+    r"|included|attached|working|changes?|(?!need\b)[a-z]+ed)"
+)
+_NOUN_PHRASE = re.compile(
+    rf"[A-Z][a-z]*\s+{_NOT_A_NOUN}(?!(?:me|him|her|you|them|us|support|reception)\b)[a-z][a-z-]*\b"
+    r"(?:(?!\s+(?:you|they|he|she|we|it|who|which|that|if|so|because|when|as)\b)[^,;:.!?\n])*?"
+    rf"\s{_PREDICATE}\b"
+)
+
 
 def a_noun_not_an_order(seen: str, start: int) -> bool:
-    return bool(_NOUN_USE.match(seen, start))
+    return bool(_NOUN_USE.match(seen, start) or _NOUN_PHRASE.match(seen, start))
