@@ -9,6 +9,7 @@ The wordings are in lexicon_classes.py.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from handoff.domain.send_away.lexicon_classes import CLASSES
 
@@ -91,7 +92,13 @@ def points_at_us_only(clause: str) -> bool:
     """Whether a clause names our side ("an uns", "our team") and no other party: "Bei Fragen
     wenden Sie sich bitte an uns" invites the customer to us, whatever its verb."""
     lowered = clause.lower()
-    return "OURS" in tagged(lowered) and not _PARTY.search(lowered)
+    tags = [t for t in tagged(lowered) if t.isupper()]
+    # "we" as the one contacted ("contactez-nous", "con nosotros") or as the one who can ("we are
+    # the ones who can help") names our side as well as "our team" does.
+    ours = "OURS" in tags or any(
+        (a, b) in {("CONTACT", "WE"), ("WE", "ONLY")} for a, b in pairwise(tags)
+    )
+    return ours and not _PARTY.search(lowered)
 
 
 _CUES = {"CONTACT", "CLAIM", "DETAILS", "ONLY"}
