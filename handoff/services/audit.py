@@ -9,7 +9,7 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, null, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from handoff.domain.errors import Forbidden
 from handoff.domain.events import Recorded
@@ -17,7 +17,14 @@ from handoff.domain.principals import Actor
 from handoff.domain.vocabulary import REQUEST_STATES
 from handoff.history.fold import HandoffState, RequestState, SessionState, fold
 from handoff.history.verification import verify_cases
-from handoff.services.queries import Page, check_limit, decode_cursor, encode_cursor, get_case
+from handoff.services.queries import (
+    Page,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    get_case,
+    visible_case,
+)
 from handoff.services.views import EventView, Owner
 from handoff.services.visibility import visible_cases
 from handoff.store.db import Database
@@ -106,9 +113,10 @@ def case_history(
     """One case's events in `seq` order, a page at a time."""
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
-    get_case(db, actor, case_id)  # not visible: not found
     query = select(Event).where(Event.case_id == case_id).order_by(Event.seq)
-    return _page_after(db, query, Event.seq, limit, position)
+    with db.reading() as session:
+        visible_case(session, actor, case_id)  # not visible: not found
+        return _page_in(session, query, Event.seq, limit, position)
 
 
 def case_as_of(
@@ -238,11 +246,22 @@ def _page_after(
     position: dict[str, Any] | None,
 ) -> Page[EventView]:
     """Up to `limit` events of `query` (ordered by `key`) after the cursor's position."""
+    with db.reading() as session:
+        return _page_in(session, query, key, limit, position)
+
+
+def _page_in(
+    session: Session,
+    query: Select[Event],
+    key: InstrumentedAttribute[int],
+    limit: int,
+    position: dict[str, Any] | None,
+) -> Page[EventView]:
+    """`_page_after`, read in the caller's session."""
     query = query.limit(limit + 1)
     if position:
         query = query.where(key > position["after"])
-    with db.reading() as session:
-        events = list(session.scalars(query))
+    events = list(session.scalars(query))
     more = len(events) > limit
     next_cursor = encode_cursor({"after": getattr(events[limit - 1], key.key)}) if more else None
     return Page([EventView.of(e) for e in events[:limit]], next_cursor)

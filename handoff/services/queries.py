@@ -73,7 +73,8 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def _visible_case(session: Session, actor: Actor, case_id: str) -> Case:
+def visible_case(session: Session, actor: Actor, case_id: str) -> Case:
+    """The case as read in `session`; NotFound when `actor` may not see it."""
     return _visible(session, actor, case_id).case
 
 
@@ -194,7 +195,7 @@ def addressed_to(org_id: str) -> ColumnElement[bool]:
 
 def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:
     with db.reading() as session:
-        _visible_case(session, actor, case_id)
+        visible_case(session, actor, case_id)
         return [EventView.of(e) for e in _events_of(session, case_id)]
 
 
@@ -208,7 +209,7 @@ def newest_events(
     if before is not None:
         query = query.where(Event.seq < before)
     with db.reading() as session:
-        _visible_case(session, actor, case_id)
+        visible_case(session, actor, case_id)
         found = list(session.scalars(query.limit(limit + 1)))
     page = [EventView.of(e) for e in reversed(found[:limit])]
     return page, page[0].seq if len(found) > limit else None
@@ -243,7 +244,7 @@ def _events_of(session: Session, case_id: str) -> Iterator[Event]:
 
 def verify_case(db: Database, actor: Actor, case_id: str) -> Verification:
     with db.reading() as session:
-        case = _visible_case(session, actor, case_id)
+        case = visible_case(session, actor, case_id)
         return chain.verify(_events_of(session, case_id), (case.last_seq, case.last_hash))
 
 
