@@ -182,20 +182,12 @@ def pipelined(conn: Connection) -> Iterator[None]:
     if is_sqlite(conn):
         yield
         return
-    dialect = conn.dialect
     driver: Any = conn.connection.driver_connection
-    errors = dialect.loaded_dbapi.Error
     try:
         with driver.pipeline():
             yield
-    except errors as error:
-        lost = dialect.is_disconnect(error, driver, None)
-        if lost:
-            conn.invalidate(error)
-        sent = "(pipelined statements)"
-        raise DBAPIError.instance(
-            sent, {}, error, errors, connection_invalidated=lost, dialect=dialect
-        ) from error
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(conn, error, "(pipelined statements)", {}, None) from error
 
 
 def rows_of_each(
@@ -227,9 +219,7 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
     """Run one statement on the driver in `conn`'s transaction: its rows, or its row count."""
     for watcher in _watchers:
         watcher(sql, params)
-    dialect = conn.dialect
     driver = conn.connection.driver_connection
-    errors = dialect.loaded_dbapi.Error
     cursor = driver.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
@@ -240,15 +230,25 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
         if cursor.description is None and not _in_pipeline(driver):
             return []
         return cursor.fetchall()
-    except errors as error:
-        lost = dialect.is_disconnect(error, driver, cursor)
-        if lost:
-            conn.invalidate(error)
-        raise DBAPIError.instance(
-            sql, params, error, errors, connection_invalidated=lost, dialect=dialect
-        ) from error
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(conn, error, sql, params, cursor) from error
     finally:
         cursor.close()
+
+
+def _wrapped(
+    conn: Connection, error: Any, sent: str, params: Mapping[str, Any], cursor: Any
+) -> Exception:
+    """The driver's error as SQLAlchemy's, the connection invalidated if it was found lost."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(error, conn.connection.driver_connection, cursor)
+    if lost:
+        conn.invalidate(error)
+    errors = dialect.loaded_dbapi.Error
+    wrapped: Exception = DBAPIError.instance(
+        sent, params, error, errors, connection_invalidated=lost, dialect=dialect
+    )
+    return wrapped
 
 
 PING = "SELECT 1"
