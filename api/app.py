@@ -61,7 +61,7 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         database.rules  # noqa: B018 (a bad send-away rules file stops start-up, not a request)
-        threads = database.settings.api_threads or (8 if database.is_postgres else 4)
+        threads = database.settings.api_threads or 4
         to_thread.current_default_thread_limiter().total_tokens = threads
         if serving:
             # What start-up built (routes, schemas, SQLAlchemy's metadata) lives as long as the

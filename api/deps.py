@@ -4,7 +4,8 @@ import functools
 import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Annotated, Any, ParamSpec, TypeVar, cast
+from dataclasses import dataclass
+from typing import Annotated, Any, ParamSpec, TypeVar, cast, get_type_hints
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -47,28 +48,6 @@ async def on_database(
 request_threads: ContextVar[CapacityLimiter | None] = ContextVar("request_threads", default=None)
 
 
-def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
-    """A sync endpoint or dependency taking `db`, run through `on_database`. For bounded work on
-    one case or one page: long reads (audit search, exports, metrics) stay in worker threads."""
-    if "db" not in inspect.signature(endpoint).parameters:
-        raise TypeError(f"{endpoint.__name__} takes no db, so it cannot run per case")
-    if inspect.iscoroutinefunction(endpoint):
-        raise TypeError(f"{endpoint.__name__} is async already: it would never be awaited")
-
-    @functools.wraps(endpoint)
-    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await on_database(cast(Database, kwargs["db"]), endpoint, *args, **kwargs)
-
-    return call
-
-
-class CaseRouter(APIRouter):
-    """The routers of case work: each sync endpoint runs `per_case`."""
-
-    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().add_api_route(path, per_case(endpoint), **kwargs)
-
-
 bearer = HTTPBearer(auto_error=False, description="A token issued by POST /v1/credentials")
 
 
@@ -108,12 +87,71 @@ def authenticated(request: Request, db: Database, credentials: BearerDep) -> Act
     return actor
 
 
-@per_case
-def caller(request: Request, db: DbDep, credentials: BearerDep) -> Actor:
-    return authenticated(request, db, credentials)
+async def caller(request: Request, db: DbDep, credentials: BearerDep) -> Actor:
+    return await on_database(db, authenticated, request, db, credentials)
 
 
 ActorDep = Annotated[Actor, Depends(caller)]
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A request's bearer token as it came, not read yet (see `per_case`)."""
+
+    request: Request
+    credentials: HTTPAuthorizationCredentials | None
+
+
+async def presented(request: Request, credentials: BearerDep) -> Presented:
+    if credentials is None:
+        raise HTTPException(401, "A valid bearer token is needed.")
+    return Presented(request, credentials)
+
+
+PresentedDep = Annotated[Presented, Depends(presented)]
+
+
+def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
+    """A sync endpoint or dependency taking `db`, run through `on_database`. For bounded work on
+    one case or one page: long reads (audit search, exports, metrics) stay in worker threads.
+
+    An endpoint's `ActorDep` is checked in the same call as its work: FastAPI is given the
+    token as presented (`PresentedDep`, no I/O), and the token is read where the endpoint runs,
+    so a request crosses to a worker thread once, not once for the caller and again for the work.
+    """
+    signature = inspect.signature(endpoint)
+    if "db" not in signature.parameters:
+        raise TypeError(f"{endpoint.__name__} takes no db, so it cannot run per case")
+    if inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"{endpoint.__name__} is async already: it would never be awaited")
+    hints = get_type_hints(endpoint, include_extras=True)
+    callers = [name for name in signature.parameters if hints.get(name) == ActorDep]
+
+    def checked_then_run(*args: Any, **kwargs: Any) -> R:
+        db = cast(Database, kwargs["db"])
+        for name in callers:
+            presented = cast(Presented, kwargs[name])
+            kwargs[name] = authenticated(presented.request, db, presented.credentials)
+        return endpoint(*args, **kwargs)
+
+    @functools.wraps(endpoint)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await on_database(cast(Database, kwargs["db"]), checked_then_run, *args, **kwargs)
+
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            p.replace(annotation=PresentedDep) if p.name in callers else p
+            for p in signature.parameters.values()
+        ]
+    )
+    return call
+
+
+class CaseRouter(APIRouter):
+    """The routers of case work: each sync endpoint runs `per_case`."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().add_api_route(path, per_case(endpoint), **kwargs)
 
 
 async def expected_version(

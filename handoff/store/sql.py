@@ -190,6 +190,13 @@ def pipelined(conn: Connection) -> Iterator[None]:
         raise _wrapped(conn, error, "(pipelined statements)", {}, None) from error
 
 
+def commit_in_pipeline(conn: Connection) -> None:
+    """Inside `pipelined`: COMMIT goes with the statements before it, in the same round trip.
+    The driver's transaction is then over, so the caller's `conn.commit()` that follows only
+    ends SQLAlchemy's (psycopg sends nothing for a connection with no transaction open)."""
+    conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+
+
 def rows_of_each(
     conn: Connection, queries: Sequence[tuple[Statement, Mapping[str, Any]]]
 ) -> list[list[Any]]:

@@ -71,9 +71,20 @@ class SqlWork:
     def __init__(
         self, conn: Connection, session: Session | None = None, *, nested: bool = False
     ) -> None:
-        self.conn, self.session = conn, session
+        self._conn, self.session = conn, session
         self._held: dict[str, Agent] = {}
         self._savepoint: NestedTransaction | None = conn.begin_nested() if nested else None
+        # On PostgreSQL, a command's own transaction sends what it saves with its COMMIT, in one
+        # round trip (see `commit`); anything else writes at once.
+        self._sends_with_commit = session is None and not nested and not sql.is_sqlite(conn)
+        self._staged: list[tuple[Loaded, list[Event]]] = []
+
+    @property
+    def conn(self) -> Connection:
+        """The connection, with what `save` staged written first."""
+        if self._staged:
+            self._write_staged()
+        return self._conn
 
     def hold_agents(self, agent_ids: Sequence[str | None]) -> None:
         """The agents as they are now, held (FOR SHARE) until commit, one by one in id order: a
@@ -129,10 +140,20 @@ class SqlWork:
         return casefile.add(self.conn, case)
 
     def save(self, loaded: Loaded, events: Iterable[Event]) -> None:
-        """What changed on the case, then its new events (after the row they belong to)."""
-        with sql.pipelined(self.conn):
-            casefile.save(self.conn, loaded)
-            event_rows.write(self.conn, loaded.case, events, loaded.unsubscribed)
+        """What changed on the case, then its new events (after the row they belong to): written
+        now, or staged to go with the COMMIT (anything that uses the connection first writes it)."""
+        self._staged.append((loaded, list(events)))
+        if not self._sends_with_commit:
+            self._write_staged()
+
+    def _write_staged(self, *, commit: bool = False) -> None:
+        staged, self._staged = self._staged, []
+        with sql.pipelined(self._conn):
+            for loaded, events in staged:
+                casefile.save(self._conn, loaded)
+                event_rows.write(self._conn, loaded.case, events, loaded.unsubscribed)
+            if commit:
+                sql.commit_in_pipeline(self._conn)
 
     def commit(self) -> None:
         if self.session is not None:
@@ -140,20 +161,22 @@ class SqlWork:
         elif self._savepoint is not None:
             self._savepoint.commit()
         else:
-            self.conn.commit()
+            if self._staged:
+                self._write_staged(commit=True)
+            self._conn.commit()
 
     def start_over(self) -> None:
         """Undo everything, and begin again (taking the write lock again, on SQLite)."""
-        self._held = {}
+        self._held, self._staged = {}, []
         if self.session is not None:
             self.session.rollback()
-            self.conn = self.session.connection()
+            self._conn = self.session.connection()
         elif self._savepoint is not None:
             self._savepoint.rollback()
-            self._savepoint = self.conn.begin_nested()
+            self._savepoint = self._conn.begin_nested()
         else:
-            self.conn.rollback()
-            self.conn.begin()
+            self._conn.rollback()
+            self._conn.begin()
 
     def close(self) -> None:
         """In a savepoint: undo what was not committed (the request's transaction goes on)."""
