@@ -3,14 +3,17 @@ a time, every request it has had (each list in pages).
 
 Plain sync routes, unlike the commands' (api.deps.per_case): FastAPI runs them in worker threads,
 on SQLite too, so clients reading a big case over and over never hold the event loop, and
-`/healthz` and other cases answer meanwhile (SPEC §14; bench/big_case.py)."""
+`/healthz` and other cases answer meanwhile (SPEC §14; bench/big_case.py). A page of events is
+bounded (at most 200), so it runs per case like a command: on SQLite on the loop, without the
+three hops to a worker thread (the token, the read, the answer's validation) that cost more than
+the read itself."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, Cursor, DbDep, Limit
+from api.deps import ActorDep, CaseId, Cursor, DbDep, Limit, per_case
 from api.schemas import outputs
 from api.schemas.fields import Instant, RequestState
 from handoff.history.chain import Verification
@@ -28,6 +31,7 @@ def get_case(case_id: CaseId, db: DbDep, actor: ActorDep, response: Response) ->
 
 
 @router.get("/events", response_model=outputs.Page[outputs.Event], tags=["history"])
+@per_case
 def case_events(
     case_id: CaseId, db: DbDep, actor: ActorDep, limit: Limit = 50, cursor: Cursor = None
 ) -> queries.Page[EventView]:

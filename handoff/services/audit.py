@@ -2,7 +2,7 @@
 events searched or exported across cases, and every chain verified."""
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -23,10 +23,11 @@ from handoff.services.queries import (
     decode_cursor,
     encode_cursor,
     get_case,
-    visible_case,
+    require_visible,
 )
 from handoff.services.views import EventView, Owner
 from handoff.services.visibility import visible_cases
+from handoff.store import event_rows
 from handoff.store.db import Database
 from handoff.store.models import CaseRow, Event
 
@@ -35,10 +36,7 @@ REFERENCE = re.compile(r"(?i)^HC-?0*(\d{1,9})$")
 HEX = re.compile(r"^[0-9a-fA-F]+$")
 EXPORT_BATCH = 1000  # events per query of an export
 CASE_BATCH = 200  # cases per statement when every chain is walked or verified
-EXPORTED = (
-    Event.case_id, Event.seq, Event.type, Event.actor_kind, Event.actor_id, Event.org_id, Event.at,
-    Event.data, Event.prev_hash, Event.hash,
-)  # fmt: skip
+EXPORTED = tuple(getattr(Event, name) for name in event_rows.STORED_EVENT)
 
 
 @dataclass(frozen=True)
@@ -113,10 +111,13 @@ def case_history(
     """One case's events in `seq` order, a page at a time."""
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
-    query = select(Event).where(Event.case_id == case_id).order_by(Event.seq)
     with db.reading() as session:
-        visible_case(session, actor, case_id)  # not visible: not found
-        return _page_in(session, query, Event.seq, limit, position)
+        require_visible(session, actor, case_id)  # not visible: not found
+        after = position["after"] if position else 0
+        rows = event_rows.case_page(session.connection(), case_id, after, limit + 1)
+    more = len(rows) > limit
+    next_cursor = encode_cursor({"after": rows[limit - 1][1]}) if more else None  # its seq
+    return Page([_view_of_row(row) for row in rows[:limit]], next_cursor)
 
 
 def case_as_of(
@@ -257,14 +258,30 @@ def _page_in(
     limit: int,
     position: dict[str, Any] | None,
 ) -> Page[EventView]:
-    """`_page_after`, read in the caller's session."""
-    query = query.limit(limit + 1)
+    """`_page_after`, read in the caller's session: plain rows, as the export reads them."""
+    rows_query = query.with_only_columns(key, *EXPORTED).limit(limit + 1)
     if position:
-        query = query.where(key > position["after"])
-    events = list(session.scalars(query))
-    more = len(events) > limit
-    next_cursor = encode_cursor({"after": getattr(events[limit - 1], key.key)}) if more else None
-    return Page([EventView.of(e) for e in events[:limit]], next_cursor)
+        rows_query = rows_query.where(key > position["after"])
+    rows = session.connection().execute(rows_query).all()
+    more = len(rows) > limit
+    next_cursor = encode_cursor({"after": rows[limit - 1][0]}) if more else None
+    return Page([_view_of_row(row[1:]) for row in rows[:limit]], next_cursor)
+
+
+def _view_of_row(row: Sequence[Any]) -> EventView:
+    """An event from a row of the `EXPORTED` columns (`event_rows.STORED_EVENT`), in order."""
+    case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev, hash = row
+    return EventView(
+        case_id=case_id,
+        seq=seq,
+        type=type,
+        actor={"kind": actor_kind, "id": actor_id},
+        org_id=org_id,
+        at=at,
+        data=data,
+        prev_hash=prev,
+        hash=hash,
+    )
 
 
 def export_events(db: Database, actor: Actor, f: EventFilter) -> Iterator[EventView]:
@@ -286,18 +303,8 @@ def _batches(db: Database, query: Select[Event]) -> Iterator[EventView]:
         with db.reading() as session:
             page = rows_query.where(Event.id > after).limit(EXPORT_BATCH)
             batch = session.connection().execute(page).all()
-        for _id, case_id, seq, type, actor_kind, actor_id, org_id, at, data, prev, hash in batch:
-            yield EventView(
-                case_id=case_id,
-                seq=seq,
-                type=type,
-                actor={"kind": actor_kind, "id": actor_id},
-                org_id=org_id,
-                at=at,
-                data=data,
-                prev_hash=prev,
-                hash=hash,
-            )
+        for row in batch:
+            yield _view_of_row(row[1:])
         if len(batch) < EXPORT_BATCH:
             return
         after = batch[-1][0]

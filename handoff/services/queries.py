@@ -22,7 +22,7 @@ from handoff.history.chain import Verification
 from handoff.history.verification import verify_all as verify_all  # its callers know it from here
 from handoff.services.flow import view_of
 from handoff.services.views import CaseView, EventView, RequestView
-from handoff.services.visibility import can_see, visible_cases
+from handoff.services.visibility import can_see, sees, visible_cases
 from handoff.store import casefile
 from handoff.store.casefile import Loaded
 from handoff.store.db import Database
@@ -76,6 +76,13 @@ def check_limit(limit: int) -> int:
 def visible_case(session: Session, actor: Actor, case_id: str) -> Case:
     """The case as read in `session`; NotFound when `actor` may not see it."""
     return _visible(session, actor, case_id).case
+
+
+def require_visible(session: Session, actor: Actor, case_id: str) -> None:
+    """`visible_case`, for a read that needs only to know: the case is not loaded."""
+    orgs = casefile.participant_orgs(session.connection(), case_id)
+    if orgs is None or not sees(actor, case_id, orgs):
+        raise NotFound("case not found")
 
 
 def _visible(session: Session, actor: Actor, case_id: str) -> Loaded:
@@ -195,7 +202,7 @@ def addressed_to(org_id: str) -> ColumnElement[bool]:
 
 def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:
     with db.reading() as session:
-        visible_case(session, actor, case_id)
+        require_visible(session, actor, case_id)
         return [EventView.of(e) for e in _events_of(session, case_id)]
 
 
@@ -209,7 +216,7 @@ def newest_events(
     if before is not None:
         query = query.where(Event.seq < before)
     with db.reading() as session:
-        visible_case(session, actor, case_id)
+        require_visible(session, actor, case_id)
         found = list(session.scalars(query.limit(limit + 1)))
     page = [EventView.of(e) for e in reversed(found[:limit])]
     return page, page[0].seq if len(found) > limit else None

@@ -228,6 +228,18 @@ def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
     return loaded
 
 
+PARTICIPANT_ORGS = Statement(
+    "SELECT c.id, p.org_id FROM cases c LEFT JOIN participants p ON p.case_id = c.id "
+    "WHERE c.id = :case_id"
+)
+
+
+def participant_orgs(conn: Connection, case_id: str) -> list[str] | None:
+    """The orgs taking part in the case (who may see it), without loading it; None: no case."""
+    rows = PARTICIPANT_ORGS.rows(conn, {"case_id": case_id})
+    return [str(org) for _case, org in rows if org is not None] if rows else None
+
+
 def add_attachment(conn: Connection, attachment: Attachment, content: bytes) -> None:
     """A file given for a case: written at once, never changed."""
     values = {name: getattr(attachment, name) for name in ATTACHMENT_FACTS.names}

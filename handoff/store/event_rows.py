@@ -2,6 +2,7 @@
 transaction (after the case row they belong to), and queued in the webhook outbox."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -19,6 +20,19 @@ INSERT_EVENT = Statement(
     f"INSERT INTO events ({', '.join(STORED_EVENT)}) "
     f"VALUES ({', '.join(':' + name for name in STORED_EVENT)})"
 )
+
+STORED_COLUMNS = EVENT_COLUMNS.only(STORED_EVENT)
+CASE_PAGE = Statement(
+    f"SELECT {', '.join(STORED_EVENT)} FROM events "
+    "WHERE case_id = :case_id AND seq > :after ORDER BY seq LIMIT :limit"
+)
+
+
+def case_page(conn: Connection, case_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+    """Up to `limit` of the case's events after `seq` `after`, in order, each as the values of
+    its `STORED_EVENT` columns."""
+    rows = CASE_PAGE.rows(conn, {"case_id": case_id, "after": after, "limit": limit})
+    return [STORED_COLUMNS.converted(row) for row in rows]
 
 
 def write(

@@ -130,6 +130,11 @@ class Columns:
     def of(cls, table: Table) -> "Columns":
         return cls(tuple(c.key for c in table.c), tuple(kind_of(c) for c in table.c))
 
+    def only(self, names: Sequence[str]) -> "Columns":
+        """These columns of the table, in this order."""
+        kinds = dict(zip(self.names, self.kinds, strict=True))
+        return Columns(tuple(names), tuple(kinds[name] for name in names))
+
     def listed(self, prefix: str = "") -> str:
         return ", ".join(f"{prefix}{name}" for name in self.names)
 
@@ -139,6 +144,10 @@ class Columns:
             name: from_db(kind, value)
             for name, kind, value in zip(self.names, self.kinds, row, strict=True)
         }
+
+    def converted(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A row's values (in this order) as Python values, in the same order."""
+        return tuple(from_db(kind, value) for kind, value in zip(self.kinds, row, strict=True))
 
     def params(self, values: Mapping[str, Any], conn: Connection) -> dict[str, Any]:
         """The driver's parameters for the given columns' values."""
