@@ -145,7 +145,11 @@ class Loaded:
     conn: Connection | None = None  # where it was read: settled requests are read from it
 
     def keep(self, obj: object, values: dict[str, Any]) -> None:
-        self.read[id(obj)] = {k: copy.copy(v) for k, v in values.items()}
+        """The values as read, to tell later what changed: a command may change a JSON value
+        (a dict or a list) in place, so those are copied; the rest cannot change."""
+        self.read[id(obj)] = {
+            k: copy.copy(v) if isinstance(v, (dict, list)) else v for k, v in values.items()
+        }
 
     def request(self, request_id: str) -> Request | None:
         """The case's request `request_id`: one the case carries, or a settled one read now

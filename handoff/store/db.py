@@ -102,6 +102,9 @@ def _postgres_connect_args(query: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in defaults.items() if name not in query}
 
 
+LONE_READ = "handoff_lone_read"  # an execution option: reads of one statement, no BEGIN
+
+
 def _make_sqlite_serialize_writers(engine: Engine) -> None:
     """SQLite has no row locks: a writing transaction takes the database's write lock at BEGIN
     (BEGIN IMMEDIATE), so read-check-write on a case is atomic. WAL lets readers go on meanwhile."""
@@ -118,8 +121,10 @@ def _make_sqlite_serialize_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
-        read_only = conn.get_execution_options().get("handoff_read_only", False)
-        sql.begin_immediate(conn, read_only=read_only)
+        options = conn.get_execution_options()
+        if options.get(LONE_READ, False):  # one statement: SQLite's own implicit transaction
+            return
+        sql.begin_immediate(conn, read_only=options.get("handoff_read_only", False))
 
 
 def _pool_of(settings: Settings) -> dict[str, Any]:
@@ -198,12 +203,12 @@ class Database:
         # and no ROLLBACK round trips around them. A pool of their own keeps its connections in
         # autocommit for good, instead of switching a shared connection there and back (and
         # resetting it) at every checkout.
-        self._lone_reads: Engine = self._read_engine
+        self._lone_reads: Engine = self._read_engine.execution_options(**{LONE_READ: True})
         self._own_lone_reads: Engine | None = None
         if self.is_postgres and engine is None:
             self._own_lone_reads = make_engine(
                 self.settings.database_url,
-                **_pool_of(self.settings),
+                **(_pool_of(self.settings) | {"max_overflow": 0}),  # each is held for one read
                 isolation_level="AUTOCOMMIT",
                 pool_reset_on_return=None,
             )
@@ -299,8 +304,8 @@ class Database:
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
         """A plain connection for one or two Core reads (no ORM session), each seeing what is
-        committed when it runs (on PostgreSQL outside any transaction, on SQLite rolled back);
-        inside a request's own transaction, that transaction's."""
+        committed when it runs (outside any transaction: no BEGIN, no ROLLBACK); inside a
+        request's own transaction, that transaction's."""
         request = joined(self.engine)
         if request is not None:
             yield request
