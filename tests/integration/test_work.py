@@ -47,7 +47,8 @@ def test_a_saved_change_is_written_before_the_command_reads_again(world: World) 
         assert work.agent("dana") is not None
         work.commit()
 
-    assert again is not None and again.case.priority == "urgent"
+    assert again is not None
+    assert again.case.priority == "urgent"
     assert priority_now(world, case_id) == "urgent"
 
 
