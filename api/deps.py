@@ -102,10 +102,29 @@ class Presented:
     credentials: HTTPAuthorizationCredentials | None
 
 
+PRESENTED = "handoff.presented"  # in the request's scope: its token, not checked yet
+
+
 async def presented(request: Request, credentials: BearerDep) -> Presented:
     if credentials is None:
         raise HTTPException(401, "A valid bearer token is needed.")
-    return Presented(request, credentials)
+    request.scope[PRESENTED] = found = Presented(request, credentials)
+    return found
+
+
+async def token_refusal(request: Request) -> HTTPException | None:
+    """For a request refused before its route ran (invalid input), the refusal its token gets
+    (401, or 429), if any: a caller without a valid token learns nothing of the input's checks,
+    as when the token was checked before the input."""
+    found: Presented | None = request.scope.get(PRESENTED)
+    if found is None:
+        return None
+    db: Database = request.app.state.db
+    try:
+        await on_database(db, authenticated, request, db, found.credentials)
+    except HTTPException as refused:
+        return refused
+    return None
 
 
 PresentedDep = Annotated[Presented, Depends(presented)]

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import token_refusal
 from api.observability import mask_path
 from api.ui.pages import is_page, page_for_status
 from handoff.domain.errors import (
@@ -105,6 +106,8 @@ def _code_of(status: int) -> str:
 async def render(request: Request, exc: Exception) -> Response:
     """The one exception handler: engine errors, invalid input, HTTP errors and the unexpected.
     Under the web UI's addresses the answer is a page in the same words and status."""
+    if isinstance(exc, RequestValidationError):
+        exc = await token_refusal(request) or exc
     answer = _problem_of(request, exc)
     if not is_page(request.url.path):
         return answer

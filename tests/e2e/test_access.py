@@ -286,3 +286,21 @@ def test_only_the_owner_orgs_people_and_system_are_given_the_customers_status_pa
     given = {who for who, link in links.items() if link is not None}
     assert given == {"dana", "dave", "sam", "acme-crm"}
     assert links["dana"].startswith("/c/")
+
+
+def test_a_token_that_is_not_valid_is_refused_before_the_input_is_judged(
+    client: TestClient,
+) -> None:
+    case = unclaimed(client)
+    bad_body = {"text": 12, "visibility": "shouting"}
+    path = f"{case['case']}/notes"
+
+    forged = client.post(path, json=bad_body, headers={"Authorization": "Bearer tok-forged"})
+    missing = client.post(path, json=bad_body)
+    bad_id = client.post("/v1/cases/not a case id/notes", json=bad_body, headers=headers(None))
+    known = client.post(path, json=bad_body, headers=auth("dana"))
+
+    assert (forged.status_code, forged.json()["code"]) == (401, "unauthorized")
+    assert (missing.status_code, missing.json()["code"]) == (401, "unauthorized")
+    assert bad_id.status_code == 401
+    assert (known.status_code, known.json()["code"]) == (422, "validation_error")
