@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from handoff.config import Settings
@@ -47,7 +47,9 @@ def postgres_migrated() -> Iterator[str]:
             pytest.fail("CI needs PostgreSQL: HANDOFF_TEST_POSTGRES_URL is not set")
         pytest.skip("HANDOFF_TEST_POSTGRES_URL is not set")
     name = f"handoff_test_{os.getpid()}_{secrets.token_hex(3)}"
-    server = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    # A plain engine, without the product's statement timeout: dropping a database waits for a
+    # checkpoint, which on a loaded machine can take longer than any one request may.
+    server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from handoff.store.db import make_engine
@@ -30,9 +30,10 @@ def throwaway_postgres() -> Iterator[str]:
             pytest.fail("CI needs PostgreSQL: HANDOFF_TEST_POSTGRES_URL is not set")
         pytest.skip("HANDOFF_TEST_POSTGRES_URL is not set")
     name = f"handoff_migrations_test_{os.getpid()}"
-    server = make_engine(
-        make_url(POSTGRES_URL).set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
+    # A plain engine, without the product's statement timeout: dropping a database waits for a
+    # checkpoint, which on a loaded machine can take longer than any one request may.
+    server = create_engine(
+        make_url(POSTGRES_URL).set(database="postgres"), isolation_level="AUTOCOMMIT"
     )
     with server.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
