@@ -208,7 +208,7 @@ class Database:
         if self.is_postgres and engine is None:
             self._own_lone_reads = make_engine(
                 self.settings.database_url,
-                **(_pool_of(self.settings) | {"max_overflow": 0}),  # each is held for one read
+                **_pool_of(self.settings),  # overflow too: no request queues behind a slow connect
                 isolation_level="AUTOCOMMIT",
                 pool_reset_on_return=None,
             )
