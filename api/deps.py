@@ -119,9 +119,8 @@ async def token_refusal(request: Request) -> HTTPException | None:
     found: Presented | None = request.scope.get(PRESENTED)
     if found is None:
         return None
-    db: Database = request.app.state.db
     try:
-        await on_database(db, authenticated, request, db, found.credentials)
+        await caller(request, request.app.state.db, found.credentials)
     except HTTPException as refused:
         return refused
     return None

@@ -140,10 +140,7 @@ class Columns:
 
     def values(self, row: Sequence[Any]) -> dict[str, Any]:
         """A row's values (in this order) as Python values by column name."""
-        return {
-            name: from_db(kind, value)
-            for name, kind, value in zip(self.names, self.kinds, row, strict=True)
-        }
+        return dict(zip(self.names, self.converted(row), strict=True))
 
     def converted(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A row's values (in this order) as Python values, in the same order."""
