@@ -199,22 +199,15 @@ class Database:
         self.engine = engine or make_engine(self.settings.database_url, **_pool_of(self.settings))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_engine = self.engine.execution_options(handoff_read_only=True)
-        # One-statement reads (a token, a revocation) need no transaction on PostgreSQL: no BEGIN
-        # and no ROLLBACK round trips around them. A pool of their own keeps its connections in
-        # autocommit for good, instead of switching a shared connection there and back (and
-        # resetting it) at every checkout.
-        self._lone_reads: Engine = self._read_engine.execution_options(**{LONE_READ: True})
-        self._own_lone_reads: Engine | None = None
-        if self.is_postgres and engine is None:
-            self._own_lone_reads = make_engine(
-                self.settings.database_url,
-                **_pool_of(self.settings),  # overflow too: no request queues behind a slow connect
-                isolation_level="AUTOCOMMIT",
-                pool_reset_on_return=None,
-            )
-            self._lone_reads = self._own_lone_reads
-        elif self.is_postgres:
-            self._lone_reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # One-statement reads (a token, a revocation) need no transaction: no BEGIN and no
+        # ROLLBACK round trips around them. They share the commands' pool (a pool of their own
+        # was tried: after an outage each pool found its lost connections apart, and the first
+        # request back waited out two connect timeouts instead of one).
+        self._lone_reads: Engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.is_postgres
+            else self._read_engine.execution_options(**{LONE_READ: True})
+        )
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @cached_property
@@ -323,8 +316,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._own_lone_reads is not None:
-            self._own_lone_reads.dispose()
 
 
 # The database refuses to change history (SPEC §6). Used by the migration and by tests.
