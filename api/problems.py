@@ -6,6 +6,7 @@ members next to `type`, `title`, `status`, `detail` and `code`.
 
 import json
 import logging
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -31,6 +32,7 @@ from handoff.domain.errors import (
     Refusal,
     TooLarge,
 )
+from handoff.store.connecting import asked_at
 
 MEDIA_TYPE = "application/problem+json"
 # The database is away or too slow (refused connection, connect/pool/lock/statement timeout):
@@ -193,9 +195,19 @@ class DatabaseUnavailableMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
+        asked = asked_at.set(time.monotonic())  # see handoff.store.connecting
+        try:
+            if scope["type"] == "http":
+                await self._answer(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            asked_at.reset(asked)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         progress = {"started": False, "finished": False}
 
         async def send_and_note(message: Message) -> None:

@@ -1,7 +1,6 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -11,14 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from handoff.config import Settings
 from handoff.domain.canonical import canonical_json
 from handoff.domain.send_away import PhraseRules, load_rules
-from handoff.store import sql
+from handoff.store import connecting, sql
 from handoff.store.work import SqlWork, joined
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
@@ -57,43 +55,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
     engine = create_engine(url, **kwargs)
-    _ping_pooled_connections(engine)
+    connecting.watch(engine, CONNECT_TIMEOUT)
     return engine.execution_options(**options)
-
-
-RETURNED_AT = "handoff_returned_at"  # in a pooled connection's info: when it came back
-# A connection used this recently, with no connection lost since, is taken without a ping: under
-# steady load that saves a round trip per checkout; after a pause, or once any connection was
-# found lost (the server went away), every older connection is pinged before it is used.
-PING_AFTER_IDLE = 1.0  # seconds
-
-
-def _ping_pooled_connections(engine: Engine) -> None:
-    """A connection taken from the pool is first asked `SELECT 1` (what `pool_pre_ping` does,
-    through handoff.store.sql so that the benchmark sees it) when it sat idle or may have been
-    cut; one that fails is replaced, with every connection pooled before it (the server went
-    away), so service resumes by itself."""
-    last_lost = [float("-inf")]
-
-    @event.listens_for(engine.pool, "invalidate")
-    def on_invalidate(_dbapi_connection: Any, _record: Any, _exception: Any) -> None:
-        last_lost[0] = time.monotonic()
-
-    @event.listens_for(engine.pool, "checkin")
-    def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info[RETURNED_AT] = time.monotonic()
-
-    @event.listens_for(engine.pool, "checkout")
-    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-        returned = record.info.get(RETURNED_AT)
-        if returned is None:  # just opened (the pool clears info on reconnecting)
-            return
-        if time.monotonic() - returned < PING_AFTER_IDLE and returned > last_lost[0]:
-            return
-        try:
-            sql.ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            raise InvalidatePoolError(f"a pooled connection failed its ping: {error}") from error
 
 
 def _postgres_connect_args(query: Mapping[str, Any]) -> dict[str, Any]:
