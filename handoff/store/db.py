@@ -217,7 +217,11 @@ class Database:
                 work.close()
             return
         with self.writing() as conn:
-            yield SqlWork(conn)
+            work = SqlWork(conn)
+            try:
+                yield work
+            finally:
+                work.close()
 
     def one_writer_at_a_time(self) -> AbstractContextManager[None]:
         """This process's turn to write (a request's own transaction holds it throughout)."""

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from psycopg.pq import PipelineStatus
+from psycopg import IsolationLevel
+from psycopg.pq import PipelineStatus, TransactionStatus
 from psycopg.types.json import Json
 from sqlalchemy import JSON, Boolean, Connection, Table
 from sqlalchemy.exc import DBAPIError
@@ -191,16 +192,66 @@ def pipelined(conn: Connection) -> Iterator[None]:
     driver: Any = conn.connection.driver_connection
     try:
         with driver.pipeline():
+            begin = conn.info.pop(_BEGIN_OWED, None)
+            if begin is not None:
+                _send(driver, begin)
             yield
     except conn.dialect.loaded_dbapi.Error as error:
         raise _wrapped(conn, error, "(pipelined statements)", {}, None) from error
 
 
 def commit_in_pipeline(conn: Connection) -> None:
-    """Inside `pipelined`: COMMIT goes with the statements before it, in the same round trip.
-    The driver's transaction is then over, so the caller's `conn.commit()` that follows only
-    ends SQLAlchemy's (psycopg sends nothing for a connection with no transaction open)."""
-    conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+    """Inside `pipelined`: COMMIT goes with the statements before it, in the same round trip
+    (psycopg's own `commit()` would wait for its answer there, and again on leaving). The
+    driver's transaction is then over, so the caller's `conn.commit()` that follows only ends
+    SQLAlchemy's (psycopg sends nothing for a connection with no transaction open)."""
+    if conn.info.pop(_BEGIN_OWED, None) is None:  # else nothing was begun: nothing to commit
+        _send(conn.connection.driver_connection, "COMMIT")
+
+
+# A command's own transaction on PostgreSQL sends its BEGIN with its first statements, in their
+# round trip. Left to itself, psycopg sends BEGIN alone and waits for its answer (in a pipeline
+# too): a round trip more for every command. So for such a transaction the driver is put in
+# autocommit (it then sends no BEGIN of its own) and the BEGIN it would have sent is owed here,
+# in the connection's `info`, until the first statement goes.
+_BEGIN_OWED = "handoff_begin_owed"
+
+
+def begin_with_first_statements(conn: Connection) -> None:
+    """On PostgreSQL, until `end_own_transaction`: `conn`'s transaction begins with the first
+    statement this module sends, in the same round trip. SQLite: nothing changes."""
+    if is_sqlite(conn):
+        return
+    driver: Any = conn.connection.driver_connection
+    driver.autocommit = True
+    parts = ["BEGIN"]  # what psycopg itself would send
+    if driver.isolation_level is not None:
+        level = IsolationLevel(driver.isolation_level)
+        parts += ["ISOLATION LEVEL", level.name.replace("_", " ")]
+    if driver.read_only is not None:
+        parts.append("READ ONLY" if driver.read_only else "READ WRITE")
+    conn.info[_BEGIN_OWED] = " ".join(parts)
+
+
+def end_own_transaction(conn: Connection) -> None:
+    """After `begin_with_first_statements`: what was not committed is rolled back, and the
+    driver begins its transactions itself again (as the pool's other users expect)."""
+    if is_sqlite(conn) or conn.closed or conn.invalidated:
+        return
+    conn.info.pop(_BEGIN_OWED, None)
+    driver: Any = conn.connection.driver_connection
+    if driver.closed:
+        return
+    if driver.info.transaction_status != TransactionStatus.IDLE:
+        conn.rollback()
+    driver.autocommit = False
+
+
+def _send(driver: Any, statement: str) -> None:
+    """A statement of no parameters and no rows (BEGIN, COMMIT), seen by the watchers."""
+    for watcher in _watchers:
+        watcher(statement, {})
+    driver.execute(statement)
 
 
 def rows_of_each(
@@ -232,10 +283,14 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
     """Run one statement on the driver in `conn`'s transaction: its rows, or its row count."""
     for watcher in _watchers:
         watcher(sql, params)
-    driver = conn.connection.driver_connection
-    cursor = driver.cursor()  # type: ignore[union-attr]
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
     try:
-        cursor.execute(sql, params)
+        if _BEGIN_OWED in conn.info and not _in_pipeline(driver):
+            with pipelined(conn):  # the transaction's BEGIN first, in the same round trip
+                cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params)
         if not fetch:
             return cursor.rowcount
         # Inside `pipelined` a statement's description is known only once answered: fetching

@@ -76,8 +76,11 @@ class SqlWork:
         self._savepoint: NestedTransaction | None = conn.begin_nested() if nested else None
         # On PostgreSQL, a command's own transaction sends what it saves with its COMMIT, in one
         # round trip (see `commit`); anything else writes at once.
+        # Its BEGIN goes with its first statements too (`sql.begin_with_first_statements`).
         self._sends_with_commit = session is None and not nested and not sql.is_sqlite(conn)
         self._staged: list[tuple[Loaded, list[Event]]] = []
+        if self._sends_with_commit:
+            sql.begin_with_first_statements(conn)
 
     @property
     def conn(self) -> Connection:
@@ -177,8 +180,12 @@ class SqlWork:
         else:
             self._conn.rollback()
             self._conn.begin()
+            if self._sends_with_commit:
+                sql.begin_with_first_statements(self._conn)
 
     def close(self) -> None:
-        """In a savepoint: undo what was not committed (the request's transaction goes on)."""
+        """Undo what was not committed: in a savepoint, the request's transaction goes on."""
         if self._savepoint is not None and self._savepoint.is_active:
             self._savepoint.rollback()
+        if self._sends_with_commit:
+            sql.end_own_transaction(self._conn)

@@ -1,8 +1,15 @@
 """One command's transaction (handoff.store.work): what it saves is written with its COMMIT, or
 before anything else it asks of the database, and never when it starts over or rolls back."""
 
+import contextlib
+
+import pytest
+
 from handoff import services
+from handoff.config import Settings
 from handoff.store import casefile
+from handoff.store.db import Database
+from handoff.store.sql import Statement
 from handoff.store.work import SqlWork
 from tests.integration.world import World
 
@@ -71,3 +78,38 @@ def test_starting_over_forgets_what_was_saved(world: World) -> None:
         work.commit()
 
     assert priority_now(world, case_id) == "normal"
+
+
+SET_LOW = Statement("UPDATE cases SET priority = 'low' WHERE id = :case_id")
+
+
+def ended(db: Database, case_id: str, how: str) -> None:
+    """A command on the case ended `how`: committed, left, or failed halfway."""
+    with contextlib.suppress(RuntimeError), db.work() as work:
+        save_urgent(work, case_id)
+        if how == "committed":
+            work.commit()
+        elif how == "failed":
+            raise RuntimeError("the command broke off")
+
+
+@pytest.mark.parametrize("how", ["committed", "left", "failed"])
+def test_after_a_command_its_connection_keeps_the_next_users_statements_in_a_transaction(
+    world: World, how: str
+) -> None:
+    """On PostgreSQL a command's own transaction is begun with its first statements (its driver
+    in autocommit meanwhile): however the command ends, the connection goes back to the pool
+    beginning its transactions itself, so the next user's statements are never committed one by
+    one. One connection in the pool, so the next user gets that one."""
+    url = world.db.engine.url.render_as_string(hide_password=False)
+    db = Database(Settings(database_url=url, pool_size=1, pool_max_overflow=0))
+    case_id = open_case(world)
+    ended(db, case_id, how)
+    expected = priority_now(world, case_id)
+
+    with db.writing() as conn:
+        SET_LOW.execute(conn, {"case_id": case_id})
+        conn.rollback()
+
+    assert priority_now(world, case_id) == expected
+    db.dispose()
