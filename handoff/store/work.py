@@ -82,9 +82,9 @@ class SqlWork:
         if self._sends_with_commit:
             sql.begin_with_first_statements(conn)
 
-    @property
-    def conn(self) -> Connection:
-        """The connection, with what `save` staged written first."""
+    def connection(self) -> Connection:
+        """The connection, to send a statement on: what `save` staged is sent first, so that
+        the statement sees it."""
         if self._staged:
             self._write_staged()
         return self._conn
@@ -94,7 +94,7 @@ class SqlWork:
         deactivation waits for this transaction, or this one sees the agent inactive. On SQLite
         the write lock already holds."""
         for agent_id in sorted({a for a in agent_ids if a}):
-            rows = LOCK_AGENT.rows(self.conn, {"agent_id": agent_id})
+            rows = LOCK_AGENT.rows(self.connection(), {"agent_id": agent_id})
             if rows:
                 self._held[agent_id] = casefile.agent_of(rows[0])
 
@@ -103,44 +103,44 @@ class SqlWork:
         held = self._held.get(agent_id)
         if held is not None:
             return held
-        rows = AGENT.rows(self.conn, {"agent_id": agent_id})
+        rows = AGENT.rows(self.connection(), {"agent_id": agent_id})
         return casefile.agent_of(rows[0]) if rows else None
 
     def fallback_owner(self, org_id: str, excluding: str | None = None) -> Agent | None:
         for role in ("supervisor", "rep"):
             params = {"org_id": org_id, "role": role, "excluding": excluding or ""}
-            rows = FALLBACK_OWNER.rows(self.conn, params)
+            rows = FALLBACK_OWNER.rows(self.connection(), params)
             if rows:
                 return casefile.agent_of(rows[0])
         return None
 
     def org_exists(self, org_id: str) -> bool:
-        return bool(ORG_WINDOWS.rows(self.conn, {"org_id": org_id}))
+        return bool(ORG_WINDOWS.rows(self.connection(), {"org_id": org_id}))
 
     def org_windows(self, org_id: str) -> dict[str, Any] | None:
         """The org's overrides of the deployment's windows (None: none)."""
-        rows = ORG_WINDOWS.rows(self.conn, {"org_id": org_id})
+        rows = ORG_WINDOWS.rows(self.connection(), {"org_id": org_id})
         windows: dict[str, Any] | None = from_db(Kind.JSON, rows[0][0]) if rows else None
         return windows
 
     def customer_presence(self, org_id: str) -> str | None:
         """The org's own customer_presence setting (None: the deployment's)."""
-        rows = ORG_PRESENCE.rows(self.conn, {"org_id": org_id})
+        rows = ORG_PRESENCE.rows(self.connection(), {"org_id": org_id})
         return str(rows[0][0]) if rows and rows[0][0] else None
 
     def next_case_number(self) -> int:
-        return int(NEXT_CASE_NUMBER.rows(self.conn)[0][0])
+        return int(NEXT_CASE_NUMBER.rows(self.connection())[0][0])
 
     def add_attachment(self, attachment: Attachment, content: bytes) -> None:
-        casefile.add_attachment(self.conn, attachment, content)
+        casefile.add_attachment(self.connection(), attachment, content)
 
     def lock_case(self, case_id: str) -> Loaded | None:
         """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until
         commit; `save` writes what changed on it."""
-        return casefile.load(self.conn, case_id, lock=True)
+        return casefile.load(self.connection(), case_id, lock=True)
 
     def new_case(self, case: Case) -> Loaded:
-        return casefile.add(self.conn, case)
+        return casefile.add(self.connection(), case)
 
     def save(self, loaded: Loaded, events: Iterable[Event]) -> None:
         """What changed on the case, then its new events (after the row they belong to): written

@@ -50,7 +50,7 @@ def test_a_saved_change_is_written_before_the_command_reads_again(world: World) 
 
     with world.db.work() as work:
         save_urgent(work, case_id)
-        again = casefile.load(work.conn, case_id, lock=False)
+        again = casefile.load(work.connection(), case_id, lock=False)
         assert work.agent("dana") is not None
         work.commit()
 
