@@ -3,7 +3,7 @@
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -210,18 +210,11 @@ class Database:
             return
         request = joined(self.engine)
         if request is not None:  # a savepoint of the request's transaction
-            work = SqlWork(request, nested=True)
-            try:
+            with closing(SqlWork(request, nested=True)) as work:
                 yield work
-            finally:
-                work.close()
             return
-        with self.writing() as conn:
-            work = SqlWork(conn)
-            try:
-                yield work
-            finally:
-                work.close()
+        with self.writing() as conn, closing(SqlWork(conn)) as work:
+            yield work
 
     def one_writer_at_a_time(self) -> AbstractContextManager[None]:
         """This process's turn to write (a request's own transaction holds it throughout)."""

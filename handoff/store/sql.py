@@ -205,8 +205,7 @@ def commit_in_pipeline(conn: Connection) -> None:
     (psycopg's own `commit()` would wait for its answer there, and again on leaving). The
     driver's transaction is then over, so the caller's `conn.commit()` that follows only ends
     SQLAlchemy's (psycopg sends nothing for a connection with no transaction open)."""
-    if conn.info.pop(_BEGIN_OWED, None) is None:  # else nothing was begun: nothing to commit
-        _send(conn.connection.driver_connection, "COMMIT")
+    _send(conn.connection.driver_connection, "COMMIT")
 
 
 # A command's own transaction on PostgreSQL sends its BEGIN with its first statements, in their
@@ -286,7 +285,7 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        if _BEGIN_OWED in conn.info and not _in_pipeline(driver):
+        if _BEGIN_OWED in conn.info:  # (`pipelined` sends it on entering: none is owed inside)
             with pipelined(conn):  # the transaction's BEGIN first, in the same round trip
                 cursor.execute(sql, params)
         else:

@@ -75,8 +75,8 @@ class SqlWork:
         self._held: dict[str, Agent] = {}
         self._savepoint: NestedTransaction | None = conn.begin_nested() if nested else None
         # On PostgreSQL, a command's own transaction sends what it saves with its COMMIT, in one
-        # round trip (see `commit`); anything else writes at once.
-        # Its BEGIN goes with its first statements too (`sql.begin_with_first_statements`).
+        # round trip (see `commit`), and its BEGIN with its first statements
+        # (`sql.begin_with_first_statements`); anything else writes at once.
         self._sends_with_commit = session is None and not nested and not sql.is_sqlite(conn)
         self._staged: list[tuple[Loaded, list[Event]]] = []
         if self._sends_with_commit:

@@ -24,7 +24,6 @@ class Answer:
     content_type: str = ""
     code: str | None = None
     error: str | None = None
-    what: str = ""  # the method and path asked
 
 
 class Load:
@@ -97,20 +96,12 @@ class Load:
         try:
             response = client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as error:
-            self._note(
-                Answer(
-                    asked,
-                    time.monotonic() - asked,
-                    None,
-                    error=repr(error),
-                    what=f"{method} {path}",
-                )
-            )
+            self._note(Answer(asked, time.monotonic() - asked, None, error=repr(error)))
             return None
         took = time.monotonic() - asked
         kind = response.headers.get("content-type", "")
         code = response.json().get("code") if kind.startswith("application/problem") else None
-        self._note(Answer(asked, took, response.status_code, kind, code, what=f"{method} {path}"))
+        self._note(Answer(asked, took, response.status_code, kind, code))
         if method == "POST" and response.is_success:
             self._acked(path, response.json())
         return response
