@@ -70,7 +70,7 @@ class Presence(BaseModel):
     via: str = Field(description="How the presence was established: agent, link, system, attested")
 
 
-class Missing(BaseModel):
+class WaitingFor(BaseModel):
     party: str
     org_id: str | None = None
     agent_id: str | None = None
@@ -84,8 +84,13 @@ class JointSession(BaseModel):
     present: list[Presence]
     started_at: datetime
     ended_at: datetime | None
-    missing: list[Missing] = Field(
-        default_factory=list, description="Who the session's handoff still waits for."
+    missing: list[str] = Field(
+        default_factory=list,
+        description="The parties the session's handoff still waits for: owner, receiver, customer.",
+    )
+    waiting_for: list[WaitingFor] = Field(
+        default_factory=list,
+        description="The same parties, each with its org and agent where there is one.",
     )
 
 

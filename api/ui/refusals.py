@@ -33,7 +33,13 @@ def _open_requests(d: Details, names: Directory) -> str | None:
 
 
 def _warm_session_required(d: Details, names: Directory) -> str | None:
-    missing = [m for m in d.get("missing") or [] if isinstance(m, Mapping) and m.get("party")]
+    # `waiting_for` names each agent; refusals recorded before it existed kept them in `missing`.
+    named = d.get("waiting_for") or d.get("missing") or []
+    missing = [
+        m if isinstance(m, Mapping) else {"party": m}
+        for m in named
+        if (isinstance(m, Mapping) and m.get("party")) or (isinstance(m, str) and m)
+    ]
     if not missing:
         return None
     who = [

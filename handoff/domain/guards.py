@@ -1,8 +1,8 @@
 """Named guards of the lifecycle table. Each passes or raises the spec's refusal and details."""
 
 from handoff.domain.attempt import Attempt
-from handoff.domain.authority import party_fits
-from handoff.domain.case import Agent
+from handoff.domain.authority import party_fits, presence_via
+from handoff.domain.case import Agent, SessionParty
 from handoff.domain.errors import Forbidden, InvalidInput, Refusal
 from handoff.domain.send_away import find_send_away
 from handoff.domain.vocabulary import (
@@ -155,23 +155,24 @@ def warm_session_complete(a: Attempt) -> None:
         present = []
     else:
         present = session.present
-    missing: list[dict[str, str | None]] = []
+    waiting_for: list[dict[str, str | None]] = []
     if not any(p.party == "owner" and p.agent_id == case.owner_agent_id for p in present):
-        missing.append({"party": "owner", "agent_id": case.owner_agent_id})
+        waiting_for.append({"party": "owner", "agent_id": case.owner_agent_id})
     if not any(p.party == "receiver" and p.agent_id == acceptor.id for p in present):
-        missing.append({"party": "receiver", "agent_id": acceptor.id})
+        waiting_for.append({"party": "receiver", "agent_id": acceptor.id})
     verified = a.params.get("customer_presence") == "verified"
     proofs = PROVEN_CUSTOMER_VIAS if verified else VIAS
     if not any(p.party == "customer" and (p.via or "attested") in proofs for p in present):
-        missing.append({"party": "customer"})
-    if missing:
-        who = ", ".join(str(m["party"]) for m in missing)  # who they are: in `missing`
+        waiting_for.append({"party": "customer"})
+    if waiting_for:
+        missing = [str(w["party"]) for w in waiting_for]
         proof = " (by their own link or a partner system: this org verifies it)" if verified else ""
         raise Refusal(
             "warm_session_required",
             f"A handoff is accepted only in a live joint session with the owner, the receiver and "
-            f"the customer all present. Missing: {who}{proof}.",
-            missing=missing,
+            f"the customer all present. Missing: {', '.join(missing)}{proof}.",
+            missing=missing,  # the parties' names, as SPEC §12 writes them
+            waiting_for=waiting_for,  # and which agent each one is
             session_id=session.id if session else None,
             **({"customer_presence": "verified"} if verified else {}),
         )
@@ -317,7 +318,9 @@ def party_fits_case(a: Attempt) -> None:
 
 
 def party_not_present(a: Attempt) -> None:
-    if _find_presence(a) is not None:
+    """A party joins once; a customer present on the owner's word may yet prove it."""
+    presence = _find_presence(a)
+    if presence is not None and not proves_presence(presence, a):
         raise Refusal(
             "already_present",
             "That party is already present in the session.",
@@ -330,7 +333,13 @@ def party_present(a: Attempt) -> None:
         raise InvalidInput("party", "that party is not present in the session")
 
 
-def _find_presence(a: Attempt) -> object:
+def proves_presence(presence: SessionParty, a: Attempt) -> bool:
+    """This join, by their own link or a partner system, proves a customer's attested presence."""
+    via, attested = presence_via(a.actor.kind, "customer"), presence.via in (None, "attested")
+    return presence.party == "customer" and attested and via in PROVEN_CUSTOMER_VIAS
+
+
+def _find_presence(a: Attempt) -> SessionParty | None:
     session, agent = a.params.get("session"), _joining_agent(a)
     agent_id = agent.id if agent else None
     present = session.present if session is not None else []

@@ -287,7 +287,11 @@ def _session_after(session: SessionState, session_id: str, event: DomainEvent) -
         return session
     match event:
         case ev.SessionJoined(party=party, agent_id=agent):
-            return replace(session, present=(*session.present, Presence(party, agent)))
+            # Once present, a party stays so; a customer's second join proves the first.
+            joined = Presence(party, agent)
+            if joined in session.present:
+                return session
+            return replace(session, present=(*session.present, joined))
         case ev.SessionLeft(party=party, agent_id=agent):
             gone = Presence(party, agent)
             return replace(session, present=tuple(p for p in session.present if p != gone))

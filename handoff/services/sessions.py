@@ -73,9 +73,15 @@ def join_session(
         lifecycle.fire_session("join", session, change.attempt)
         via = presence_via(actor.kind, party)
         seen = change.now if via == "link" else None
-        session.parties.append(
-            SessionParty(party, agent_of_party, change.now, via=via, seen_at=seen)
+        attested = next(
+            (p for p in session.present if (p.party, p.agent_id) == (party, agent_of_party)), None
         )
+        if attested is not None:  # the customer proves what the owner said (guards.proves_presence)
+            attested.via, attested.seen_at = via, seen
+        else:
+            session.parties.append(
+                SessionParty(party, agent_of_party, change.now, via=via, seen_at=seen)
+            )
         change.record(ev.SessionJoined(session.id, party, agent_of_party, via=via))
         return change.done()
 

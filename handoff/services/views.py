@@ -118,11 +118,14 @@ class SessionView:
     present: list[PresenceView]
     started_at: datetime
     ended_at: datetime | None
-    # Who its handoff still waits for: {"party", "org_id"?, "agent_id"?} each (SPEC §12).
-    missing: list[dict[str, str]] = field(default_factory=list)
+    # Who its handoff still waits for: the parties' names (SPEC §12), and each with its org and
+    # agent where there is one ({"party", "org_id"?, "agent_id"?}).
+    missing: list[str] = field(default_factory=list)
+    waiting_for: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, s: JointSession, case: Case | None = None) -> "SessionView":
+        waiting_for = _waiting_for(s, case) if case is not None else []
         return cls(
             id=s.id,
             case_id=s.case_id,
@@ -134,11 +137,12 @@ class SessionView:
             ],
             started_at=s.started_at,
             ended_at=s.ended_at,
-            missing=_missing(s, case) if case is not None else [],
+            missing=[w["party"] for w in waiting_for],
+            waiting_for=waiting_for,
         )
 
 
-def _missing(session: JointSession, case: Case) -> list[dict[str, str]]:
+def _waiting_for(session: JointSession, case: Case) -> list[dict[str, str]]:
     """Who the session's handoff still waits for: the owner agent as owner, a person of the
     receiving org as receiver, the customer."""
     handoff = case.pending_handoff

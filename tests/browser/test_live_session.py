@@ -215,3 +215,27 @@ def test_a_verified_bank_accepts_only_once_the_customer_joined_from_their_own_li
         expect(present.locator("li", has_text="Nora Lind")).to_contain_text("owner")
         expect(present.locator("li", has_text="Dana Reyes")).to_contain_text("collaborator")
     screenshot(nora, "case-session-verified-accepted")
+
+
+def test_a_customer_the_owner_vouched_for_confirms_it_and_the_verified_bank_accepts(
+    site: Site, person: Window
+) -> None:
+    world = site.world
+    case_id, link = handoff_in_session(world, a_verified_bank(world))
+    session = queries.get_case(world.db, world.agent("dana"), case_id).session
+    assert session is not None
+    services.join_session(world.db, world.agent("dana"), case_id, session.id, "customer")
+    nora = signed_in_at(person(), f"/ui/cases/{case_id}", "nora")
+    act(nora, "join_session")  # as receiver
+    expect(nora.get_by_test_id("present")).to_contain_text("the customer (on the owner's word)")
+
+    customer = person(PHONE)
+    customer.goto(link)
+    expect(customer.get_by_test_id("vouched")).to_be_visible()
+    screenshot(customer, "customer-confirms-presence")
+    customer.get_by_role("button", name="Confirm that you are here").click()
+    expect(nora.get_by_test_id("present")).to_contain_text("the customer (joined from their link)")
+    expect(customer.get_by_test_id("vouched")).to_have_count(0)
+
+    act(nora, "accept_handoff")
+    expect(customer.get_by_test_id("owner")).to_contain_text("Nora Lind")

@@ -135,11 +135,14 @@ def test_vendor_hands_off_to_manufacturer_warm_and_the_case_cannot_bounce_back(
     assert (session["state"], session["handoff_id"]) == ("live", handoff["id"])
     sessions = f"{path}/sessions/{session['id']}"
     act(client, "vic", f"{sessions}/join", {"party": "owner", "agent_id": "vic"})
-    act(client, "mia", f"{sessions}/join", {"party": "receiver", "agent_id": "mia"})
+    waiting = act(client, "mia", f"{sessions}/join", {"party": "receiver", "agent_id": "mia"})
+    assert waiting["session"]["missing"] == ["customer"]
+    assert [w["party"] for w in waiting["session"]["waiting_for"]] == ["customer"]
 
     accept = f"{path}/handoffs/{handoff['id']}/accept"
     answer = refused(client, "mia", accept, {}, "warm_session_required")
-    assert answer["missing"] == [{"party": "customer"}]
+    assert answer["missing"] == ["customer"]
+    assert answer["waiting_for"] == [{"party": "customer"}]
 
     case = act(client, "vendo-phone", f"{sessions}/join", {"party": "customer"})
     assert {p["party"] for p in case["session"]["present"]} == {"owner", "receiver", "customer"}

@@ -213,7 +213,8 @@ def test_accepting_a_handoff_without_a_joint_session_is_refused_and_names_everyo
         services.accept_handoff(db, ben, case_id, handoff.id)
 
     assert refused.value.code == "warm_session_required"
-    assert refused.value.details["missing"] == [
+    assert refused.value.details["missing"] == ["owner", "receiver", "customer"]
+    assert refused.value.details["waiting_for"] == [
         {"party": "owner", "agent_id": "dana"},
         {"party": "receiver", "agent_id": "ben"},
         {"party": "customer"},
@@ -237,9 +238,9 @@ def test_accepting_without_the_customer_present_is_refused_and_names_the_missing
         services.accept_handoff(db, ben, case_id, handoff.id)
 
     assert refused.value.code == "warm_session_required"
-    assert refused.value.details["missing"] == [{"party": "customer"}]
+    assert refused.value.details["missing"] == ["customer"]
     event = assert_refusal_on_record(world, case_id, before, "warm_session_required", "ben")
-    assert event.data["missing"] == [{"party": "customer"}]
+    assert event.data["missing"] == ["customer"]
 
 
 # ping_pong

@@ -98,7 +98,7 @@ def test_vendor_hands_a_missing_part_case_to_the_manufacturer_warm_and_cannot_ge
     with pytest.raises(Refusal) as refused:
         services.accept_handoff(db, mia, case.id, handoff.id)
     assert refused.value.code == "warm_session_required"
-    assert refused.value.details["missing"] == [{"party": "customer"}]
+    assert refused.value.details["missing"] == ["customer"]
     assert queries.get_case(db, vic, case.id).owner.org_id == "vendo"
 
     services.join_session(db, vic, case.id, session.id, "customer")

@@ -3,9 +3,11 @@
 import pytest
 
 from handoff.domain import guards
-from handoff.domain.case import Handoff
+from handoff.domain.case import Case, Handoff, JointSession
 from handoff.domain.errors import InvalidInput, Refusal
+from handoff.domain.principals import Actor
 from tests.unit.cases import (
+    ACME_CRM,
     BEN,
     DANA,
     SAM,
@@ -122,7 +124,8 @@ def test_acceptance_names_every_party_missing_from_the_joint_session(
     with pytest.raises(Refusal) as refused:
         guards.warm_session_complete(a)
     assert refused.value.code == "warm_session_required"
-    assert [m["party"] for m in refused.value.details["missing"]] == missing
+    assert refused.value.details["missing"] == missing
+    assert [w["party"] for w in refused.value.details["waiting_for"]] == missing
 
 
 def test_acceptance_passes_with_owner_receiver_and_customer_all_present() -> None:
@@ -151,3 +154,41 @@ def test_only_the_spec_resolution_codes_are_accepted() -> None:
     guards.resolution_code_valid(attempt(case(), DANA, code="credited"))
     with pytest.raises(InvalidInput):
         guards.resolution_code_valid(attempt(case(), DANA, code="call_your_bank"))
+
+
+CUSTOMER = Actor(kind="customer", id="link", case_id="c1")
+
+
+def _customer_present(via: str) -> tuple[Case, JointSession]:
+    c = case(state="handoff_pending")
+    session = live_session(c, pending_handoff(c), ("customer", None))
+    session.parties[0].via = via
+    return c, session
+
+
+@pytest.mark.parametrize(("who", "via"), [(CUSTOMER, "link"), (ACME_CRM, "system")])
+def test_a_customer_present_on_the_owners_word_may_still_prove_it(who: Actor, via: str) -> None:
+    c, session = _customer_present("attested")
+    guards.party_not_present(attempt(c, who, session=session, party="customer"))
+
+
+@pytest.mark.parametrize(
+    ("who", "present_via"),
+    [(DANA, "attested"), (CUSTOMER, "link"), (ACME_CRM, "link"), (CUSTOMER, "system")],
+)
+def test_a_customer_already_present_or_proven_joins_again_only_as_a_conflict(
+    who: Actor, present_via: str
+) -> None:
+    c, session = _customer_present(present_via)
+    with pytest.raises(Refusal) as refused:
+        guards.party_not_present(attempt(c, who, session=session, party="customer"))
+    assert (refused.value.code, refused.value.details["party"]) == ("already_present", "customer")
+
+
+def test_an_agent_present_joins_again_only_as_a_conflict() -> None:
+    c = case(state="handoff_pending")
+    session = live_session(c, pending_handoff(c), ("owner", "dana"))
+    dana = agent("dana", "acme")
+    with pytest.raises(Refusal) as refused:
+        guards.party_not_present(attempt(c, ACME_CRM, session=session, party="owner", agent=dana))
+    assert refused.value.code == "already_present"

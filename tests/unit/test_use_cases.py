@@ -99,7 +99,7 @@ def test_accepting_without_the_customer_present_is_refused_and_recorded(
         services.accept_handoff(store, BEN, case_id, handoff_id)
 
     assert refused.value.code == "warm_session_required"
-    assert refused.value.details["missing"] == [{"party": "customer"}]
+    assert refused.value.details["missing"] == ["customer"]
     assert store.cases[case_id].owner_org_id == "acme"
     assert store.history(case_id)[-1] == "refused"
 
