@@ -101,6 +101,12 @@ STORED: list[tuple[str, dict[str, Any]]] = [
     ),
     (
         "refused",
+        {"trigger": "accept_handoff", "code": "warm_session_required", "message": "M",
+         "missing": ["customer"], "waiting_for": [{"party": "customer"}], "session_id": "s",
+         "customer_presence": "verified"},
+    ),
+    (
+        "refused",
         {"trigger": "assign", "code": "cold_transfer_forbidden", "message": "M",
          "agent_id": "ben", "agent_org": "bank", "owner_org": "acme"},
     ),
