@@ -2,7 +2,8 @@
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar, cast, get_type_hints
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from api.schemas.fields import CURSOR_PATTERN, ID_PATTERN, IF_MATCH_PATTERN
 from handoff.domain.principals import Actor
-from handoff.services.authentication import TooManyFailedTokens, admit
+from handoff.services.authentication import TooManyFailedTokens, admit, admitted_to_change
 from handoff.store.db import Database
 
 P = ParamSpec("P")
@@ -73,8 +74,29 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 def authenticated(request: Request, db: Database, credentials: BearerDep) -> Actor:
     """The caller, or 401; 429 for an address that sent too many tokens that were not valid."""
-    try:
+    with answering_slowed():
         actor = admit(db, credentials.credentials, client_address(request)) if credentials else None
+    return known(actor)
+
+
+@contextmanager
+def authenticated_to_change(
+    request: Request, db: Database, credentials: BearerDep, case_id: str
+) -> Iterator[Actor]:
+    """As `authenticated`, for a request about to change the case `case_id`: the token is read
+    with the command's first statements (`admitted_to_change`); the command runs inside."""
+    if credentials is None:
+        raise HTTPException(401, "A valid bearer token is needed.")
+    token, address = credentials.credentials, client_address(request)
+    with answering_slowed(), admitted_to_change(db, token, address, case_id) as actor:
+        yield known(actor)
+
+
+@contextmanager
+def answering_slowed() -> Iterator[None]:
+    """429 for an address that sent too many tokens that were not valid."""
+    try:
+        yield
     except TooManyFailedTokens as slowed:
         raise HTTPException(
             429,
@@ -82,6 +104,10 @@ def authenticated(request: Request, db: Database, credentials: BearerDep) -> Act
             f"retry in {slowed.retry_after} s.",
             headers={"Retry-After": str(slowed.retry_after)},
         ) from None
+
+
+def known(actor: Actor | None) -> Actor:
+    """The caller, or 401."""
     if actor is None:
         raise HTTPException(401, "A valid bearer token is needed.")
     return actor
@@ -129,13 +155,15 @@ async def token_refusal(request: Request) -> HTTPException | None:
 PresentedDep = Annotated[Presented, Depends(presented)]
 
 
-def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
+def per_case(endpoint: Callable[P, R], *, changes_case: bool = False) -> Callable[P, Any]:
     """A sync endpoint or dependency taking `db`, run through `on_database`. For bounded work on
     one case or one page: long reads (audit search, exports, metrics) stay in worker threads.
 
     An endpoint's `ActorDep` is checked in the same call as its work: FastAPI is given the
     token as presented (`PresentedDep`, no I/O), and the token is read where the endpoint runs,
     so a request crosses to a worker thread once, not once for the caller and again for the work.
+    `changes_case`: the endpoint changes the case of its `case_id`, and the token is read in the
+    round trip that begins its command (`authenticated_to_change`).
     """
     signature = inspect.signature(endpoint)
     if "db" not in signature.parameters:
@@ -147,6 +175,14 @@ def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
 
     def checked_then_run(*args: Any, **kwargs: Any) -> R:
         db = cast(Database, kwargs["db"])
+        if changes_case and len(callers) == 1:  # the caller read with the change's first rows
+            presented = cast(Presented, kwargs[callers[0]])
+            case_id = cast(str, kwargs["case_id"])
+            with authenticated_to_change(
+                presented.request, db, presented.credentials, case_id
+            ) as actor:
+                kwargs[callers[0]] = actor
+                return endpoint(*args, **kwargs)
         for name in callers:
             presented = cast(Presented, kwargs[name])
             kwargs[name] = authenticated(presented.request, db, presented.credentials)
@@ -166,10 +202,12 @@ def per_case(endpoint: Callable[P, R]) -> Callable[P, Any]:
 
 
 class CaseRouter(APIRouter):
-    """The routers of case work: each sync endpoint runs `per_case`."""
+    """The routers of case work: each sync endpoint runs `per_case`; a POST on one case
+    (`{case_id}` in its path) changes it."""
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().add_api_route(path, per_case(endpoint), **kwargs)
+        changes = "POST" in (kwargs.get("methods") or ()) and "{case_id}" in self.prefix + path
+        super().add_api_route(path, per_case(endpoint, changes_case=changes), **kwargs)
 
 
 async def expected_version(

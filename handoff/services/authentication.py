@@ -1,7 +1,8 @@
 """Who is calling: a bearer token's principal, slowed down for an address that guesses tokens,
 and a web UI session's principal, read afresh from its credential on every request (SPEC §14)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -64,20 +65,49 @@ def admit(db: Database, token: str, address: str, at: datetime | None = None) ->
     until its minute ends, even with a valid token: answering a valid token otherwise would tell
     a guesser which guess was right. A valid token from any other address writes nothing.
     """
-    at = at or now()
-    address = throttle.address_key(address)
+    at, address = at or now(), throttle.address_key(address)
     with db.read_connection() as conn:
         rows = PRINCIPAL_OF_TOKEN.rows(conn, {"token_hash": hash_token(token), "address": address})
-    row = rows[0]
+    actor = _admitted(rows[0], at)
+    if actor is None:
+        _count_failure(db, address, at)
+    return actor
+
+
+@contextmanager
+def admitted_to_change(
+    db: Database, token: str, address: str, case_id: str, at: datetime | None = None
+) -> Iterator[Actor | None]:
+    """As `admit`, for a request that changes the case `case_id`: on PostgreSQL the token is read
+    in the round trip that begins the command's transaction (`Database.opening_change`), which
+    the command inside the block then takes."""
+    if not db.opens_changes_ahead:
+        yield admit(db, token, address, at)
+        return
+    at, address = at or now(), throttle.address_key(address)
+    params = {"token_hash": hash_token(token), "address": address}
+    with db.opening_change(case_id, PRINCIPAL_OF_TOKEN, params) as rows:
+        actor = _admitted(rows[0], at)
+        if actor is not None:
+            yield actor
+            return
+    _count_failure(db, address, at)  # once the case is let go
+    yield None
+
+
+def _admitted(row: Sequence[Any], at: datetime) -> Actor | None:
+    """The principal of a PRINCIPAL_OF_TOKEN row; refused while its address is slowed."""
     failures = Failures.of(row[8], row[9])
     if failures is not None and failures.slowed(at):
         raise TooManyFailedTokens(failures.retry_after(at))
-    actor = _principal(row[:8])
-    if actor is None:
-        failures = throttle.failed(db, address, at)
-        if failures.slowed(at):
-            raise TooManyFailedTokens(failures.retry_after(at))
-    return actor
+    return _principal(row[:8])
+
+
+def _count_failure(db: Database, address: str, at: datetime) -> None:
+    """A token that was not valid, counted against its address (refused once it is slowed)."""
+    failures = throttle.failed(db, address, at)
+    if failures.slowed(at):
+        raise TooManyFailedTokens(failures.retry_after(at))
 
 
 def session_principal(

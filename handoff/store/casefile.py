@@ -181,18 +181,24 @@ def agent_of(row: Sequence[Any]) -> Agent:
     return _build(Agent, AGENTS, row, None)
 
 
-def load(conn: Connection, case_id: str, *, lock: bool) -> Loaded | None:
+def first_step(case_id: str, *, locking: bool) -> list[tuple[Statement, dict[str, Any]]]:
+    """The statements `load` sends first, in one round trip (`locking`: the lock's first)."""
+    key = {"case_id": case_id}
+    first = [(LOCK_CASE, key)] if locking else []
+    return [*first, (LOAD_CASE, key), (LOAD_PARTICIPANTS, key), (LOAD_REQUESTS, key)]
+
+
+def load(
+    conn: Connection, case_id: str, *, lock: bool, first: list[list[Any]] | None = None
+) -> Loaded | None:
     """The case with its child lists (of the requests, the open ones); `lock`: also hold its
     row lock (FOR UPDATE; on SQLite, the write lock BEGIN IMMEDIATE took) until the
-    transaction ends."""
+    transaction ends. `first`: the rows of `first_step`, if they were read already."""
     # The row lock in a statement of its own: under READ COMMITTED a statement sees what was
     # committed before it began, and one that waited for the lock began before the holder
     # committed. PostgreSQL is sent the statements of each step at once (one round trip).
-    key = {"case_id": case_id}
-    locking = lock and not is_sqlite(conn)
-    first: list[tuple[Statement, dict[str, Any]]] = [(LOCK_CASE, key)] if locking else []
-    first += [(LOAD_CASE, key), (LOAD_PARTICIPANTS, key), (LOAD_REQUESTS, key)]
-    found = rows_of_each(conn, first)
+    key, locking = {"case_id": case_id}, lock and not is_sqlite(conn)
+    found = first if first is not None else rows_of_each(conn, first_step(case_id, locking=locking))
     if locking and not found.pop(0):
         return None
     rows, participant_rows, request_rows = found

@@ -17,7 +17,8 @@ from handoff.config import Settings
 from handoff.domain.canonical import canonical_json
 from handoff.domain.send_away import PhraseRules, load_rules
 from handoff.store import connecting, sql
-from handoff.store.work import SqlWork, joined
+from handoff.store.sql import Statement
+from handoff.store.work import SqlWork, joined, offering, take_opened
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
 # statement, and a server that went silent (TCP keepalives) each give up within a stated time,
@@ -208,6 +209,10 @@ class Database:
         if within is not None:
             yield SqlWork(within.connection(), within)
             return
+        opened = take_opened(self.engine)
+        if opened is not None:  # begun by the request (`opening_change`), which ends it
+            yield opened
+            return
         request = joined(self.engine)
         if request is not None:  # a savepoint of the request's transaction
             with closing(SqlWork(request, nested=True)) as work:
@@ -215,6 +220,27 @@ class Database:
             return
         with self.writing() as conn, closing(SqlWork(conn)) as work:
             yield work
+
+    @property
+    def opens_changes_ahead(self) -> bool:
+        """Whether `opening_change` begins a command's transaction ahead (PostgreSQL, outside a
+        request's own transaction)."""
+        return self.is_postgres and joined(self.engine) is None
+
+    @contextmanager
+    def opening_change(
+        self, case_id: str, read: Statement, params: dict[str, Any]
+    ) -> Iterator[list[Any]]:
+        """`read`'s rows, read in the same round trip that begins the transaction of a command
+        about to run on `case_id`, locks the case and reads its first rows (PostgreSQL only, see
+        `opens_changes_ahead`): a request's check of its caller costs no round trip of its own.
+        The first command inside takes that transaction; what is not committed when the block
+        ends is rolled back."""
+        assert self.opens_changes_ahead, "a change is opened ahead only on PostgreSQL"
+        with self.writing() as conn, closing(SqlWork(conn)) as work:
+            rows = work.lock_case_ahead(case_id, read, params)
+            with offering(self.engine, work):
+                yield rows
 
     def one_writer_at_a_time(self) -> AbstractContextManager[None]:
         """This process's turn to write (a request's own transaction holds it throughout)."""

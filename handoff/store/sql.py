@@ -280,16 +280,14 @@ def is_sqlite(conn: Connection) -> bool:
 
 def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -> Any:
     """Run one statement on the driver in `conn`'s transaction: its rows, or its row count."""
-    for watcher in _watchers:
-        watcher(sql, params)
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
         if _BEGIN_OWED in conn.info:  # (`pipelined` sends it on entering: none is owed inside)
             with pipelined(conn):  # the transaction's BEGIN first, in the same round trip
-                cursor.execute(sql, params)
+                _execute(cursor, sql, params)
         else:
-            cursor.execute(sql, params)
+            _execute(cursor, sql, params)
         if not fetch:
             return cursor.rowcount
         # Inside `pipelined` a statement's description is known only once answered: fetching
@@ -301,6 +299,12 @@ def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -
         raise _wrapped(conn, error, sql, params, cursor) from error
     finally:
         cursor.close()
+
+
+def _execute(cursor: Any, sql: str, params: Mapping[str, Any]) -> None:
+    for watcher in _watchers:  # (after the BEGIN it follows, if one was owed)
+        watcher(sql, params)
+    cursor.execute(sql, params)
 
 
 def _wrapped(

@@ -11,6 +11,7 @@ commits the command's change together with the answer kept for the key (handoff.
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, NestedTransaction
@@ -63,6 +64,36 @@ def joined(engine: Engine) -> Connection | None:
     return joined[1] if joined is not None and joined[0] is engine else None
 
 
+@dataclass
+class Opened:
+    """A command's transaction begun before the command ran (`Database.opening_change`)."""
+
+    engine: Engine
+    work: "SqlWork | None"  # None once a command took it
+
+
+_opened: ContextVar[Opened | None] = ContextVar("handoff_opened_change", default=None)
+
+
+@contextmanager
+def offering(engine: Engine, work: "SqlWork") -> Iterator[None]:
+    """While inside, the first command on `engine` runs in `work`, begun already."""
+    token = _opened.set(Opened(engine, work))
+    try:
+        yield
+    finally:
+        _opened.reset(token)
+
+
+def take_opened(engine: Engine) -> "SqlWork | None":
+    """The transaction `offering` offers, to the first command on `engine` that asks."""
+    opened = _opened.get()
+    if opened is None or opened.engine is not engine:
+        return None
+    work, opened.work = opened.work, None
+    return work
+
+
 class SqlWork:
     """The store's side of one command: on the command's own connection, or on the worker's
     session whose transaction already holds the case (then committing commits that session), or
@@ -79,6 +110,8 @@ class SqlWork:
         # (`sql.begin_with_first_statements`); anything else writes at once.
         self._sends_with_commit = session is None and not nested and not sql.is_sqlite(conn)
         self._staged: list[tuple[Loaded, list[Event]]] = []
+        # A case locked before the command ran, with its first rows (`lock_case_ahead`).
+        self._ahead: tuple[str, list[list[Any]]] | None = None
         if self._sends_with_commit:
             sql.begin_with_first_statements(conn)
 
@@ -92,7 +125,10 @@ class SqlWork:
     def hold_agents(self, agent_ids: Sequence[str | None]) -> None:
         """The agents as they are now, held (FOR SHARE) until commit, one by one in id order: a
         deactivation waits for this transaction, or this one sees the agent inactive. On SQLite
-        the write lock already holds."""
+        the write lock already holds. A case locked ahead is let go first (begun again): agents are
+        held before cases, in every transaction."""
+        if self._ahead is not None and any(agent_ids):
+            self.start_over()
         for agent_id in sorted({a for a in agent_ids if a}):
             rows = LOCK_AGENT.rows(self.connection(), {"agent_id": agent_id})
             if rows:
@@ -137,7 +173,18 @@ class SqlWork:
     def lock_case(self, case_id: str) -> Loaded | None:
         """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until
         commit; `save` writes what changed on it."""
-        return casefile.load(self.connection(), case_id, lock=True)
+        ahead, self._ahead = self._ahead, None
+        first = ahead[1] if ahead is not None and ahead[0] == case_id else None
+        return casefile.load(self.connection(), case_id, lock=True, first=first)
+
+    def lock_case_ahead(self, case_id: str, read: Statement, params: dict[str, Any]) -> list[Any]:
+        """PostgreSQL, before the command is known to run: lock the case, read its first rows and
+        `read`'s beside them, in one round trip; `read`'s rows. (PostgreSQL runs them in order,
+        each seeing what was committed when it began: the case's, once its lock is held.)"""
+        first = casefile.first_step(case_id, locking=True)
+        found = sql.rows_of_each(self.connection(), [(read, params), *first])
+        self._ahead = (case_id, found[1:])
+        return list(found[0])
 
     def new_case(self, case: Case) -> Loaded:
         return casefile.add(self.connection(), case)
@@ -170,7 +217,7 @@ class SqlWork:
 
     def start_over(self) -> None:
         """Undo everything, and begin again (taking the write lock again, on SQLite)."""
-        self._held, self._staged = {}, []
+        self._held, self._staged, self._ahead = {}, [], None
         if self.session is not None:
             self.session.rollback()
             self._conn = self.session.connection()
