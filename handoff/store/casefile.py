@@ -13,6 +13,7 @@ settled one when a command names it.
 """
 
 import copy
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,6 +180,13 @@ def _build(cls: type[T], table: Table, row: Sequence[Any], loaded: Loaded | None
 def agent_of(row: Sequence[Any]) -> Agent:
     """An agent from a row of all the agents table's columns, in order."""
     return _build(Agent, AGENTS, row, None)
+
+
+@functools.cache
+def beside_the_lock(read: Statement) -> Statement:
+    """`read`, a query of exactly one row, and the case's lock in one statement: the row, then
+    the case's id if it exists (PostgreSQL; the lock's own statement, FOR UPDATE, as a subquery)."""
+    return Statement(f"SELECT r.*, l.id FROM ({read.sql}) r LEFT JOIN ({LOCK_CASE.sql}) l ON true")
 
 
 def first_step(case_id: str, *, locking: bool) -> list[tuple[Statement, dict[str, Any]]]:

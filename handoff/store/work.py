@@ -178,13 +178,15 @@ class SqlWork:
         return casefile.load(self.connection(), case_id, lock=True, first=first)
 
     def lock_case_ahead(self, case_id: str, read: Statement, params: dict[str, Any]) -> list[Any]:
-        """PostgreSQL, before the command is known to run: lock the case, read its first rows and
-        `read`'s beside them, in one round trip; `read`'s rows. (PostgreSQL runs them in order,
-        each seeing what was committed when it began: the case's, once its lock is held.)"""
-        first = casefile.first_step(case_id, locking=True)
-        found = sql.rows_of_each(self.connection(), [(read, params), *first])
-        self._ahead = (case_id, found[1:])
-        return list(found[0])
+        """PostgreSQL, before the command is known to run: `read`'s one row, read in the statement
+        that locks the case, and the case's first rows, in one round trip. (PostgreSQL runs them in
+        order, each seeing what was committed when it began: the case's, once its lock is held.)"""
+        first = casefile.first_step(case_id, locking=False)
+        locking = (casefile.beside_the_lock(read), {**params, "case_id": case_id})
+        (row, *_), *rows = sql.rows_of_each(self.connection(), [locking, *first])
+        *read_row, locked_id = row
+        self._ahead = (case_id, [[(locked_id,)] if locked_id is not None else [], *rows])
+        return [tuple(read_row)]
 
     def new_case(self, case: Case) -> Loaded:
         return casefile.add(self.connection(), case)
