@@ -115,9 +115,7 @@ def case_history(
         require_visible(session, actor, case_id)  # not visible: not found
         after = position["after"] if position else 0
         rows = event_rows.case_page(session.connection(), case_id, after, limit + 1)
-    more = len(rows) > limit
-    next_cursor = encode_cursor({"after": rows[limit - 1][1]}) if more else None  # its seq
-    return Page([_view_of_row(row) for row in rows[:limit]], next_cursor)
+    return _page_of_rows([(row[1], *row) for row in rows], limit)  # keyed by seq
 
 
 def case_as_of(
@@ -262,7 +260,12 @@ def _page_in(
     rows_query = query.with_only_columns(key, *EXPORTED).limit(limit + 1)
     if position:
         rows_query = rows_query.where(key > position["after"])
-    rows = session.connection().execute(rows_query).all()
+    return _page_of_rows(session.connection().execute(rows_query).all(), limit)
+
+
+def _page_of_rows(rows: Sequence[Sequence[Any]], limit: int) -> Page[EventView]:
+    """A page of events from rows of their key, then the `EXPORTED` columns, read one past
+    `limit`: the next page starts after the key of the last row shown."""
     more = len(rows) > limit
     next_cursor = encode_cursor({"after": rows[limit - 1][0]}) if more else None
     return Page([_view_of_row(row[1:]) for row in rows[:limit]], next_cursor)
