@@ -201,12 +201,25 @@ def per_case(endpoint: Callable[P, R], *, changes_case: bool = False) -> Callabl
     return call
 
 
+_LOCKS_LATE = "handoff_locks_its_case_late"
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def locks_its_case_late(endpoint: E) -> E:
+    """A POST on a case whose command is not begun ahead with its caller's check (`per_case`'s
+    `changes_case`): one that holds agents before the case (claim, assign, accept: agents are
+    held before cases in every transaction), or that reads uploaded files first."""
+    setattr(endpoint, _LOCKS_LATE, True)
+    return endpoint
+
+
 class CaseRouter(APIRouter):
     """The routers of case work: each sync endpoint runs `per_case`; a POST on one case
-    (`{case_id}` in its path) changes it."""
+    (`{case_id}` in its path) changes it, unless it `locks_its_case_late`."""
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         changes = "POST" in (kwargs.get("methods") or ()) and "{case_id}" in self.prefix + path
+        changes = changes and not getattr(endpoint, _LOCKS_LATE, False)
         super().add_api_route(path, per_case(endpoint, changes_case=changes), **kwargs)
 
 

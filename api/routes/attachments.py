@@ -6,7 +6,7 @@ from urllib.parse import quote
 from fastapi import File, Response, UploadFile
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId, locks_its_case_late
 from api.schemas import outputs
 from handoff.domain.attachments import MAX_BYTES, MAX_FILES, GivenFile
 from handoff.services import attachments, queries
@@ -16,6 +16,7 @@ router = CaseRouter(prefix="/v1/cases/{case_id}/attachments", tags=["attachments
 
 
 @router.post("", response_model=outputs.Case)
+@locks_its_case_late
 def attach(
     case_id: CaseId,
     files: Annotated[

@@ -5,7 +5,16 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, CaseRouter, Cursor, DbDep, IfMatch, Limit
+from api.deps import (
+    ActorDep,
+    CaseId,
+    CaseRouter,
+    Cursor,
+    DbDep,
+    IfMatch,
+    Limit,
+    locks_its_case_late,
+)
 from api.schemas import inputs, outputs
 from api.schemas.fields import CaseState, Id
 from handoff import services
@@ -63,6 +72,7 @@ def list_cases(
 
 
 @router.post("/{case_id}/claim", response_model=outputs.Case)
+@locks_its_case_late
 def claim(
     case_id: CaseId,
     db: DbDep,
@@ -76,6 +86,7 @@ def claim(
 
 
 @router.post("/{case_id}/assign", response_model=outputs.Case)
+@locks_its_case_late
 def assign(
     case_id: CaseId,
     body: inputs.Assignment,

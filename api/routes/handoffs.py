@@ -3,7 +3,7 @@
 from fastapi import Response
 
 from api.answers import case_answer
-from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId
+from api.deps import ActorDep, CaseId, CaseRouter, DbDep, IfMatch, ItemId, locks_its_case_late
 from api.schemas import inputs, outputs
 from handoff import services
 from handoff.services.views import CaseView, HandoffView
@@ -28,6 +28,7 @@ def propose_handoff(
 
 
 @router.post("/{handoff_id}/accept", response_model=outputs.Case)
+@locks_its_case_late
 def accept_handoff(
     case_id: CaseId,
     handoff_id: ItemId,

@@ -183,10 +183,13 @@ def agent_of(row: Sequence[Any]) -> Agent:
 
 
 @functools.cache
-def beside_the_lock(read: Statement) -> Statement:
+def beside_the_lock(read: Statement, found: str) -> Statement:
     """`read`, a query of exactly one row, and the case's lock in one statement: the row, then
-    the case's id if it exists (PostgreSQL; the lock's own statement, FOR UPDATE, as a subquery)."""
-    return Statement(f"SELECT r.*, l.id FROM ({read.sql}) r LEFT JOIN ({LOCK_CASE.sql}) l ON true")
+    the case's id if it exists and was locked (PostgreSQL: the lock's FOR UPDATE in a lateral
+    subquery). The case is locked only when the row's column `found` is not null: a read that
+    found nothing (a token that is not valid) locks nothing."""
+    lock = LOCK_CASE.sql.replace(" FOR UPDATE", f" AND r.{found} IS NOT NULL FOR UPDATE")
+    return Statement(f"SELECT r.*, l.id FROM ({read.sql}) r LEFT JOIN LATERAL ({lock}) l ON true")
 
 
 def first_step(case_id: str, *, locking: bool) -> list[tuple[Statement, dict[str, Any]]]:

@@ -229,16 +229,16 @@ class Database:
 
     @contextmanager
     def opening_change(
-        self, case_id: str, read: Statement, params: dict[str, Any]
+        self, case_id: str, read: Statement, params: dict[str, Any], *, found: str
     ) -> Iterator[list[Any]]:
-        """`read`'s rows, read in the same round trip that begins the transaction of a command
-        about to run on `case_id`, locks the case and reads its first rows (PostgreSQL only, see
-        `opens_changes_ahead`): a request's check of its caller costs no round trip of its own.
-        The first command inside takes that transaction; what is not committed when the block
-        ends is rolled back."""
+        """`read`'s one row, read in the same round trip that begins the transaction of a command
+        about to run on `case_id`, locks the case (only if the row's column `found` is not null)
+        and reads its first rows (PostgreSQL only, see `opens_changes_ahead`): a request's check
+        of its caller costs no round trip of its own. The first command inside takes that
+        transaction; what is not committed when the block ends is rolled back."""
         assert self.opens_changes_ahead, "a change is opened ahead only on PostgreSQL"
         with self.writing() as conn, closing(SqlWork(conn)) as work:
-            rows = work.lock_case_ahead(case_id, read, params)
+            rows = work.lock_case_ahead(case_id, read, params, found)
             with offering(self.engine, work):
                 yield rows
 

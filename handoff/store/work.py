@@ -173,16 +173,21 @@ class SqlWork:
     def lock_case(self, case_id: str) -> Loaded | None:
         """Load the case and hold its row lock (FOR UPDATE; on SQLite, the write lock) until
         commit; `save` writes what changed on it."""
+        if self._ahead is not None and self._ahead[0] != case_id:
+            self.start_over()  # another case was locked ahead: one case a transaction
         ahead, self._ahead = self._ahead, None
-        first = ahead[1] if ahead is not None and ahead[0] == case_id else None
+        first = ahead[1] if ahead is not None else None
         return casefile.load(self.connection(), case_id, lock=True, first=first)
 
-    def lock_case_ahead(self, case_id: str, read: Statement, params: dict[str, Any]) -> list[Any]:
+    def lock_case_ahead(
+        self, case_id: str, read: Statement, params: dict[str, Any], found: str
+    ) -> list[Any]:
         """PostgreSQL, before the command is known to run: `read`'s one row, read in the statement
-        that locks the case, and the case's first rows, in one round trip. (PostgreSQL runs them in
-        order, each seeing what was committed when it began: the case's, once its lock is held.)"""
+        that locks the case (when the row's column `found` is not null), and the case's first
+        rows, in one round trip. (PostgreSQL runs them in order, each seeing what was committed
+        when it began: the case's, once its lock is held.)"""
         first = casefile.first_step(case_id, locking=False)
-        locking = (casefile.beside_the_lock(read), {**params, "case_id": case_id})
+        locking = (casefile.beside_the_lock(read, found), {**params, "case_id": case_id})
         (row, *_), *rows = sql.rows_of_each(self.connection(), [locking, *first])
         *read_row, locked_id = row
         self._ahead = (case_id, [[(locked_id,)] if locked_id is not None else [], *rows])

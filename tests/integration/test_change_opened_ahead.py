@@ -34,7 +34,7 @@ def pg_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
 
 # The statements told apart by their first words (as sent: parameters in the driver's style).
 CALLER = " ".join(PRINCIPAL_OF_TOKEN.sql.split())[:60]
-CASE_LOCK = "SELECT id FROM cases WHERE id = %(case_id)s FOR UPDATE"
+CASE_LOCK = "SELECT id FROM cases WHERE id = %(case_id)s"  # FOR UPDATE, alone or in the caller's
 AGENT_LOCK = "FROM agents WHERE id = %(agent_id)s FOR SHARE"
 
 
@@ -100,6 +100,24 @@ def test_a_command_that_holds_agents_begins_again_and_holds_them_before_the_case
     assert case.owner.agent_id == "dana"
 
 
+@pytest.mark.postgres
+def test_a_token_that_is_not_valid_never_waits_for_the_case(pg_world: World) -> None:
+    """A guess locks nothing: with the case held by a command under way, it is answered at once
+    (a lock asked for would wait out the lock timeout, and fail)."""
+    world = pg_world
+    case_id = open_case(world)
+
+    with world.db.work() as busy:
+        assert busy.lock_case(case_id) is not None  # held until this block ends
+        with admitted_to_change(world.db, "tok-nobody", ADDRESS, case_id) as nobody:
+            assert nobody is None
+
+    with world.db.reading() as session:
+        counted = session.get(TokenFailures, ADDRESS)
+    assert counted is not None
+    assert counted.failures == 1
+
+
 def test_a_token_that_is_not_valid_lets_the_case_go_and_is_counted(world: World) -> None:
     case_id = open_case(world)
 
@@ -152,3 +170,20 @@ def test_every_post_on_a_case_reads_its_caller_with_the_cases_lock(pg_world: Wor
     assert first(seen, "BEGIN") < first(seen, CALLER) == first(seen, CASE_LOCK)
     assert sum(CASE_LOCK in s for s in seen) == 1  # the read locks nothing
     assert sum(CALLER in s for s in seen) == 2
+
+
+@pytest.mark.postgres
+def test_a_claim_holds_its_agent_before_its_case_and_reads_its_caller_apart(
+    pg_world: World,
+) -> None:
+    """A route whose command holds agents first is not begun ahead (`locks_its_case_late`): its
+    case is locked once, after the agent."""
+    world = pg_world
+    case_id = open_case(world, claimed=False)
+    with TestClient(create_app(world.db)) as client, sent() as seen:
+        answer = client.post(f"/v1/cases/{case_id}/claim", json={}, headers=auth("dana"))
+        assert answer.status_code == 200, answer.text
+
+    assert sum(CASE_LOCK in s for s in seen) == 1
+    assert first(seen, CALLER) < first(seen, "BEGIN") < first(seen, AGENT_LOCK)
+    assert first(seen, AGENT_LOCK) < first(seen, CASE_LOCK)
