@@ -35,11 +35,8 @@ def _open_requests(d: Details, names: Directory) -> str | None:
 def _warm_session_required(d: Details, names: Directory) -> str | None:
     # `waiting_for` names each agent; refusals recorded before it existed kept them in `missing`.
     named = d.get("waiting_for") or d.get("missing") or []
-    missing = [
-        m if isinstance(m, Mapping) else {"party": m}
-        for m in named
-        if (isinstance(m, Mapping) and m.get("party")) or (isinstance(m, str) and m)
-    ]
+    as_dicts = [{"party": m} if isinstance(m, str) else m for m in named]
+    missing = [m for m in as_dicts if isinstance(m, Mapping) and m.get("party")]
     if not missing:
         return None
     who = [

@@ -107,6 +107,10 @@ class JointSession:
     def present(self) -> list[SessionParty]:
         return [p for p in self.parties if p.left_at is None] if self.state == "live" else []
 
+    def presence_of(self, party: str, agent_id: str | None) -> SessionParty | None:
+        """`party` (as `agent_id`, or the customer as None) while present."""
+        return next((p for p in self.present if (p.party, p.agent_id) == (party, agent_id)), None)
+
 
 @dataclass(eq=False)
 class Attachment:

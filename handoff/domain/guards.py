@@ -2,7 +2,7 @@
 
 from handoff.domain.attempt import Attempt
 from handoff.domain.authority import party_fits, presence_via
-from handoff.domain.case import Agent, SessionParty
+from handoff.domain.case import Agent, JointSession, SessionParty
 from handoff.domain.errors import Forbidden, InvalidInput, Refusal
 from handoff.domain.send_away import find_send_away
 from handoff.domain.vocabulary import (
@@ -341,11 +341,9 @@ def proves_presence(presence: SessionParty, a: Attempt) -> bool:
 
 def _find_presence(a: Attempt) -> SessionParty | None:
     session, agent = a.params.get("session"), _joining_agent(a)
-    agent_id = agent.id if agent else None
-    present = session.present if session is not None else []
-    return next(
-        (p for p in present if p.party == a.params.get("party") and p.agent_id == agent_id), None
-    )
+    if not isinstance(session, JointSession):
+        return None
+    return session.presence_of(str(a.params.get("party")), agent.id if agent else None)
 
 
 def text_given(a: Attempt) -> None:

@@ -87,8 +87,8 @@ def admitted_to_change(
     at, address = at or now(), throttle.address_key(address)
     params = {"token_hash": hash_token(token), "address": address}
     # The case is locked only for a token that is a credential's: a guess locks nothing.
-    with db.opening_change(case_id, PRINCIPAL_OF_TOKEN, params, found="id") as rows:
-        actor = _admitted(rows[0], at)
+    with db.opening_change(case_id, PRINCIPAL_OF_TOKEN, params, found="id") as row:
+        actor = _admitted(row, at)
         if actor is not None:
             yield actor
             return

@@ -73,9 +73,7 @@ def join_session(
         lifecycle.fire_session("join", session, change.attempt)
         via = presence_via(actor.kind, party)
         seen = change.now if via == "link" else None
-        attested = next(
-            (p for p in session.present if (p.party, p.agent_id) == (party, agent_of_party)), None
-        )
+        attested = session.presence_of(party, agent_of_party)
         if attested is not None:  # the customer proves what the owner said (guards.proves_presence)
             attested.via, attested.seen_at = via, seen
         else:
@@ -109,9 +107,9 @@ def leave_session(
         change.check(session=session, party=party, agent=agent)
         lifecycle.fire_session("leave", session, change.attempt)
         via = None
-        for presence in session.present:
-            if presence.party == party and presence.agent_id == agent_of_party:
-                presence.left_at, via = change.now, presence.via
+        presence = session.presence_of(party, agent_of_party)
+        if presence is not None:
+            presence.left_at, via = change.now, presence.via
         change.record(ev.SessionLeft(session.id, party, agent_of_party, via=via, reason=reason))
         return change.done()
 

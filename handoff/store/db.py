@@ -230,7 +230,7 @@ class Database:
     @contextmanager
     def opening_change(
         self, case_id: str, read: Statement, params: dict[str, Any], *, found: str
-    ) -> Iterator[list[Any]]:
+    ) -> Iterator[tuple[Any, ...]]:
         """`read`'s one row, read in the same round trip that begins the transaction of a command
         about to run on `case_id`, locks the case (only if the row's column `found` is not null)
         and reads its first rows (PostgreSQL only, see `opens_changes_ahead`): a request's check
@@ -238,9 +238,9 @@ class Database:
         transaction; what is not committed when the block ends is rolled back."""
         assert self.opens_changes_ahead, "a change is opened ahead only on PostgreSQL"
         with self.writing() as conn, closing(SqlWork(conn)) as work:
-            rows = work.lock_case_ahead(case_id, read, params, found)
+            row = work.lock_case_ahead(case_id, read, params, found)
             with offering(self.engine, work):
-                yield rows
+                yield row
 
     def one_writer_at_a_time(self) -> AbstractContextManager[None]:
         """This process's turn to write (a request's own transaction holds it throughout)."""

@@ -181,7 +181,7 @@ class SqlWork:
 
     def lock_case_ahead(
         self, case_id: str, read: Statement, params: dict[str, Any], found: str
-    ) -> list[Any]:
+    ) -> tuple[Any, ...]:
         """PostgreSQL, before the command is known to run: `read`'s one row, read in the statement
         that locks the case (when the row's column `found` is not null), and the case's first
         rows, in one round trip. (PostgreSQL runs them in order, each seeing what was committed
@@ -191,7 +191,7 @@ class SqlWork:
         (row, *_), *rows = sql.rows_of_each(self.connection(), [locking, *first])
         *read_row, locked_id = row
         self._ahead = (case_id, [[(locked_id,)] if locked_id is not None else [], *rows])
-        return [tuple(read_row)]
+        return tuple(read_row)
 
     def new_case(self, case: Case) -> Loaded:
         return casefile.add(self.connection(), case)
