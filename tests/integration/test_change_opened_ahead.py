@@ -26,7 +26,7 @@ ADDRESS = "192.0.2.7"
 @pytest.fixture
 def pg_world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """The world on PostgreSQL only: SQLite has no round trips to save, and reads the caller on
-    its own (the last two tests hold there too)."""
+    its own (the tests that take `world` run there too)."""
     database = Database(Settings(database_url=database_url("postgres", request, tmp_path)))
     yield build_world(database)
     database.dispose()
@@ -44,7 +44,7 @@ def first(seen: list[str], words: str) -> int:
 
 @contextmanager
 def sent() -> Iterator[list[str]]:
-    """The statements sent to the database inside, each as its first words."""
+    """The statements sent to the database inside, each on one line."""
     seen: list[str] = []
     with sql.watching(lambda statement, _params: seen.append(" ".join(statement.split()))):
         yield seen
