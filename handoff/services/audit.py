@@ -111,10 +111,10 @@ def case_history(
     """One case's events in `seq` order, a page at a time."""
     limit = check_limit(limit)
     position = decode_cursor(cursor, "after")
-    with db.reading() as session:
-        require_visible(session, actor, case_id)  # not visible: not found
+    with db.read_connection() as conn:  # two plain reads: no ORM session, no transaction
+        require_visible(conn, actor, case_id)  # not visible: not found
         after = position["after"] if position else 0
-        rows = event_rows.case_page(session.connection(), case_id, after, limit + 1)
+        rows = event_rows.case_page(conn, case_id, after, limit + 1)
     return _page_of_rows([(row[1], *row) for row in rows], limit)  # keyed by seq
 
 

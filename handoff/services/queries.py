@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 from sqlalchemy.orm import Session
 
 from handoff.config import Windows
@@ -78,9 +78,9 @@ def visible_case(session: Session, actor: Actor, case_id: str) -> Case:
     return _visible(session, actor, case_id).case
 
 
-def require_visible(session: Session, actor: Actor, case_id: str) -> None:
+def require_visible(conn: Connection, actor: Actor, case_id: str) -> None:
     """`visible_case`, for a read that needs only to know: the case is not loaded."""
-    orgs = casefile.participant_orgs(session.connection(), case_id)
+    orgs = casefile.participant_orgs(conn, case_id)
     if orgs is None or not sees(actor, case_id, orgs):
         raise NotFound("case not found")
 
@@ -202,7 +202,7 @@ def addressed_to(org_id: str) -> ColumnElement[bool]:
 
 def case_events(db: Database, actor: Actor, case_id: str) -> list[EventView]:
     with db.reading() as session:
-        require_visible(session, actor, case_id)
+        require_visible(session.connection(), actor, case_id)
         return [EventView.of(e) for e in _events_of(session, case_id)]
 
 
@@ -216,7 +216,7 @@ def newest_events(
     if before is not None:
         query = query.where(Event.seq < before)
     with db.reading() as session:
-        require_visible(session, actor, case_id)
+        require_visible(session.connection(), actor, case_id)
         found = list(session.scalars(query.limit(limit + 1)))
     page = [EventView.of(e) for e in reversed(found[:limit])]
     return page, page[0].seq if len(found) > limit else None

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from psycopg import IsolationLevel
@@ -145,7 +146,17 @@ class Columns:
 
     def converted(self, row: Sequence[Any]) -> tuple[Any, ...]:
         """A row's values (in this order) as Python values, in the same order."""
-        return tuple(from_db(kind, value) for kind, value in zip(self.kinds, row, strict=True))
+        if len(row) != len(self.kinds):
+            raise ValueError(f"a row of {len(row)} values for {len(self.kinds)} columns")
+        values = list(row)
+        for i, kind in self._converting:  # the plain columns' values are taken as they come
+            if values[i] is not None:
+                values[i] = from_db(kind, values[i])
+        return tuple(values)
+
+    @cached_property
+    def _converting(self) -> tuple[tuple[int, Kind], ...]:
+        return tuple((i, kind) for i, kind in enumerate(self.kinds) if kind is not Kind.PLAIN)
 
     def params(self, values: Mapping[str, Any], conn: Connection) -> dict[str, Any]:
         """The driver's parameters for the given columns' values."""
