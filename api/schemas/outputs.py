@@ -74,6 +74,11 @@ class WaitingFor(BaseModel):
     party: str
     org_id: str | None = None
     agent_id: str | None = None
+    customer_presence: str | None = Field(
+        None,
+        description="On the customer: `verified` when the receiving org counts only a presence "
+        "proven by the customer's own link or a partner system (SPEC §12).",
+    )
 
 
 class JointSession(BaseModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from handoff.domain.vocabulary import OPEN_REQUEST_STATES, REQUEST_STATES
+from handoff.domain.vocabulary import OPEN_REQUEST_STATES, PROVEN_CUSTOMER_VIAS, REQUEST_STATES
 
 GENESIS_HASH = "0" * 64
 
@@ -77,6 +77,19 @@ class Handoff:
     reason: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     decided_at: datetime | None = None
+    # The receiving org's own customer_presence, read with the case (None: the deployment's, or
+    # not read); not a fact of the handoff, and never written with it.
+    to_org_presence: str | None = None
+
+
+@dataclass(frozen=True)
+class Awaited:
+    """A party a warm handoff still waits for: who, and of which org and as which agent where
+    that is known."""
+
+    party: str
+    org_id: str | None = None
+    agent_id: str | None = None
 
 
 @dataclass(eq=False)
@@ -91,6 +104,11 @@ class SessionParty:
     id: int | None = None  # given by the database
     via: str | None = None  # how the presence was established: agent, link, system, attested
     seen_at: datetime | None = None  # a customer present by link: their page last said so
+
+
+def proves(presence: SessionParty, proofs: tuple[str, ...] | None) -> bool:
+    """Whether the presence was established by one of `proofs` (None: by any means)."""
+    return proofs is None or (presence.via or "attested") in proofs
 
 
 @dataclass(eq=False)
@@ -196,3 +214,22 @@ class Case:
     @property
     def live_session(self) -> JointSession | None:
         return next((s for s in self.sessions if s.state == "live"), None)
+
+    def awaited(self, *, receiver_id: str | None, verified: bool) -> list[Awaited]:
+        """Who the pending handoff's warm session still waits for (SPEC §12), in this order: the
+        owner agent as owner; as receiver, the agent `receiver_id` (None: any person of the
+        receiving org); the customer, who counts only when proven present if `verified`. With
+        no handoff pending, or no live session for it, every one of them."""
+        handoff, session = self.pending_handoff, self.live_session
+        present = (
+            session.present if handoff and session and session.handoff_id == handoff.id else []
+        )
+        awaited = []
+        if not any(p.party == "owner" and p.agent_id == self.owner_agent_id for p in present):
+            awaited.append(Awaited("owner", self.owner_org_id, self.owner_agent_id))
+        if not any(p.party == "receiver" and receiver_id in (None, p.agent_id) for p in present):
+            awaited.append(Awaited("receiver", handoff.to_org_id if handoff else None, receiver_id))
+        proofs = PROVEN_CUSTOMER_VIAS if verified else None  # None: any presence counts
+        if not any(p.party == "customer" and proves(p, proofs) for p in present):
+            awaited.append(Awaited("customer"))
+        return awaited

@@ -9,7 +9,6 @@ from handoff.domain.vocabulary import (
     PARTIES,
     PROVEN_CUSTOMER_VIAS,
     RESOLUTION_CODES,
-    VIAS,
     WORKING_ROLES,
 )
 
@@ -148,22 +147,13 @@ def not_ping_pong(a: Attempt) -> None:
 def warm_session_complete(a: Attempt) -> None:
     """This handoff's live session has the owner agent present as `owner`, the agent taking the
     case as `receiver` and the customer: as collaborator, either agent does not count."""
-    case, handoff = a.case, a.case.pending_handoff
-    acceptor = _agent_to_own(a)
+    case, acceptor = a.case, _agent_to_own(a)
     session = case.live_session
-    if session is None or handoff is None or session.handoff_id != handoff.id:
-        present = []
-    else:
-        present = session.present
-    waiting_for: list[dict[str, str | None]] = []
-    if not any(p.party == "owner" and p.agent_id == case.owner_agent_id for p in present):
-        waiting_for.append({"party": "owner", "agent_id": case.owner_agent_id})
-    if not any(p.party == "receiver" and p.agent_id == acceptor.id for p in present):
-        waiting_for.append({"party": "receiver", "agent_id": acceptor.id})
     verified = a.params.get("customer_presence") == "verified"
-    proofs = PROVEN_CUSTOMER_VIAS if verified else VIAS
-    if not any(p.party == "customer" and (p.via or "attested") in proofs for p in present):
-        waiting_for.append({"party": "customer"})
+    waiting_for = [
+        {"party": w.party, "agent_id": w.agent_id} if w.party != "customer" else {"party": w.party}
+        for w in case.awaited(receiver_id=acceptor.id, verified=verified)
+    ]
     if waiting_for:
         missing = [str(w["party"]) for w in waiting_for]
         proof = " (by their own link or a partner system: this org verifies it)" if verified else ""

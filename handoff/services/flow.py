@@ -82,7 +82,14 @@ class Change:
         case.updated_at = at
         events = [chain.next_event(case, e, actor, at) for e in (self.event, *self.followups)]
         self.work.save(self.loaded, events)
-        view = view_of(case, actor, self.windows, at, self.db.rules)
+        view = view_of(
+            case,
+            actor,
+            self.windows,
+            at,
+            self.db.rules,
+            presence=self.db.settings.customer_presence,
+        )
         self.work.commit()
         return view
 
@@ -150,10 +157,18 @@ def _record_refusal(work: Work, case_id: str, actor: Actor, trigger: str, refusa
 
 
 def view_of(
-    case: Case, actor: Actor, windows: Windows, at: datetime, rules: PhraseRules | None
+    case: Case,
+    actor: Actor,
+    windows: Windows,
+    at: datetime,
+    rules: PhraseRules | None,
+    *,
+    presence: str,
 ) -> CaseView:
+    """The case as `actor` sees it at `at`; `presence`: the deployment's customer_presence."""
     attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=rules)
     # The status page lets whoever holds it act as the customer: the owner org's people and
     # system only, never its auditor, who reads and does nothing (SPEC §7).
     show_link = actor.org_id == case.owner_org_id and (actor.works_cases or actor.kind == "system")
-    return CaseView.of(case, lifecycle.allowed_actions(attempt), at, show_link=show_link)
+    allowed = lifecycle.allowed_actions(attempt)
+    return CaseView.of(case, allowed, at, show_link=show_link, presence=presence)

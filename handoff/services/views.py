@@ -124,8 +124,9 @@ class SessionView:
     waiting_for: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, s: JointSession, case: Case | None = None) -> "SessionView":
-        waiting_for = _waiting_for(s, case) if case is not None else []
+    def of(cls, s: JointSession, case: Case | None = None, presence: str = "") -> "SessionView":
+        """`case` (with the deployment's customer `presence`): say who its handoff waits for."""
+        waiting_for = _waiting_for(s, case, presence) if case is not None else []
         return cls(
             id=s.id,
             case_id=s.case_id,
@@ -142,21 +143,23 @@ class SessionView:
         )
 
 
-def _waiting_for(session: JointSession, case: Case) -> list[dict[str, str]]:
-    """Who the session's handoff still waits for: the owner agent as owner, a person of the
-    receiving org as receiver, the customer."""
+def _waiting_for(session: JointSession, case: Case, presence: str) -> list[dict[str, str]]:
+    """Who the live session's handoff still waits for: the owner agent as owner, a person of the
+    receiving org as receiver, the customer (proven present, if that org verifies it; its own
+    setting, or the deployment's `presence`)."""
     handoff = case.pending_handoff
     if handoff is None or session.handoff_id != handoff.id or session.state != "live":
         return []
-    present, missing = session.present, []
-    owner = case.owner_agent_id
-    if owner and not any(p.party == "owner" and p.agent_id == owner for p in present):
-        missing.append({"party": "owner", "org_id": case.owner_org_id, "agent_id": owner})
-    if not any(p.party == "receiver" for p in present):
-        missing.append({"party": "receiver", "org_id": handoff.to_org_id})
-    if not any(p.party == "customer" for p in present):
-        missing.append({"party": "customer"})
-    return missing
+    verified = (handoff.to_org_presence or presence) == "verified"
+    awaited = case.awaited(receiver_id=None, verified=verified)
+    proof = {"customer_presence": "verified"} if verified else {}
+    return [
+        {"party": w.party}
+        | ({"org_id": w.org_id} if w.org_id else {})
+        | ({"agent_id": w.agent_id} if w.agent_id else {})
+        | (proof if w.party == "customer" else {})
+        for w in awaited
+    ]
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,10 @@ class CaseView:
     attachment_count: int = 0  # every file given for the case; `attachments` are the newest
 
     @classmethod
-    def of(cls, case: Case, allowed: list[str], now: datetime, *, show_link: bool) -> "CaseView":
+    def of(
+        cls, case: Case, allowed: list[str], now: datetime, *, show_link: bool, presence: str
+    ) -> "CaseView":
+        """`presence`: the deployment's customer_presence, for an org without its own."""
         pending, live = case.pending_handoff, case.live_session
         return cls(
             id=case.id,
@@ -210,7 +216,7 @@ class CaseView:
             ],
             requests=[RequestView.of(r, now) for r in case.requests if r.is_open],
             handoff=HandoffView.of(pending) if pending else None,
-            session=SessionView.of(live, case) if live else None,
+            session=SessionView.of(live, case, presence) if live else None,
             allowed_actions=allowed,
             customer_link=f"/c/{case.customer_link}" if show_link else None,
             resolution=(

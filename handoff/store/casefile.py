@@ -111,7 +111,10 @@ LOAD_PARTICIPANTS = _select(PARTICIPANTS, "case_id = :case_id", "ORDER BY added_
 # case in the order they were made (ix_requests_case_order) than sort a few.
 LOAD_REQUESTS = _select(REQUESTS, f"case_id = :case_id AND state IN ({OPEN_STATES_SQL})")
 LOAD_REQUEST = _select(REQUESTS, "case_id = :case_id AND id = :request_id")
-LOAD_HANDOFFS = _select(HANDOFFS, "case_id = :case_id", "ORDER BY created_at")
+LOAD_HANDOFFS = Statement(  # each with its receiving org's own customer_presence
+    f"SELECT {COLUMNS[HANDOFFS].listed('h.')}, o.customer_presence FROM handoffs h LEFT JOIN orgs"
+    " o ON o.id = h.to_org_id WHERE h.case_id = :case_id ORDER BY h.created_at"
+)
 LOAD_SESSIONS = _select(SESSIONS, "case_id = :case_id", "ORDER BY started_at")
 # The newest ATTACHMENTS_CARRIED files' facts (never their bytes), newest first.
 ATTACHMENTS_CARRIED = 50
@@ -232,7 +235,9 @@ def load(
     then += [(LOAD_ATTACHMENTS, key)] if attachments else []
     more = iter(rows_of_each(conn, then))
     if has_handoffs:
-        case.handoffs = [_build(Handoff, HANDOFFS, r, loaded) for r in next(more)]
+        for *columns, presence in next(more):
+            case.handoffs.append(_build(Handoff, HANDOFFS, columns, loaded))
+            case.handoffs[-1].to_org_presence = presence
     if has_sessions:
         sessions = [_build(JointSession, SESSIONS, r, loaded) for r in next(more)]
         by_id = {s.id: s for s in sessions}
@@ -313,10 +318,6 @@ def save(conn: Connection, loaded: Loaded) -> None:
             _write(conn, loaded, party)
 
 
-_UPDATES: dict[tuple[str, tuple[str, ...]], Statement] = {}
-_INSERTS: dict[str, Statement] = {}
-
-
 def _write(conn: Connection, loaded: Loaded, obj: Any) -> None:
     table = TABLE_OF[type(obj)]
     columns = COLUMNS[table]
@@ -325,7 +326,7 @@ def _write(conn: Connection, loaded: Loaded, obj: Any) -> None:
     if before is not None:
         changed = tuple(name for name in columns.names if now[name] != before[name])
         if changed:
-            keys = [c.key for c in table.primary_key.columns]
+            keys = tuple(c.key for c in table.primary_key.columns)
             params = columns.params({name: now[name] for name in changed}, conn)
             params |= {f"pk_{k}": now[k] for k in keys}
             _update(table, changed, keys).execute(conn, params)
@@ -343,25 +344,18 @@ def _write(conn: Connection, loaded: Loaded, obj: Any) -> None:
     loaded.keep(obj, now)
 
 
-def _update(table: Table, changed: tuple[str, ...], keys: list[str]) -> Statement:
-    statement = _UPDATES.get((table.name, changed))
-    if statement is None:
-        sets = ", ".join(f"{name} = :{name}" for name in changed)
-        where = " AND ".join(f"{k} = :pk_{k}" for k in keys)
-        statement = Statement(f"UPDATE {table.name} SET {sets} WHERE {where}")
-        _UPDATES[(table.name, changed)] = statement
-    return statement
+@functools.cache
+def _update(table: Table, changed: tuple[str, ...], keys: tuple[str, ...]) -> Statement:
+    sets = ", ".join(f"{name} = :{name}" for name in changed)
+    where = " AND ".join(f"{k} = :pk_{k}" for k in keys)
+    return Statement(f"UPDATE {table.name} SET {sets} WHERE {where}")
 
 
+@functools.cache
 def _insert(table: Table, names: tuple[str, ...], returning: str | None) -> Statement:
-    key = f"{table.name}:{','.join(names)}:{returning}"
-    statement = _INSERTS.get(key)
-    if statement is None:
-        listed, values = ", ".join(names), ", ".join(f":{n}" for n in names)
-        tail = f" RETURNING {returning}" if returning else ""
-        statement = Statement(f"INSERT INTO {table.name} ({listed}) VALUES ({values}){tail}")
-        _INSERTS[key] = statement
-    return statement
+    listed, values = ", ".join(names), ", ".join(f":{n}" for n in names)
+    tail = f" RETURNING {returning}" if returning else ""
+    return Statement(f"INSERT INTO {table.name} ({listed}) VALUES ({values}){tail}")
 
 
 _REQUEST_PAGES: dict[tuple[bool, bool], Statement] = {}

@@ -187,7 +187,11 @@ def test_a_verified_bank_accepts_only_once_the_customer_joined_from_their_own_li
     dana = signed_in_at(person(), f"/ui/cases/{case_id}", "dana")
     nora = signed_in_at(person(), f"/ui/cases/{case_id}", "nora")
     act(nora, "join_session")  # as receiver
-    expect(dana.get_by_test_id("missing")).to_have_text("Waiting for: the customer")
+    expect(dana.get_by_test_id("missing")).to_have_text(
+        "Waiting for: the customer, confirmed from their own page or by a partner system "
+        "(North Bank asks for it)"
+    )
+    screenshot(dana, "case-session-waits-for-verified-customer")
 
     # North Bank takes no one's word for the customer: they must come by their own link.
     act(nora, "accept_handoff")

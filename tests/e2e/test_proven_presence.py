@@ -31,6 +31,14 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def signed_in(ui: TestClient, who: str) -> TestClient:
+    """`ui`, signed in to the web UI as `who`."""
+    page = ui.get("/ui/sign-in").text
+    form = {"csrf_token": csrf_of(page), "token": token(who), "next": "/ui/"}
+    assert ui.post("/ui/sign-in", data=form, follow_redirects=False).status_code == 303
+    return ui
+
+
 def test_the_customer_confirms_from_their_page_what_the_owner_said_and_the_bank_accepts(
     client: TestClient, world: World
 ) -> None:
@@ -54,6 +62,12 @@ def test_the_customer_confirms_from_their_page_what_the_owner_said_and_the_bank_
         ["customer"],
     )
 
+    waiting = client.get(path, headers=auth("dana")).json()["session"]
+    assert waiting["missing"] == ["customer"]  # the panel says so before anyone tries to accept
+    assert waiting["waiting_for"][0]["customer_presence"] == "verified"
+    panel = signed_in(TestClient(client.app), "dana").get(f"/ui/cases/{case['id']}").text
+    assert "the customer, confirmed from their own page or by a partner system" in panel
+
     page = client.get(link)
     assert "Confirm that you are here" in page.text
     form = {"csrf_token": csrf_of(page.text), "session_id": session}
@@ -63,6 +77,7 @@ def test_the_customer_confirms_from_their_page_what_the_owner_said_and_the_bank_
     seen = client.get(path, headers=auth("dana")).json()
     customers = [p for p in seen["session"]["present"] if p["party"] == "customer"]
     assert [c["via"] for c in customers] == ["link"]  # one presence, now proven
+    assert seen["session"]["missing"] == []
     events = client.get(f"{path}/events", headers=auth("dana")).json()["items"]
     joins = [e["data"] for e in events if e["type"] == "session_joined"]
     assert [(j["party"], j["via"]) for j in joins[-2:]] == [
