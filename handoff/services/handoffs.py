@@ -102,8 +102,8 @@ def accept_handoff(
         case = change.case
         handoff = proposed_handoff(case, handoff_id)
         receiver = _acceptor(change.work, actor, agent_id)
-        presence = change.work.customer_presence(handoff.to_org_id)
-        change.check(agent=receiver, customer_presence=presence or db.settings.customer_presence)
+        presence = handoff.to_org_presence or db.settings.customer_presence  # read with the case
+        change.check(agent=receiver, customer_presence=presence)
         lifecycle.fire_handoff("accept", handoff, change.attempt)
         handoff.accepted_by, handoff.decided_at = receiver.id, change.now
         from_org, from_agent = case.owner_org_id, case.owner_agent_id

@@ -31,7 +31,6 @@ LOCK_AGENT = Statement(
 )
 AGENT = Statement(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = :agent_id")
 ORG_WINDOWS = Statement("SELECT windows FROM orgs WHERE id = :org_id")
-ORG_PRESENCE = Statement("SELECT customer_presence FROM orgs WHERE id = :org_id")
 # The org's first active supervisor by name, failing that its first active rep.
 FALLBACK_OWNER = Statement(
     f"""SELECT {_AGENT_COLUMNS} FROM agents
@@ -158,11 +157,6 @@ class SqlWork:
         rows = ORG_WINDOWS.rows(self.connection(), {"org_id": org_id})
         windows: dict[str, Any] | None = from_db(Kind.JSON, rows[0][0]) if rows else None
         return windows
-
-    def customer_presence(self, org_id: str) -> str | None:
-        """The org's own customer_presence setting (None: the deployment's)."""
-        rows = ORG_PRESENCE.rows(self.connection(), {"org_id": org_id})
-        return str(rows[0][0]) if rows and rows[0][0] else None
 
     def next_case_number(self) -> int:
         return int(NEXT_CASE_NUMBER.rows(self.connection())[0][0])

@@ -77,9 +77,6 @@ class MemoryWork:
     def org_windows(self, org_id: str) -> dict[str, Any] | None:
         return self.store.orgs.get(org_id)
 
-    def customer_presence(self, org_id: str) -> str | None:
-        return self.store.presence.get(org_id)
-
     def next_case_number(self) -> int:
         return next(self.store.numbers)
 
@@ -87,7 +84,10 @@ class MemoryWork:
         case = self.store.cases.get(case_id)
         if case is None:
             return None
-        return Held(copy.deepcopy(case), self.store.orgs.get(case.owner_org_id))
+        held = Held(copy.deepcopy(case), self.store.orgs.get(case.owner_org_id))
+        for handoff in held.case.handoffs:  # as the case store reads them: with the org's setting
+            handoff.to_org_presence = self.store.presence.get(handoff.to_org_id)
+        return held
 
     def new_case(self, case: Case) -> Held:
         return Held(case)

@@ -104,6 +104,24 @@ def test_accepting_without_the_customer_present_is_refused_and_recorded(
     assert store.history(case_id)[-1] == "refused"
 
 
+def test_a_bank_that_verifies_presence_takes_no_owners_word_for_the_customer(
+    store: MemoryStore,
+) -> None:
+    store.presence["firstbank"] = "verified"
+    case_id = open_case(store)
+    handoff_id = warm_session(store, case_id, with_customer=False)
+    session_id = store.cases[case_id].sessions[0].id
+    vouched = services.join_session(store, DANA, case_id, session_id, "customer")  # Dana's word
+
+    with pytest.raises(Refusal) as refused:
+        services.accept_handoff(store, BEN, case_id, handoff_id)
+
+    assert vouched.session is not None
+    assert vouched.session.missing == ["customer"]  # the panel says so before Ben tries
+    assert refused.value.details["missing"] == ["customer"]
+    assert refused.value.details["customer_presence"] == "verified"
+
+
 def test_a_case_is_resolved_confirmed_and_reopened_with_the_same_owner(store: MemoryStore) -> None:
     case_id = open_case(store)
     services.propose_resolution(store, DANA, case_id, "refunded", "We refunded the charge.")
