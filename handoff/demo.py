@@ -13,7 +13,7 @@ from sqlalchemy import select
 from handoff import services
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor
-from handoff.services.admin import hash_token
+from handoff.services.authentication import hash_token
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, PartnerSystem
 

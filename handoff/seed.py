@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from handoff.domain.errors import InvalidInput, Refusal
 from handoff.domain.vocabulary import CUSTOMER_PRESENCE, ORG_KINDS, ROLES
-from handoff.services.admin import IssuedCredential, add_credential, hash_token
+from handoff.services.admin import IssuedCredential, add_credential
+from handoff.services.authentication import hash_token
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now

@@ -1,6 +1,5 @@
 """Set-up by an admin: orgs, agents, partner systems, credentials; deactivating an agent."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -13,15 +12,12 @@ from handoff.domain.errors import Forbidden, InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor
 from handoff.domain.vocabulary import CUSTOMER_PRESENCE, ORG_KINDS, PRINCIPAL_KINDS, ROLES
 from handoff.history import chain
+from handoff.services.authentication import hash_token
 from handoff.store import casefile, event_rows
 from handoff.store.db import Database
 from handoff.store.models import AgentRow, CaseRow, Credential, Org, PartnerSystem
 from handoff.store.models import utcnow as now
 from handoff.store.work import SqlWork
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:

@@ -1,6 +1,7 @@
 """Who is calling: a bearer token's principal, slowed down for an address that guesses tokens,
 and a web UI session's principal, read afresh from its credential on every request (SPEC §14)."""
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -8,12 +9,16 @@ from typing import Any
 
 from handoff.domain.errors import Forbidden
 from handoff.domain.principals import Actor
-from handoff.services.admin import hash_token
 from handoff.store import throttle, web_sessions
 from handoff.store.db import Database
 from handoff.store.models import utcnow as now
 from handoff.store.sql import Kind, Statement, from_db
 from handoff.store.throttle import Failures
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a token: its SHA-256, never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class TooManyFailedTokens(Exception):

@@ -7,13 +7,13 @@ from handoff.config import Windows
 from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
-from handoff.domain.case import Agent, Case, Participant
+from handoff.domain.case import Case, Participant
 from handoff.domain.errors import Forbidden, InvalidInput
 from handoff.domain.principals import Actor
 from handoff.domain.vocabulary import PRIORITIES, VISIBILITIES
 from handoff.history import chain
-from handoff.services.flow import changing, view_of
-from handoff.services.ports import Store, Work
+from handoff.services.flow import agent_param, changing, view_of
+from handoff.services.ports import Store
 from handoff.services.views import CaseView
 from handoff.store.models import utcnow as now
 
@@ -88,15 +88,6 @@ def claim(
         change.case.owner_agent_id, change.case.claim_due_at = actor.id, None
         change.record(ev.Claimed(agent_id=actor.id, on_create=False))
         return change.done()
-
-
-def agent_param(work: Work, agent_id: str | None, field: str = "agent_id") -> Agent:
-    """The agent named in the input; one who may become owner was held by `changing(owners=…)`
-    already, so this finds it held."""
-    agent = work.agent(agent_id) if agent_id else None
-    if agent is None:
-        raise InvalidInput(field, f"unknown agent: {agent_id}")
-    return agent
 
 
 def assign(

@@ -18,8 +18,8 @@ from handoff.config import Windows
 from handoff.domain import events as ev
 from handoff.domain import lifecycle
 from handoff.domain.attempt import Attempt
-from handoff.domain.case import Case
-from handoff.domain.errors import NotFound, Refusal
+from handoff.domain.case import Agent, Case
+from handoff.domain.errors import InvalidInput, NotFound, Refusal
 from handoff.domain.events import DomainEvent
 from handoff.domain.principals import Actor
 from handoff.domain.send_away import PhraseRules
@@ -172,3 +172,12 @@ def view_of(
     show_link = actor.org_id == case.owner_org_id and (actor.works_cases or actor.kind == "system")
     allowed = lifecycle.allowed_actions(attempt)
     return CaseView.of(case, allowed, at, show_link=show_link, presence=presence)
+
+
+def agent_param(work: Work, agent_id: str | None, field: str = "agent_id") -> Agent:
+    """The agent named in the input; one who may become owner was held by `changing(owners=…)`
+    already, so this finds it held."""
+    agent = work.agent(agent_id) if agent_id else None
+    if agent is None:
+        raise InvalidInput(field, f"unknown agent: {agent_id}")
+    return agent

@@ -7,8 +7,7 @@ from handoff.domain import lifecycle
 from handoff.domain.case import Agent, Case, Handoff
 from handoff.domain.errors import InvalidInput, NotFound, Refusal
 from handoff.domain.principals import Actor, timer
-from handoff.services.cases import agent_param
-from handoff.services.flow import Change, changing
+from handoff.services.flow import Change, agent_param, changing
 from handoff.services.ports import Store, Work
 from handoff.services.views import CaseView, HandoffView
 from handoff.store.models import new_id

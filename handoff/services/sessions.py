@@ -8,8 +8,7 @@ from handoff.domain.authority import presence_via
 from handoff.domain.case import Case, JointSession, SessionParty
 from handoff.domain.errors import NotFound
 from handoff.domain.principals import Actor, timer
-from handoff.services.cases import agent_param
-from handoff.services.flow import changing
+from handoff.services.flow import agent_param, changing
 from handoff.services.ports import Store
 from handoff.services.views import CaseView, SessionView
 from handoff.store import presence

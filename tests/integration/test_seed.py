@@ -10,7 +10,7 @@ from handoff import services
 from handoff.domain.errors import InvalidInput, Refusal
 from handoff.domain.principals import Actor
 from handoff.seed import parse_seed, seed
-from handoff.services.admin import hash_token
+from handoff.services.authentication import hash_token
 from handoff.store.db import Database
 from tests.integration.world import World
 
