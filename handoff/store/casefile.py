@@ -112,8 +112,9 @@ LOAD_PARTICIPANTS = _select(PARTICIPANTS, "case_id = :case_id", "ORDER BY added_
 LOAD_REQUESTS = _select(REQUESTS, f"case_id = :case_id AND state IN ({OPEN_STATES_SQL})")
 LOAD_REQUEST = _select(REQUESTS, "case_id = :case_id AND id = :request_id")
 LOAD_HANDOFFS = Statement(  # each with its receiving org's own customer_presence
-    f"SELECT {COLUMNS[HANDOFFS].listed('h.')}, o.customer_presence FROM handoffs h LEFT JOIN orgs"
-    " o ON o.id = h.to_org_id WHERE h.case_id = :case_id ORDER BY h.created_at"
+    f"SELECT {COLUMNS[HANDOFFS].listed('h.')}, o.customer_presence"
+    " FROM handoffs h LEFT JOIN orgs o ON o.id = h.to_org_id"
+    " WHERE h.case_id = :case_id ORDER BY h.created_at"
 )
 LOAD_SESSIONS = _select(SESSIONS, "case_id = :case_id", "ORDER BY started_at")
 # The newest ATTACHMENTS_CARRIED files' facts (never their bytes), newest first.
