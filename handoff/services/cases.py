@@ -73,7 +73,7 @@ def create_case(
             events.append(chain.next_event(case, claimed, actor, at))
             case.version += 1
         work.save(work.new_case(case), events)
-        view = view_of(case, actor, windows, at, db.rules, presence=db.settings.customer_presence)
+        view = view_of(case, actor, windows, at, db)
         work.commit()
         return view
 

@@ -22,7 +22,6 @@ from handoff.domain.case import Agent, Case
 from handoff.domain.errors import InvalidInput, NotFound, Refusal
 from handoff.domain.events import DomainEvent
 from handoff.domain.principals import Actor
-from handoff.domain.send_away import PhraseRules
 from handoff.history import chain
 from handoff.services.ports import LockedCase, Store, Work
 from handoff.services.views import CaseView
@@ -82,14 +81,7 @@ class Change:
         case.updated_at = at
         events = [chain.next_event(case, e, actor, at) for e in (self.event, *self.followups)]
         self.work.save(self.loaded, events)
-        view = view_of(
-            case,
-            actor,
-            self.windows,
-            at,
-            self.db.rules,
-            presence=self.db.settings.customer_presence,
-        )
+        view = view_of(case, actor, self.windows, at, self.db)
         self.work.commit()
         return view
 
@@ -156,21 +148,14 @@ def _record_refusal(work: Work, case_id: str, actor: Actor, trigger: str, refusa
     work.commit()
 
 
-def view_of(
-    case: Case,
-    actor: Actor,
-    windows: Windows,
-    at: datetime,
-    rules: PhraseRules | None,
-    *,
-    presence: str,
-) -> CaseView:
-    """The case as `actor` sees it at `at`; `presence`: the deployment's customer_presence."""
-    attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=rules)
+def view_of(case: Case, actor: Actor, windows: Windows, at: datetime, db: Store) -> CaseView:
+    """The case as `actor` sees it at `at`, by `db`'s rules and settings."""
+    attempt = Attempt(case=case, actor=actor, now=at, windows=windows, rules=db.rules)
     # The status page lets whoever holds it act as the customer: the owner org's people and
     # system only, never its auditor, who reads and does nothing (SPEC §7).
     show_link = actor.org_id == case.owner_org_id and (actor.works_cases or actor.kind == "system")
     allowed = lifecycle.allowed_actions(attempt)
+    presence = db.settings.customer_presence  # for a receiving org without its own
     return CaseView.of(case, allowed, at, show_link=show_link, presence=presence)
 
 

@@ -96,9 +96,7 @@ def get_case(db: Database, actor: Actor, case_id: str) -> CaseView:
     with db.reading() as session:
         loaded = _visible(session, actor, case_id)
         windows = Windows.for_org(db.settings, loaded.windows)
-        return view_of(
-            loaded.case, actor, windows, now(), db.rules, presence=db.settings.customer_presence
-        )
+        return view_of(loaded.case, actor, windows, now(), db)
 
 
 def case_requests(
@@ -180,16 +178,7 @@ def list_cases(
             loaded = casefile.load(session.connection(), case_id, lock=False)
             assert loaded is not None  # read in the same transaction
             windows = Windows.for_org(db.settings, loaded.windows)
-            items.append(
-                view_of(
-                    loaded.case,
-                    actor,
-                    windows,
-                    at,
-                    db.rules,
-                    presence=db.settings.customer_presence,
-                )
-            )
+            items.append(view_of(loaded.case, actor, windows, at, db))
         more = len(rows) > limit
         return Page(items, encode_cursor({"after": rows[limit - 1][1]}) if more else None)
 

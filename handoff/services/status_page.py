@@ -76,9 +76,7 @@ def customer_status(db: Database, link: str, *, before: int | None = None) -> Cu
             raise NotFound("case not found")
         case, customer, at = loaded.case, customer_of(loaded.case.id), now()
         windows = Windows.for_org(db.settings, loaded.windows)
-        view = view_of(
-            case, customer, windows, at, db.rules, presence=db.settings.customer_presence
-        )
+        view = view_of(case, customer, windows, at, db)
         seq = session.scalar(select(func.max(Event.seq)).where(Event.case_id == case.id)) or 0
         live = view.session
         handoff = next(
