@@ -69,8 +69,10 @@ def create_app(db: Database | None = None, *, serving: bool = False) -> FastAPI:
             # request in flight (about 100 ms every few seconds under load: the benchmark's p99).
             gc.collect()
             gc.freeze()
+        database.serve_on_this_loop()
         async with streams.running(_app, serving):
             yield
+        await database.stop_serving_on_this_loop()
         if db is None:
             database.dispose()
 

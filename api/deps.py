@@ -39,6 +39,8 @@ async def on_database(
         if not db.is_postgres:  # it holds the writer: nothing to wait for
             return work(*args, **kwargs)
         return await to_thread.run_sync(functools.partial(work, *args, **kwargs), limiter=threads)
+    if db.is_postgres and db.serves_this_loop:
+        return await db.on_the_loop(work, *args, **kwargs)
     if db.is_postgres or db.writer_is_busy:  # busy: a thread (web UI, admin) writes, so wait
         return await run_in_threadpool(work, *args, **kwargs)  # in a thread, not on the loop
     return work(*args, **kwargs)

@@ -1,16 +1,20 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
+import asyncio
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from handoff.config import Settings
@@ -39,7 +43,9 @@ KEEPALIVES = {
 }
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> Engine:
+    """The engine for `url`; `on_loop` (PostgreSQL): one whose connections are psycopg's asyncio
+    ones, used from synchronous code on the event loop (`Database.on_the_loop`)."""
     # JSON is stored as the hash chain encodes it, so verify hashes an event's `data` text as it
     # is, without decoding it.
     kwargs.setdefault("json_serializer", canonical_json)
@@ -55,7 +61,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs["connect_args"] = _postgres_connect_args(parsed.query) | kwargs.get("connect_args", {})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
-    engine = create_engine(url, **kwargs)
+    engine = (
+        create_async_engine(url, **kwargs).sync_engine if on_loop else create_engine(url, **kwargs)
+    )
     connecting.watch(engine, CONNECT_TIMEOUT)
     return engine.execution_options(**options)
 
@@ -155,24 +163,111 @@ _writers: dict[str, FairLock] = {}
 _writers_guard = threading.Lock()
 
 
-class Database:
-    """One deployment's database, settings and send-away rules: what every command is given."""
+@dataclass(frozen=True)
+class Engines:
+    """An engine, and the sessions and read-only variants made from it."""
 
-    def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
-        self.settings = settings or Settings()
-        self.engine = engine or make_engine(self.settings.database_url, **_pool_of(self.settings))
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_engine = self.engine.execution_options(handoff_read_only=True)
+    engine: Engine
+    sessions: sessionmaker[Session]
+    read_engine: Engine
+    read_sessions: sessionmaker[Session]
+    lone_reads: Engine
+
+    @classmethod
+    def of(cls, engine: Engine) -> "Engines":
+        read_engine = engine.execution_options(handoff_read_only=True)
         # One-statement reads (a token, a revocation) need no transaction: no BEGIN and no
         # ROLLBACK round trips around them. They share the commands' pool (a pool of their own
         # was tried: after an outage each pool found its lost connections apart, and the first
         # request back waited out two connect timeouts instead of one).
-        self._lone_reads: Engine = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
-            if self.is_postgres
-            else self._read_engine.execution_options(**{LONE_READ: True})
+        lone_reads = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else read_engine.execution_options(**{LONE_READ: True})
         )
-        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
+        return cls(
+            engine,
+            sessionmaker(engine, expire_on_commit=False),
+            read_engine,
+            sessionmaker(read_engine, expire_on_commit=False),
+            lone_reads,
+        )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# The database whose work runs on the event loop here, and the engines it uses there.
+_on_loop: ContextVar[tuple["Database", Engines] | None] = ContextVar(
+    "handoff_on_loop", default=None
+)
+
+
+class Database:
+    """One deployment's database, settings and send-away rules: what every command is given.
+
+    On PostgreSQL a request's work can run on the event loop that serves it (`on_the_loop`),
+    through psycopg's asyncio connections, instead of in a worker thread: the same code, whose
+    engine (`engine`) is then the loop's."""
+
+    def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
+        self.settings = settings or Settings()
+        engine = engine or make_engine(self.settings.database_url, **_pool_of(self.settings))
+        self._threads = Engines.of(engine)
+        # The event loops that run this database's work: the engines each uses, and how many
+        # requests work at once on each (as many as the pool keeps connections: any more would
+        # open and close a connection of the pool's overflow each).
+        self._loops: dict[asyncio.AbstractEventLoop, tuple[Engines, asyncio.Semaphore]] = {}
+
+    @property
+    def _engines(self) -> Engines:
+        here = _on_loop.get()
+        return here[1] if here is not None and here[0] is self else self._threads
+
+    @property
+    def engine(self) -> Engine:
+        return self._engines.engine
+
+    @property
+    def serves_this_loop(self) -> bool:
+        """Whether the running event loop runs this database's work (`serve_on_this_loop`)."""
+        try:
+            return asyncio.get_running_loop() in self._loops
+        except RuntimeError:
+            return False
+
+    def serve_on_this_loop(self) -> None:
+        """PostgreSQL: from now until `stop_serving_on_this_loop`, the running event loop may run
+        this database's work itself (`on_the_loop`), on connections of its own. SQLite: nothing."""
+        if not self.is_postgres:
+            return
+        threads = self._threads.engine
+        url = threads.url.render_as_string(hide_password=False)
+        serializer = threads.get_execution_options().get(sql.JSON_SERIALIZER, canonical_json)
+        engine = make_engine(
+            url, on_loop=True, json_serializer=serializer, **_pool_of(self.settings)
+        )
+        turns = asyncio.Semaphore(self.settings.pool_size)
+        self._loops[asyncio.get_running_loop()] = (Engines.of(engine), turns)
+
+    async def stop_serving_on_this_loop(self) -> None:
+        served = self._loops.pop(asyncio.get_running_loop(), None)
+        if served is not None:
+            async with AsyncSession() as entry:
+                await entry.run_sync(lambda _session: served[0].engine.dispose())
+
+    async def on_the_loop(self, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `work` here, on the event loop that serves this database: each wait on the
+        database lets the loop go on with other work (SQLAlchemy's public `run_sync` runs it, as
+        it runs synchronous code for its asyncio extension), and no worker thread is woken."""
+        engines, turns = self._loops[asyncio.get_running_loop()]
+        async with turns:
+            token = _on_loop.set((self, engines))
+            try:
+                async with AsyncSession() as entry:
+                    return await entry.run_sync(lambda _session: work(*args, **kwargs))
+            finally:
+                _on_loop.reset(token)
 
     @cached_property
     def rules(self) -> PhraseRules:
@@ -188,10 +283,12 @@ class Database:
         transaction (handoff.store.work.joining) it is a savepoint of that transaction."""
         request = joined(self.engine)
         if request is not None:
-            with self._sessions(bind=request, join_transaction_mode="create_savepoint") as joining:
+            with self._engines.sessions(
+                bind=request, join_transaction_mode="create_savepoint"
+            ) as joining:
                 yield joining
             return
-        with self._one_writer_at_a_time(), self._sessions() as session:
+        with self._one_writer_at_a_time(), self._engines.sessions() as session:
             yield session
 
     @contextmanager
@@ -274,10 +371,12 @@ class Database:
         sees what the request changed, and takes no second connection)."""
         request = joined(self.engine)
         if request is not None:
-            with self._sessions(bind=request, join_transaction_mode="create_savepoint") as joining:
+            with self._engines.sessions(
+                bind=request, join_transaction_mode="create_savepoint"
+            ) as joining:
                 yield joining
             return
-        with self._read_sessions() as session:
+        with self._engines.read_sessions() as session:
             yield session
 
     @contextmanager
@@ -289,7 +388,7 @@ class Database:
         if request is not None:
             yield request
             return
-        with self._lone_reads.connect() as conn:
+        with self._engines.lone_reads.connect() as conn:
             yield conn
 
     def forget_before(self, column: InstrumentedAttribute[datetime], cutoff: datetime) -> int:
@@ -301,7 +400,7 @@ class Database:
             return int(getattr(result, "rowcount", 0) or 0)
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self._threads.engine.dispose()
 
 
 # The database refuses to change history (SPEC §6). Used by the migration and by tests.

@@ -23,12 +23,12 @@ from functools import cached_property
 from typing import Any
 
 from psycopg import IsolationLevel
-from psycopg.pq import PipelineStatus, TransactionStatus
 from psycopg.types.json import Json
 from sqlalchemy import JSON, Boolean, Connection, Table
 from sqlalchemy.exc import DBAPIError
 
 from handoff.domain.canonical import canonical_json
+from handoff.store.driver import Driver
 from handoff.store.models import UTCDateTime
 
 Watcher = Callable[[str, Mapping[str, Any]], None]
@@ -187,11 +187,6 @@ class Statement:
         return int(run(conn, self.text_for(conn), params or {}, fetch=False))
 
 
-def _in_pipeline(driver: Any) -> bool:
-    pgconn = getattr(driver, "pgconn", None)  # psycopg's libpq connection; SQLite has none
-    return pgconn is not None and pgconn.pipeline_status != PipelineStatus.OFF
-
-
 @contextmanager
 def pipelined(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, the statements sent inside go at once (psycopg's pipeline mode) and are
@@ -200,7 +195,7 @@ def pipelined(conn: Connection) -> Iterator[None]:
     if is_sqlite(conn):
         yield
         return
-    driver: Any = conn.connection.driver_connection
+    driver = Driver(conn)
     try:
         with driver.pipeline():
             begin = conn.info.pop(_BEGIN_OWED, None)
@@ -216,7 +211,7 @@ def commit_in_pipeline(conn: Connection) -> None:
     (psycopg's own `commit()` would wait for its answer there, and again on leaving). The
     driver's transaction is then over, so the caller's `conn.commit()` that follows only ends
     SQLAlchemy's (psycopg sends nothing for a connection with no transaction open)."""
-    _send(conn.connection.driver_connection, "COMMIT")
+    _send(Driver(conn), "COMMIT")
 
 
 # A command's own transaction on PostgreSQL sends its BEGIN with its first statements, in their
@@ -232,14 +227,14 @@ def begin_with_first_statements(conn: Connection) -> None:
     statement this module sends, in the same round trip. SQLite: nothing changes."""
     if is_sqlite(conn):
         return
-    driver: Any = conn.connection.driver_connection
+    driver = Driver(conn)
     driver.autocommit = True
     parts = ["BEGIN"]  # what psycopg itself would send
-    if driver.isolation_level is not None:
-        level = IsolationLevel(driver.isolation_level)
+    if driver.raw.isolation_level is not None:
+        level = IsolationLevel(driver.raw.isolation_level)
         parts += ["ISOLATION LEVEL", level.name.replace("_", " ")]
-    if driver.read_only is not None:
-        parts.append("READ ONLY" if driver.read_only else "READ WRITE")
+    if driver.raw.read_only is not None:
+        parts.append("READ ONLY" if driver.raw.read_only else "READ WRITE")
     conn.info[_BEGIN_OWED] = " ".join(parts)
 
 
@@ -249,19 +244,19 @@ def end_own_transaction(conn: Connection) -> None:
     if is_sqlite(conn) or conn.closed or conn.invalidated:
         return
     conn.info.pop(_BEGIN_OWED, None)
-    driver: Any = conn.connection.driver_connection
+    driver = Driver(conn)
     if driver.closed:
         return
-    if driver.info.transaction_status != TransactionStatus.IDLE:
+    if not driver.idle:
         conn.rollback()
     driver.autocommit = False
 
 
-def _send(driver: Any, statement: str) -> None:
+def _send(driver: Driver, statement: str) -> None:
     """A statement of no parameters and no rows (BEGIN, COMMIT), seen by the watchers."""
     for watcher in _watchers:
         watcher(statement, {})
-    driver.execute(statement)
+    driver.send(statement)
 
 
 def rows_of_each(
@@ -271,18 +266,18 @@ def rows_of_each(
     trip), and still runs them one after the other, each seeing what was committed when it began."""
     if is_sqlite(conn) or len(queries) < 2:
         return [statement.rows(conn, params) for statement, params in queries]
-    driver: Any = conn.connection.driver_connection
+    driver = Driver(conn)
     cursors = [driver.cursor() for _ in queries]
     try:
         with pipelined(conn):
             for cursor, (statement, params) in zip(cursors, queries, strict=True):
                 for watcher in _watchers:
                     watcher(statement.text_for(conn), params)
-                cursor.execute(statement.text_for(conn), params)
-        return [cursor.fetchall() for cursor in cursors]
+                driver.execute(cursor, statement.text_for(conn), params)
+        return [driver.fetchall(cursor) for cursor in cursors]
     finally:
         for cursor in cursors:
-            cursor.close()
+            driver.close(cursor)
 
 
 def is_sqlite(conn: Connection) -> bool:
@@ -291,31 +286,48 @@ def is_sqlite(conn: Connection) -> bool:
 
 def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -> Any:
     """Run one statement on the driver in `conn`'s transaction: its rows, or its row count."""
-    driver: Any = conn.connection.driver_connection
+    if is_sqlite(conn):
+        return _run_sqlite(conn, sql, params, fetch=fetch)
+    driver = Driver(conn)
     cursor = driver.cursor()
     try:
         if _BEGIN_OWED in conn.info:  # (`pipelined` sends it on entering: none is owed inside)
             with pipelined(conn):  # the transaction's BEGIN first, in the same round trip
-                _execute(cursor, sql, params)
+                _execute(driver, cursor, sql, params)
         else:
-            _execute(cursor, sql, params)
+            _execute(driver, cursor, sql, params)
         if not fetch:
             return cursor.rowcount
         # Inside `pipelined` a statement's description is known only once answered: fetching
         # waits for the answer.
-        if cursor.description is None and not _in_pipeline(driver):
+        if cursor.description is None and not driver.in_pipeline:
             return []
-        return cursor.fetchall()
+        return driver.fetchall(cursor)
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(conn, error, sql, params, cursor) from error
+    finally:
+        driver.close(cursor)
+
+
+def _run_sqlite(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -> Any:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for watcher in _watchers:
+            watcher(sql, params)
+        cursor.execute(sql, params)
+        if not fetch:
+            return cursor.rowcount
+        return cursor.fetchall() if cursor.description is not None else []
     except conn.dialect.loaded_dbapi.Error as error:
         raise _wrapped(conn, error, sql, params, cursor) from error
     finally:
         cursor.close()
 
 
-def _execute(cursor: Any, sql: str, params: Mapping[str, Any]) -> None:
+def _execute(driver: Driver, cursor: Any, sql: str, params: Mapping[str, Any]) -> None:
     for watcher in _watchers:  # (after the BEGIN it follows, if one was owed)
         watcher(sql, params)
-    cursor.execute(sql, params)
+    driver.execute(cursor, sql, params)
 
 
 def _wrapped(
@@ -323,7 +335,7 @@ def _wrapped(
 ) -> Exception:
     """The driver's error as SQLAlchemy's, the connection invalidated if it was found lost."""
     dialect = conn.dialect
-    lost = dialect.is_disconnect(error, conn.connection.driver_connection, cursor)
+    lost = dialect.is_disconnect(error, conn.connection.dbapi_connection, cursor)
     if lost:
         conn.invalidate(error)
     errors = dialect.loaded_dbapi.Error
