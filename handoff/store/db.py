@@ -245,7 +245,12 @@ class Database:
         url = threads.url.render_as_string(hide_password=False)
         serializer = threads.get_execution_options().get(sql.JSON_SERIALIZER, canonical_json)
         engine = make_engine(
-            url, on_loop=True, json_serializer=serializer, **_pool_of(self.settings)
+            url,
+            on_loop=True,
+            json_serializer=serializer,
+            # The store prepares its statements itself there (handoff.store.one_text).
+            connect_args={"prepare_threshold": None},
+            **_pool_of(self.settings),
         )
         turns = asyncio.Semaphore(self.settings.pool_size)
         self._loops[asyncio.get_running_loop()] = (Engines.of(engine), turns)

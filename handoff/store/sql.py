@@ -28,8 +28,10 @@ from sqlalchemy import JSON, Boolean, Connection, Table
 from sqlalchemy.exc import DBAPIError
 
 from handoff.domain.canonical import canonical_json
+from handoff.store import one_text
 from handoff.store.driver import Driver
 from handoff.store.models import UTCDateTime
+from handoff.store.one_text import Numbered
 
 Watcher = Callable[[str, Mapping[str, Any]], None]
 _watchers: list[Watcher] = []
@@ -176,15 +178,16 @@ class Statement:
         self.sql = " ".join(sql.split())
         postgres = f"{self.sql} {postgres_tail}".strip()
         self._pyformat = _NAMED.sub(r"%(\1)s", postgres.replace("%", "%%"))
+        self.numbered = Numbered.of(postgres)  # for PREPARE, on the event loop (one_text)
 
     def text_for(self, conn: Connection) -> str:
         return self.sql if is_sqlite(conn) else self._pyformat
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
-        return list(run(conn, self.text_for(conn), params or {}, fetch=True))
+        return list(run(conn, self, params or {}, fetch=True))
 
     def execute(self, conn: Connection, params: Mapping[str, Any] | None = None) -> int:
-        return int(run(conn, self.text_for(conn), params or {}, fetch=False))
+        return int(run(conn, self, params or {}, fetch=False))
 
 
 @contextmanager
@@ -192,10 +195,20 @@ def pipelined(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, the statements sent inside go at once (psycopg's pipeline mode) and are
     answered on leaving, where a failed one raises; a statement whose rows are asked for waits
     for its answer. Rows counts are unknown inside (-1). SQLite runs them one by one."""
-    if is_sqlite(conn):
+    if is_sqlite(conn) or _BATCH in conn.info:
         yield
         return
     driver = Driver(conn)
+    if driver.is_async:  # one query text (handoff.store.one_text)
+        conn.info[_BATCH] = []
+        try:
+            yield
+            held = _held(conn)
+            if held:
+                _send_together(conn, driver, held)
+        finally:
+            conn.info.pop(_BATCH, None)
+        return
     try:
         with driver.pipeline():
             begin = conn.info.pop(_BEGIN_OWED, None)
@@ -211,7 +224,42 @@ def commit_in_pipeline(conn: Connection) -> None:
     (psycopg's own `commit()` would wait for its answer there, and again on leaving). The
     driver's transaction is then over, so the caller's `conn.commit()` that follows only ends
     SQLAlchemy's (psycopg sends nothing for a connection with no transaction open)."""
+    held = conn.info.get(_BATCH)
+    if held is not None:
+        for watcher in _watchers:
+            watcher("COMMIT", {})
+        held.append("COMMIT")
+        return
     _send(Driver(conn), "COMMIT")
+
+
+_BATCH = "handoff_batch"  # on the event loop, inside `pipelined`: the statements not sent yet
+
+
+def _held(conn: Connection) -> list[str]:
+    """The statements to go in the next round trip on the event loop (`pipelined`'s, or a new
+    list), starting with the transaction's BEGIN, if one is owed."""
+    held: list[str] = conn.info.get(_BATCH, [])
+    begin = conn.info.pop(_BEGIN_OWED, None)
+    if begin is not None:
+        for watcher in _watchers:
+            watcher(begin, {})
+        held.append(begin)
+    return held
+
+
+def _bound(conn: Connection, driver: Driver, statement: Statement, params: Any) -> str:
+    for watcher in _watchers:
+        watcher(statement.text_for(conn), params)
+    return one_text.bound(driver, one_text.prepared_on(conn.info), statement.numbered, params)
+
+
+def _send_together(conn: Connection, driver: Driver, texts: list[str]) -> list[Any]:
+    sent = "; ".join(texts)
+    try:
+        return one_text.send_together(driver, one_text.prepared_on(conn.info), texts)
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(conn, error, sent, {}, None) from error
 
 
 # A command's own transaction on PostgreSQL sends its BEGIN with its first statements, in their
@@ -267,6 +315,11 @@ def rows_of_each(
     if is_sqlite(conn) or len(queries) < 2:
         return [statement.rows(conn, params) for statement, params in queries]
     driver = Driver(conn)
+    if driver.is_async:
+        held = _held(conn)
+        held += [_bound(conn, driver, statement, params) for statement, params in queries]
+        answers = _send_together(conn, driver, held)[-len(queries) :]
+        return [rows if isinstance(rows, list) else [] for rows in answers]
     cursors = [driver.cursor() for _ in queries]
     try:
         with pipelined(conn):
@@ -284,11 +337,22 @@ def is_sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-def run(conn: Connection, sql: str, params: Mapping[str, Any], *, fetch: bool) -> Any:
-    """Run one statement on the driver in `conn`'s transaction: its rows, or its row count."""
+def run(conn: Connection, statement: Statement, params: Mapping[str, Any], *, fetch: bool) -> Any:
+    """Run one statement on the driver in `conn`'s transaction: its rows, or its row count
+    (on the event loop, inside `pipelined`, one of no rows waits for the next round trip: -1)."""
+    sql = statement.text_for(conn)
     if is_sqlite(conn):
         return _run_sqlite(conn, sql, params, fetch=fetch)
     driver = Driver(conn)
+    if driver.is_async:
+        held = _held(conn)
+        held.append(_bound(conn, driver, statement, params))
+        if not fetch and _BATCH in conn.info:
+            return -1
+        *_, last = _send_together(conn, driver, held)
+        if fetch:
+            return last if isinstance(last, list) else []
+        return last
     cursor = driver.cursor()
     try:
         if _BEGIN_OWED in conn.info:  # (`pipelined` sends it on entering: none is owed inside)
@@ -368,4 +432,4 @@ def ping(driver: Any) -> None:
 
 def begin_immediate(conn: Connection, *, read_only: bool) -> None:
     """SQLite's write lock taken at BEGIN (see handoff.store.db)."""
-    run(conn, "BEGIN" if read_only else "BEGIN IMMEDIATE", {}, fetch=False)
+    run(conn, Statement("BEGIN" if read_only else "BEGIN IMMEDIATE"), {}, fetch=False)

@@ -1,0 +1,120 @@
+"""On the event loop, PostgreSQL is sent each round trip's statements as one query text.
+
+psycopg's asyncio connection waits on the event loop for each statement of a pipeline, and each
+wait costs a turn of the loop (a future, a reader registered and removed): more than the
+statement. So on the loop the store sends a round trip's statements as one text, in the simple
+query protocol, which takes several, and waits for it once; PostgreSQL still runs them one after
+the other, each seeing what was committed when it began, and stops at the first that fails.
+
+Values are written into the text by psycopg's client-side binding (`mogrify`). Each statement
+is PREPAREd on its connection the first time it goes there, in the same text, then sent as
+EXECUTE: the server plans it once per connection, as psycopg's own prepared statements do
+(which the loop's connections therefore do not use: psycopg deallocates every prepared
+statement, ours too, at each rollback when it has prepared any itself).
+"""
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncClientCursor
+
+from handoff.store.driver import Driver
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+MOST_PREPARED = 200  # statements prepared on one connection; any more are sent in full
+PREPARED = "handoff_prepared"  # in a pooled connection's info: its `Prepared`
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """A statement's text for PREPARE: its `:name` parameters numbered in order of first
+    appearance, and its name on the server."""
+
+    text: str
+    parameters: tuple[str, ...]
+    digest: str
+
+    @classmethod
+    def of(cls, sql: str) -> "Numbered":
+        parameters = tuple(dict.fromkeys(_NAMED.findall(sql)))
+        numbers = {name: f"${i}" for i, name in enumerate(parameters, 1)}
+        text = _NAMED.sub(lambda m: numbers[m.group(1)], sql)
+        return cls(text, parameters, hashlib.sha1(text.encode()).hexdigest()[:20])
+
+
+@dataclass
+class Prepared:
+    """The statements PREPAREd on one connection (by digest: the name), and the PREPAREs to go
+    with its next round trip. A round trip that fails may have prepared some of its statements,
+    or not: their names are not used again (`generation` is in every name)."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    preparing: list[str] = field(default_factory=list)  # PREPARE texts, not sent yet
+    pending: list[str] = field(default_factory=list)  # their digests
+    generation: int = 0
+
+    def sent(self, *, ok: bool) -> None:
+        if not ok:
+            for digest in self.pending:
+                self.names.pop(digest, None)
+            self.generation += bool(self.pending)
+        self.preparing, self.pending = [], []
+
+
+def prepared_on(info: dict[Any, Any]) -> Prepared:
+    found: Prepared | None = info.get(PREPARED)
+    if found is None:
+        found = info[PREPARED] = Prepared()
+    return found
+
+
+def bound(driver: Driver, prepared: Prepared, numbered: Numbered, params: Mapping[str, Any]) -> str:
+    """The statement as EXECUTE of its prepared statement (to be PREPAREd with the round trip,
+    the first time on this connection), its values written in."""
+    name = prepared.names.get(numbered.digest)
+    if name is None:
+        if len(prepared.names) >= MOST_PREPARED:
+            return _mogrify(driver, numbered.text, params, numbered.parameters)
+        name = prepared.names[numbered.digest] = f"h{prepared.generation}_{numbered.digest}"
+        prepared.preparing.append(f"PREPARE {name} AS {numbered.text}")
+        prepared.pending.append(numbered.digest)
+    if not numbered.parameters:
+        return f"EXECUTE {name}"
+    listed = ", ".join(f"${i}" for i in range(1, len(numbered.parameters) + 1))
+    return _mogrify(driver, f"EXECUTE {name}({listed})", params, numbered.parameters)
+
+
+def _mogrify(driver: Driver, text: str, params: Mapping[str, Any], order: tuple[str, ...]) -> str:
+    values = [params[name] for name in order]
+    pyformat = re.sub(r"\$(\d+)", lambda m: f"%(p{m.group(1)})s", text.replace("%", "%%"))
+    named = {f"p{i}": value for i, value in enumerate(values, 1)}
+    return AsyncClientCursor(driver.raw).mogrify(pyformat, named)
+
+
+def send_together(driver: Driver, prepared: Prepared, texts: list[str]) -> list[Any]:
+    """Send the statements (each `bound` already, or BEGIN or COMMIT) as one query text, with
+    the PREPAREs they need first (after a BEGIN), and forget them. Each statement's rows (a
+    list), or for one that returns none its row count, in order."""
+    at = 1 if texts and texts[0].startswith("BEGIN") else 0
+    before = len(prepared.preparing)
+    text = "; ".join([*texts[:at], *prepared.preparing, *texts[at:]])
+    texts.clear()
+    cursor = driver.cursor()
+    try:
+        driver.execute(cursor, text)  # no parameters: the simple query protocol
+        answers: list[Any] = []
+        while True:
+            rows = driver.fetchall(cursor) if cursor.description is not None else cursor.rowcount
+            answers.append(rows)
+            if not cursor.nextset():
+                break
+    except BaseException:
+        prepared.sent(ok=False)
+        raise
+    finally:
+        driver.close(cursor)
+    prepared.sent(ok=True)
+    return answers[:at] + answers[at + before :]
