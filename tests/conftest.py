@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from handoff.config import Settings
-from handoff.store.db import Database, drop_append_only, install_append_only, make_engine
+from handoff.store.append_only import drop_append_only, install_append_only
+from handoff.store.db import Database, make_engine
 from handoff.store.migrate import upgrade
 from handoff.store.models import Base
 from tests.integration.world import World, build_world

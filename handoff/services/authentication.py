@@ -12,8 +12,9 @@ from handoff.domain.principals import Actor
 from handoff.store import throttle, web_sessions
 from handoff.store.db import Database
 from handoff.store.models import utcnow as now
-from handoff.store.sql import Kind, Statement, from_db
+from handoff.store.sql import Statement
 from handoff.store.throttle import Failures
+from handoff.store.values import Kind, from_db
 
 
 def hash_token(token: str) -> str:

@@ -33,7 +33,8 @@ from handoff.domain.case import (
 from handoff.domain.case import SessionParty as Party
 from handoff.domain.vocabulary import OPEN_REQUEST_STATES, REQUEST_STATES
 from handoff.store import models
-from handoff.store.sql import Columns, Kind, Statement, from_db, is_sqlite, rows_of_each
+from handoff.store.sql import Statement, rows_of_each
+from handoff.store.values import Columns, Kind, from_db, is_sqlite
 
 
 def table_of(cls: type[models.Base]) -> Table:

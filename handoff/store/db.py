@@ -1,8 +1,6 @@
 """Engines and sessions for SQLite (the embedded default) and PostgreSQL."""
 
 import asyncio
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing, contextmanager
 from contextvars import ContextVar
@@ -11,9 +9,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
@@ -22,7 +19,9 @@ from handoff.domain.canonical import canonical_json
 from handoff.domain.send_away import PhraseRules, load_rules
 from handoff.store import connecting, sql
 from handoff.store.sql import Statement
+from handoff.store.values import JSON_SERIALIZER
 from handoff.store.work import SqlWork, joined, offering, take_opened
+from handoff.store.writer import FairLock, writer_of
 
 # Nothing waits on PostgreSQL for long: connecting, a connection from the pool, a row lock, a
 # statement, and a server that went silent (TCP keepalives) each give up within a stated time,
@@ -50,7 +49,7 @@ def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> Engine:
     # is, without decoding it.
     kwargs.setdefault("json_serializer", canonical_json)
     # The case store writes JSON itself (handoff.store.sql): it reads the serializer from here.
-    options = {sql.JSON_SERIALIZER: kwargs["json_serializer"]}
+    options = {JSON_SERIALIZER: kwargs["json_serializer"]}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -61,6 +60,8 @@ def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> Engine:
     kwargs["connect_args"] = _postgres_connect_args(parsed.query) | kwargs.get("connect_args", {})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
+    if on_loop:  # where the store prepares its statements itself (handoff.store.one_text)
+        kwargs["connect_args"]["prepare_threshold"] = None
     engine = (
         create_async_engine(url, **kwargs).sync_engine if on_loop else create_engine(url, **kwargs)
     )
@@ -110,59 +111,6 @@ def _pool_of(settings: Settings) -> dict[str, Any]:
     }
 
 
-WRITER_WAIT = 30  # seconds a writer waits for its turn, as long as SQLite's busy_timeout
-
-
-class FairLock:
-    """A reentrant lock handed to its waiters in the order they came: a releasing thread cannot
-    take it straight back while others wait (threading.RLock lets it), which keeps every
-    request's wait for the SQLite writer within one queue's length."""
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._owner: int | None = None
-        self._depth = 0
-        self._waiters: deque[tuple[int, threading.Lock]] = deque()
-
-    def __enter__(self) -> None:
-        me = threading.get_ident()
-        with self._mutex:
-            if self._owner == me or (self._owner is None and not self._waiters):
-                self._owner, self._depth = me, self._depth + 1
-                return
-            gate = threading.Lock()
-            gate.acquire()
-            self._waiters.append((me, gate))
-        if gate.acquire(timeout=WRITER_WAIT):  # released by the thread handing the lock over
-            return
-        with self._mutex:
-            if (me, gate) not in self._waiters:
-                return  # handed over just as the wait ran out
-            self._waiters.remove((me, gate))
-        # As SQLite's own busy timeout would (a holder that never lets go: 503 over HTTP).
-        raise OperationalError("BEGIN", None, TimeoutError("the SQLite writer stayed busy"))
-
-    @property
-    def is_free(self) -> bool:
-        """Nobody holds it or waits for it (a glance: it may be taken the moment after)."""
-        return self._owner is None and not self._waiters
-
-    def __exit__(self, *_exc: object) -> None:
-        with self._mutex:
-            self._depth -= 1
-            if self._depth:
-                return
-            self._owner = None
-            if self._waiters:
-                self._owner, gate = self._waiters.popleft()
-                self._depth = 1
-                gate.release()
-
-
-_writers: dict[str, FairLock] = {}
-_writers_guard = threading.Lock()
-
-
 @dataclass(frozen=True)
 class Engines:
     """An engine, and the sessions and read-only variants made from it."""
@@ -197,6 +145,17 @@ class Engines:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+
+@dataclass
+class Served:
+    """An event loop that runs a database's work: the engines it uses there, how many requests
+    work at once, and how many apps it serves (each from `serve_on_this_loop` to its stop)."""
+
+    engines: Engines
+    turns: asyncio.Semaphore
+    apps: int = 1
+
+
 # The database whose work runs on the event loop here, and the engines it uses there.
 _on_loop: ContextVar[tuple["Database", Engines] | None] = ContextVar(
     "handoff_on_loop", default=None
@@ -214,10 +173,11 @@ class Database:
         self.settings = settings or Settings()
         engine = engine or make_engine(self.settings.database_url, **_pool_of(self.settings))
         self._threads = Engines.of(engine)
+        self.is_postgres = engine.dialect.name == "postgresql"
         # The event loops that run this database's work: the engines each uses, and how many
         # requests work at once on each (as many as the pool keeps connections: any more would
         # open and close a connection of the pool's overflow each).
-        self._loops: dict[asyncio.AbstractEventLoop, tuple[Engines, asyncio.Semaphore]] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, Served] = {}
 
     @property
     def _engines(self) -> Engines:
@@ -237,37 +197,46 @@ class Database:
             return False
 
     def serve_on_this_loop(self) -> None:
-        """PostgreSQL: from now until `stop_serving_on_this_loop`, the running event loop may run
-        this database's work itself (`on_the_loop`), on connections of its own. SQLite: nothing."""
+        """PostgreSQL: until `stop_serving_on_this_loop` (as often as this was called), the
+        running event loop may run this database's work itself (`on_the_loop`), on connections
+        of its own. SQLite: nothing (its work runs on the loop already, see api.deps)."""
+        loop = asyncio.get_running_loop()
         if not self.is_postgres:
             return
+        if loop in self._loops:
+            self._loops[loop].apps += 1
+            return
         threads = self._threads.engine
-        url = threads.url.render_as_string(hide_password=False)
-        serializer = threads.get_execution_options().get(sql.JSON_SERIALIZER, canonical_json)
+        serializer = threads.get_execution_options().get(JSON_SERIALIZER, canonical_json)
         engine = make_engine(
-            url,
+            threads.url.render_as_string(hide_password=False),
             on_loop=True,
             json_serializer=serializer,
-            # The store prepares its statements itself there (handoff.store.one_text).
-            connect_args={"prepare_threshold": None},
             **_pool_of(self.settings),
         )
-        turns = asyncio.Semaphore(self.settings.pool_size)
-        self._loops[asyncio.get_running_loop()] = (Engines.of(engine), turns)
+        # As many requests work at once as there would be worker threads (the pool is sized
+        # for them: a request may hold two connections at a time).
+        at_once = asyncio.Semaphore(self.settings.api_threads or 4)
+        self._loops[loop] = Served(Engines.of(engine), at_once)
 
     async def stop_serving_on_this_loop(self) -> None:
-        served = self._loops.pop(asyncio.get_running_loop(), None)
-        if served is not None:
+        loop = asyncio.get_running_loop()
+        served = self._loops.get(loop)
+        if served is None:
+            return
+        served.apps -= 1
+        if not served.apps:
+            del self._loops[loop]
             async with AsyncSession() as entry:
-                await entry.run_sync(lambda _session: served[0].engine.dispose())
+                await entry.run_sync(lambda _session: served.engines.engine.dispose())
 
     async def on_the_loop(self, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `work` here, on the event loop that serves this database: each wait on the
         database lets the loop go on with other work (SQLAlchemy's public `run_sync` runs it, as
         it runs synchronous code for its asyncio extension), and no worker thread is woken."""
-        engines, turns = self._loops[asyncio.get_running_loop()]
-        async with turns:
-            token = _on_loop.set((self, engines))
+        served = self._loops[asyncio.get_running_loop()]
+        async with served.turns:
+            token = _on_loop.set((self, served.engines))
             try:
                 async with AsyncSession() as entry:
                     return await entry.run_sync(lambda _session: work(*args, **kwargs))
@@ -277,10 +246,6 @@ class Database:
     @cached_property
     def rules(self) -> PhraseRules:
         return load_rules(self.settings.send_away_rules)
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -361,9 +326,7 @@ class Database:
 
     @cached_property
     def _writer(self) -> FairLock:
-        key = self.engine.url.render_as_string()
-        with _writers_guard:
-            return _writers.setdefault(key, FairLock())
+        return writer_of(self.engine.url.render_as_string())
 
     @property
     def writer_is_busy(self) -> bool:
@@ -406,52 +369,3 @@ class Database:
 
     def dispose(self) -> None:
         self._threads.engine.dispose()
-
-
-# The database refuses to change history (SPEC §6). Used by the migration and by tests.
-APPEND_ONLY_SQLITE = [
-    """CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END""",
-]
-# Row triggers do not see TRUNCATE (emptying the table, or a cascade from `cases`): a statement
-# trigger refuses it (migration 0005). SQLite has no TRUNCATE; its DELETE trigger covers it.
-DROP_NO_TRUNCATE_POSTGRES = "DROP TRIGGER IF EXISTS events_no_truncate ON events"
-NO_TRUNCATE_POSTGRES = [
-    DROP_NO_TRUNCATE_POSTGRES,
-    """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
-       FOR EACH STATEMENT EXECUTE FUNCTION handoff_events_append_only()""",
-]
-APPEND_ONLY_POSTGRES = [
-    """CREATE OR REPLACE FUNCTION handoff_events_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'events are append-only: % refused', TG_OP; END;
-       $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
-       FOR EACH ROW EXECUTE FUNCTION handoff_events_append_only()""",
-    *NO_TRUNCATE_POSTGRES,
-]
-DROP_APPEND_ONLY_SQLITE = [
-    "DROP TRIGGER IF EXISTS events_no_update",
-    "DROP TRIGGER IF EXISTS events_no_delete",
-]
-DROP_APPEND_ONLY_POSTGRES = [
-    DROP_NO_TRUNCATE_POSTGRES,
-    "DROP TRIGGER IF EXISTS events_append_only ON events",
-    "DROP FUNCTION IF EXISTS handoff_events_append_only()",
-]
-
-
-def install_append_only(conn: Connection) -> None:
-    for statement in (
-        APPEND_ONLY_POSTGRES if conn.dialect.name == "postgresql" else APPEND_ONLY_SQLITE
-    ):
-        conn.execute(text(statement))
-
-
-def drop_append_only(conn: Connection) -> None:
-    statements = (
-        DROP_APPEND_ONLY_POSTGRES if conn.dialect.name == "postgresql" else DROP_APPEND_ONLY_SQLITE
-    )
-    for statement in statements:
-        conn.execute(text(statement))

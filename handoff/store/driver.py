@@ -55,21 +55,11 @@ class Driver:
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:
-        """psycopg's pipeline mode while inside (see `sql.pipelined`)."""
-        if not self.is_async:
-            with self.raw.pipeline():
-                yield
-            return
-        manager = self.raw.pipeline()
-        self._adapted.run_async(lambda _driver: manager.__aenter__())
-        try:
+        """psycopg's pipeline mode while inside (see `sql.pipelined`; on the event loop the store
+        sends one query text instead, handoff.store.one_text)."""
+        assert not self.is_async, "no pipeline on the event loop"
+        with self.raw.pipeline():
             yield
-        except BaseException as error:
-            exit_ = manager.__aexit__(type(error), error, error.__traceback__)
-            if not self._adapted.run_async(lambda _driver: exit_):
-                raise
-        else:
-            self._adapted.run_async(lambda _driver: manager.__aexit__(None, None, None))
 
     @property
     def autocommit(self) -> bool:

@@ -9,7 +9,8 @@ from sqlalchemy import Connection
 from handoff.domain.case import Case
 from handoff.store import outbox
 from handoff.store.models import Event
-from handoff.store.sql import Columns, Statement
+from handoff.store.sql import Statement
+from handoff.store.values import Columns
 
 # An event's stored columns, in the order plain reads (verify, exports) take them.
 STORED_EVENT = (

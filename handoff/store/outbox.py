@@ -15,7 +15,8 @@ from handoff.store.models import (
     format_time,
     new_id,
 )
-from handoff.store.sql import Columns, Kind, Statement, Target, from_db, to_db
+from handoff.store.sql import Statement
+from handoff.store.values import Columns, Kind, Target, from_db, to_db
 
 # Whether any org taking part in the case has an active subscription: a column of the statement
 # that loads the case, so a case nobody subscribed to costs no query per event.

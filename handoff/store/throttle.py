@@ -16,7 +16,8 @@ from typing import Any
 
 from handoff.store.db import Database
 from handoff.store.models import TokenFailures
-from handoff.store.sql import Kind, Statement, Target, from_db, to_db
+from handoff.store.sql import Statement
+from handoff.store.values import Kind, Target, from_db, to_db
 
 WINDOW = timedelta(minutes=1)
 MOST_FAILURES = 20  # in one window; the next one is refused (429)

@@ -21,7 +21,8 @@ from handoff.domain.case import Agent, Attachment, Case
 from handoff.store import casefile, event_rows, sql
 from handoff.store.casefile import COLUMNS, Loaded
 from handoff.store.models import Event
-from handoff.store.sql import Kind, Statement, from_db
+from handoff.store.sql import Statement
+from handoff.store.values import Kind, from_db, is_sqlite
 
 _AGENT_COLUMNS = COLUMNS[casefile.AGENTS].listed()
 # Agents who may become an owner are share-locked before the case: a deactivation locks the agent
@@ -107,7 +108,7 @@ class SqlWork:
         # On PostgreSQL, a command's own transaction sends what it saves with its COMMIT, in one
         # round trip (see `commit`), and its BEGIN with its first statements
         # (`sql.begin_with_first_statements`); anything else writes at once.
-        self._sends_with_commit = session is None and not nested and not sql.is_sqlite(conn)
+        self._sends_with_commit = session is None and not nested and not is_sqlite(conn)
         self._staged: list[tuple[Loaded, list[Event]]] = []
         # A case locked before the command ran, with its first rows (`lock_case_ahead`).
         self._ahead: tuple[str, list[list[Any]]] | None = None

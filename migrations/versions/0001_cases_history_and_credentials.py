@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from handoff.store.db import drop_append_only, install_append_only
+from handoff.store.append_only import drop_append_only, install_append_only
 
 revision: str = "0001"
 down_revision: str | None = None

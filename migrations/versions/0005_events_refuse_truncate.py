@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from handoff.store.db import DROP_NO_TRUNCATE_POSTGRES, NO_TRUNCATE_POSTGRES
+from handoff.store.append_only import DROP_NO_TRUNCATE_POSTGRES, NO_TRUNCATE_POSTGRES
 
 revision: str = "0005"
 down_revision: str | None = "0004"

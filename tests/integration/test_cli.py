@@ -7,7 +7,8 @@ from typer.testing import CliRunner, Result
 
 from handoff import demo, services
 from handoff.cli import app
-from handoff.store.db import Database, drop_append_only, install_append_only
+from handoff.store.append_only import drop_append_only, install_append_only
+from handoff.store.db import Database
 from handoff.store.models import CaseRow, Credential, Event, Org
 from tests.integration.world import World
 

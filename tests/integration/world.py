@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 from handoff import demo, services
 from handoff.domain.errors import Refusal
 from handoff.domain.principals import Actor
-from handoff.store.db import Database, drop_append_only, install_append_only
+from handoff.store.append_only import drop_append_only, install_append_only
+from handoff.store.db import Database
 
 ADMIN = Actor(kind="admin", id="root")
 

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from handoff.store.db import FairLock
+from handoff.store.writer import FairLock
 
 PATIENCE = 60  # seconds: a guard against a hang, never a wait for something to happen
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from handoff.store.models import Event
-from handoff.store.sql import Columns
+from handoff.store.values import Columns
 
 EVENT = Columns.of(Event.__table__)  # type: ignore[arg-type]
 

@@ -7,14 +7,14 @@ import threading
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from handoff.store import db
-from handoff.store.db import FairLock
+from handoff.store import writer as writers
+from handoff.store.writer import FairLock
 
 
 def test_a_writer_that_waits_too_long_gives_up_and_leaves_the_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(db, "WRITER_WAIT", 0.05)
+    monkeypatch.setattr(writers, "WRITER_WAIT", 0.05)
     lock, outcome = FairLock(), []
 
     def writer() -> None:
