@@ -54,10 +54,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(5, ge=1)
     pool_max_overflow: int = Field(10, ge=0)
     pool_timeout: float = Field(5.0, gt=0)
-    # Threads each API process runs blocking work in. Unset: 4 (on SQLite writes queue for its one
-    # write lock anyway; on PostgreSQL threads waiting on the network let others run, but more of
-    # them fight for the GIL: measured here, 4 answered note POSTs faster than 2, 3 or 8, with
-    # p99 near 45 ms; raise it when the database is far away).
+    # Requests of each API process that work on PostgreSQL at once (on the event loop), and the
+    # threads it runs blocking work in (the web UI, audit reads, keyed requests). Unset: 4 (on
+    # SQLite writes queue for its one write lock anyway; raise it on PostgreSQL when the database
+    # is far away and its answers wait on the network).
     api_threads: int | None = Field(None, ge=1)
     # Event streams (SPEC §12): seconds between keep-alive comments, and between two reads of
     # the events table on SQLite (PostgreSQL is woken by NOTIFY instead).

@@ -74,14 +74,15 @@ def pipelined(conn: Connection) -> Iterator[None]:
         return
     driver = Driver(conn)
     if driver.is_async:  # one query text (handoff.store.one_text)
-        conn.info[_BATCH] = []
+        info = conn.info  # (a connection found lost has none to give any more)
+        info[_BATCH] = []
         try:
             yield
             held = _held(conn)
             if held:
                 _send_together(conn, driver, held)
         finally:
-            conn.info.pop(_BATCH, None)
+            info.pop(_BATCH, None)
         return
     try:
         with driver.pipeline():

@@ -1,5 +1,6 @@
-"""Where a request's database work runs: on the event loop for SQLite, in a worker thread for
-PostgreSQL (no database is opened).
+"""Where a request's database work runs: on the event loop for SQLite; for PostgreSQL on the event
+loop that serves the database (its asyncio connections), and in a worker thread on any other loop
+(no database is opened).
 
 The work itself says where it ran: on the very loop that awaited it (a running loop is there),
 or in a worker thread of that loop's thread pool (no running loop, and AnyIO's way back to the
@@ -37,21 +38,22 @@ def on_an_event_loop(main: Callable[[], Awaitable[T]]) -> T:
 
 def where_work_runs(db: Database) -> str:
     """Where `on_database` ran a piece of work, as the work itself finds it."""
+    return on_an_event_loop(lambda: where_on_this_loop(db))
 
-    async def main() -> str:
-        loop = asyncio.get_running_loop()
 
-        def work() -> str:
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:  # no loop runs in this thread: it is a worker thread
-                back_on = from_thread.run_sync(asyncio.get_running_loop)  # only from AnyIO's pool
-                return IN_A_WORKER_THREAD if back_on is loop else "in some other thread"
-            return ON_THE_LOOP if running is loop else "on some other loop"
+async def where_on_this_loop(db: Database) -> str:
+    """Where `on_database` ran a piece of work on the running loop, as the work finds it."""
+    loop = asyncio.get_running_loop()
 
-        return await on_database(db, work)
+    def work() -> str:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs in this thread: it is a worker thread
+            back_on = from_thread.run_sync(asyncio.get_running_loop)  # only from AnyIO's pool
+            return IN_A_WORKER_THREAD if back_on is loop else "in some other thread"
+        return ON_THE_LOOP if running is loop else "on some other loop"
 
-    return on_an_event_loop(main)
+    return await on_database(db, work)
 
 
 def test_sqlite_work_runs_on_the_event_loop_without_a_thread_hop() -> None:
@@ -83,9 +85,45 @@ def test_sqlite_work_goes_to_a_worker_thread_while_another_thread_writes() -> No
     db.dispose()
 
 
-def test_postgres_work_runs_in_a_worker_thread_so_round_trips_do_not_stall_the_loop() -> None:
+def test_postgres_work_runs_in_a_worker_thread_on_a_loop_that_does_not_serve_the_database() -> None:
     db = Database(Settings(database_url=POSTGRES))
     assert where_work_runs(db) == IN_A_WORKER_THREAD
+    db.dispose()
+
+
+def test_postgres_work_runs_on_the_loop_that_serves_the_database_until_it_stops() -> None:
+    db = Database(Settings(database_url=POSTGRES))
+
+    async def main() -> list[str]:
+        found = []
+        for _app in range(2):  # two apps on one loop, as two TestClients of one database
+            db.serve_on_this_loop()
+        found.append(await where_on_this_loop(db))
+        await db.stop_serving_on_this_loop()
+        found.append(await where_on_this_loop(db))  # the other app still serves it
+        await db.stop_serving_on_this_loop()
+        found.append(await where_on_this_loop(db))
+        return found
+
+    assert on_an_event_loop(main) == [ON_THE_LOOP, ON_THE_LOOP, IN_A_WORKER_THREAD]
+    db.dispose()
+
+
+def test_on_the_loop_the_work_sees_the_loops_engine_and_elsewhere_the_threads_engine() -> None:
+    db = Database(Settings(database_url=POSTGRES))
+    threads = db.engine
+
+    async def main() -> tuple[object, object]:
+        db.serve_on_this_loop()
+        try:
+            on_loop = await on_database(db, lambda: db.engine)
+            return on_loop, db.engine  # outside the work: the threads' again
+        finally:
+            await db.stop_serving_on_this_loop()
+
+    on_loop, after = on_an_event_loop(main)
+    assert on_loop is not threads
+    assert after is threads
     db.dispose()
 
 
