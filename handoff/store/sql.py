@@ -10,6 +10,10 @@ database, explicitly: nothing of SQLAlchemy's compiler or instrumentation is use
 Driver errors come out as SQLAlchemy's (`DBAPIError.instance`), and a connection found lost is
 invalidated, as with `Connection.execute`. Whoever wants to see these statements (tests, the
 benchmarks) registers with `watching`.
+
+A request's work on PostgreSQL runs on the event loop (`Database.on_the_loop`): the connection is
+then psycopg's asyncio one (reached through `driver.Driver`), and each round trip's statements go
+as one query text of prepared statements (handoff.store.one_text) instead of a pipeline.
 """
 
 import re
@@ -68,7 +72,9 @@ class Statement:
 def pipelined(conn: Connection) -> Iterator[None]:
     """On PostgreSQL, the statements sent inside go at once (psycopg's pipeline mode) and are
     answered on leaving, where a failed one raises; a statement whose rows are asked for waits
-    for its answer. Rows counts are unknown inside (-1). SQLite runs them one by one."""
+    for its answer. Rows counts are unknown inside (-1). On the event loop, the statements of no
+    rows are held and sent with the next that has rows, or on leaving, as one query text. SQLite
+    runs them one by one."""
     if is_sqlite(conn) or _BATCH in conn.info:
         yield
         return
