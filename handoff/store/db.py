@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any, ParamSpec, TypeVar
@@ -153,6 +153,8 @@ class Served:
 
     engines: Engines
     turns: asyncio.Semaphore
+    # What runs the work (its `run_sync`; its session is never used, so one serves them all).
+    entry: AsyncSession = field(default_factory=AsyncSession)
     apps: int = 1
 
 
@@ -227,8 +229,8 @@ class Database:
         served.apps -= 1
         if not served.apps:
             del self._loops[loop]
-            async with AsyncSession() as entry:
-                await entry.run_sync(lambda _session: served.engines.engine.dispose())
+            await served.entry.run_sync(lambda _session: served.engines.engine.dispose())
+            await served.entry.close()
 
     async def on_the_loop(self, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `work` here, on the event loop that serves this database: each wait on the
@@ -238,8 +240,7 @@ class Database:
         async with served.turns:
             token = _on_loop.set((self, served.engines))
             try:
-                async with AsyncSession() as entry:
-                    return await entry.run_sync(lambda _session: work(*args, **kwargs))
+                return await served.entry.run_sync(lambda _session: work(*args, **kwargs))
             finally:
                 _on_loop.reset(token)
 

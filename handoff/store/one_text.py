@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import AsyncClientCursor
+from psycopg.pq import ExecStatus
 
 from handoff.store.driver import Driver
 
@@ -31,35 +32,38 @@ PREPARED = "handoff_prepared"  # in a pooled connection's info: its `Prepared`
 @dataclass(frozen=True)
 class Numbered:
     """A statement's text for PREPARE: its `:name` parameters numbered in order of first
-    appearance, and its name on the server."""
+    appearance; its name on the server; and its text as psycopg binds it (`%(name)s`)."""
 
     text: str
     parameters: tuple[str, ...]
     digest: str
+    pyformat: str
 
     @classmethod
     def of(cls, sql: str) -> "Numbered":
         parameters = tuple(dict.fromkeys(_NAMED.findall(sql)))
         numbers = {name: f"${i}" for i, name in enumerate(parameters, 1)}
         text = _NAMED.sub(lambda m: numbers[m.group(1)], sql)
-        return cls(text, parameters, hashlib.sha1(text.encode()).hexdigest()[:20])
+        pyformat = _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+        return cls(text, parameters, hashlib.sha1(text.encode()).hexdigest()[:20], pyformat)
 
 
 @dataclass
 class Prepared:
-    """The statements PREPAREd on one connection (by digest: the name), and the PREPAREs to go
-    with its next round trip. A round trip that fails may have prepared some of its statements,
-    or not: their names are not used again (`generation` is in every name)."""
+    """The statements PREPAREd on one connection (by digest: how EXECUTE names each), and the
+    PREPAREs to go with its next round trip. A round trip that fails may have prepared some of
+    its statements, or not: their names are not used again (`generation` is in every name)."""
 
-    names: dict[str, str] = field(default_factory=dict)
+    executes: dict[str, str] = field(default_factory=dict)
     preparing: list[str] = field(default_factory=list)  # PREPARE texts, not sent yet
     pending: list[str] = field(default_factory=list)  # their digests
     generation: int = 0
+    binder: AsyncClientCursor[Any] | None = None  # psycopg's client-side binding, for `bound`
 
     def sent(self, *, ok: bool) -> None:
         if not ok:
             for digest in self.pending:
-                self.names.pop(digest, None)
+                self.executes.pop(digest, None)
             self.generation += bool(self.pending)
         self.preparing, self.pending = [], []
 
@@ -74,24 +78,21 @@ def prepared_on(info: dict[Any, Any]) -> Prepared:
 def bound(driver: Driver, prepared: Prepared, numbered: Numbered, params: Mapping[str, Any]) -> str:
     """The statement as EXECUTE of its prepared statement (to be PREPAREd with the round trip,
     the first time on this connection), its values written in."""
-    name = prepared.names.get(numbered.digest)
-    if name is None:
-        if len(prepared.names) >= MOST_PREPARED:
-            return _mogrify(driver, numbered.text, params, numbered.parameters)
-        name = prepared.names[numbered.digest] = f"h{prepared.generation}_{numbered.digest}"
+    if prepared.binder is None:
+        prepared.binder = AsyncClientCursor(driver.raw)
+    execute = prepared.executes.get(numbered.digest)
+    if execute is None:
+        if len(prepared.executes) >= MOST_PREPARED:
+            return prepared.binder.mogrify(numbered.pyformat, params)
+        name = f"h{prepared.generation}_{numbered.digest}"
         prepared.preparing.append(f"PREPARE {name} AS {numbered.text}")
         prepared.pending.append(numbered.digest)
+        listed = ", ".join(["%s"] * len(numbered.parameters))
+        execute = f"EXECUTE {name}({listed})" if listed else f"EXECUTE {name}"
+        prepared.executes[numbered.digest] = execute
     if not numbered.parameters:
-        return f"EXECUTE {name}"
-    listed = ", ".join(f"${i}" for i in range(1, len(numbered.parameters) + 1))
-    return _mogrify(driver, f"EXECUTE {name}({listed})", params, numbered.parameters)
-
-
-def _mogrify(driver: Driver, text: str, params: Mapping[str, Any], order: tuple[str, ...]) -> str:
-    values = [params[name] for name in order]
-    pyformat = re.sub(r"\$(\d+)", lambda m: f"%(p{m.group(1)})s", text.replace("%", "%%"))
-    named = {f"p{i}": value for i, value in enumerate(values, 1)}
-    return AsyncClientCursor(driver.raw).mogrify(pyformat, named)
+        return execute
+    return prepared.binder.mogrify(execute, [params[name] for name in numbered.parameters])
 
 
 def send_together(driver: Driver, prepared: Prepared, texts: list[str]) -> list[Any]:
@@ -107,7 +108,9 @@ def send_together(driver: Driver, prepared: Prepared, texts: list[str]) -> list[
         driver.execute(cursor, text)  # no parameters: the simple query protocol
         answers: list[Any] = []
         while True:
-            rows = driver.fetchall(cursor) if cursor.description is not None else cursor.rowcount
+            # (whether rows came, without `description`, which builds every column's facts)
+            has_rows = cursor.pgresult.status == ExecStatus.TUPLES_OK
+            rows = driver.fetchall(cursor) if has_rows else cursor.rowcount
             answers.append(rows)
             if not cursor.nextset():
                 break

@@ -16,7 +16,6 @@ then psycopg's asyncio one (reached through `driver.Driver`), and each round tri
 as one query text of prepared statements (handoff.store.one_text) instead of a pipeline.
 """
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -44,9 +43,6 @@ def watching(watcher: Watcher) -> Iterator[None]:
         _watchers.remove(watcher)
 
 
-_NAMED = re.compile(r"(?<![:\w]):(\w+)")
-
-
 class Statement:
     """One SQL text with `:name` parameters, sent as it is to SQLite and in psycopg's
     `%(name)s` style to PostgreSQL."""
@@ -55,11 +51,10 @@ class Statement:
         """`postgres_tail`: what PostgreSQL alone is sent at the end (a row lock's FOR SHARE)."""
         self.sql = " ".join(sql.split())
         postgres = f"{self.sql} {postgres_tail}".strip()
-        self._pyformat = _NAMED.sub(r"%(\1)s", postgres.replace("%", "%%"))
-        self.numbered = Numbered.of(postgres)  # for PREPARE, on the event loop (one_text)
+        self.numbered = Numbered.of(postgres)  # on the event loop (one_text)
 
     def text_for(self, conn: Connection) -> str:
-        return self.sql if is_sqlite(conn) else self._pyformat
+        return self.sql if is_sqlite(conn) else self.numbered.pyformat
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         return list(run(conn, self, params or {}, fetch=True))
