@@ -60,7 +60,7 @@ def make_engine(url: str, *, on_loop: bool = False, **kwargs: Any) -> Engine:
     kwargs["connect_args"] = _postgres_connect_args(parsed.query) | kwargs.get("connect_args", {})
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
-    if on_loop:  # where the store prepares its statements itself (handoff.store.one_text)
+    if on_loop:  # where the store prepares its statements itself (handoff.store.driver)
         kwargs["connect_args"]["prepare_threshold"] = None
     engine = (
         create_async_engine(url, **kwargs).sync_engine if on_loop else create_engine(url, **kwargs)

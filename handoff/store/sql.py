@@ -13,7 +13,7 @@ benchmarks) registers with `watching`.
 
 A request's work on PostgreSQL runs on the event loop (`Database.on_the_loop`): the connection is
 then psycopg's asyncio one (reached through `driver.Driver`), and each round trip's statements go
-as one query text of prepared statements (handoff.store.one_text) instead of a pipeline.
+as one query text of prepared statements (handoff.store.driver) instead of a pipeline.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,9 +24,7 @@ from psycopg import IsolationLevel
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from handoff.store import one_text
-from handoff.store.driver import Driver
-from handoff.store.one_text import Numbered
+from handoff.store.driver import Driver, Numbered, bound, prepared_on, send_together
 from handoff.store.values import is_sqlite
 
 Watcher = Callable[[str, Mapping[str, Any]], None]
@@ -74,7 +72,7 @@ def pipelined(conn: Connection) -> Iterator[None]:
         yield
         return
     driver = Driver(conn)
-    if driver.is_async:  # one query text (handoff.store.one_text)
+    if driver.is_async:  # one query text (handoff.store.driver)
         info = conn.info  # (a connection found lost has none to give any more)
         info[_BATCH] = []
         try:
@@ -127,13 +125,13 @@ def _held(conn: Connection) -> list[str]:
 def _bound(conn: Connection, driver: Driver, statement: Statement, params: Any) -> str:
     for watcher in _watchers:
         watcher(statement.text_for(conn), params)
-    return one_text.bound(driver, one_text.prepared_on(conn.info), statement.numbered, params)
+    return bound(driver, prepared_on(conn.info), statement.numbered, params)
 
 
 def _send_together(conn: Connection, driver: Driver, texts: list[str]) -> list[Any]:
     sent = "; ".join(texts)
     try:
-        return one_text.send_together(driver, one_text.prepared_on(conn.info), texts)
+        return send_together(driver, prepared_on(conn.info), texts)
     except conn.dialect.loaded_dbapi.Error as error:
         raise _wrapped(conn, error, sent, {}, None) from error
 

@@ -1,6 +1,6 @@
 """On PostgreSQL a request's work runs on the event loop that serves the database, through
 psycopg's asyncio connections: each round trip's statements go as one query text, each statement
-prepared on its connection the first time (handoff.store.one_text). One connection (a pool of
+prepared on its connection the first time (handoff.store.driver). One connection (a pool of
 one) keeps working through refusals, rollbacks and failed round trips."""
 
 import asyncio
