@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     pool_size: int = Field(5, ge=1)
     pool_max_overflow: int = Field(10, ge=0)
     pool_timeout: float = Field(5.0, gt=0)
+    # On the event loop the store PREPAREs its statements on each connection (handoff.store.driver);
+    # false where connections are shared between sessions (PgBouncer in transaction mode).
+    prepared_statements: bool = True
     # Requests of each API process that work on PostgreSQL at once (on the event loop), and the
     # threads it runs blocking work in (the web UI, audit reads, keyed requests). Unset: 4 (on
     # SQLite writes queue for its one write lock anyway; raise it on PostgreSQL when the database

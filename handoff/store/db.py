@@ -215,7 +215,7 @@ class Database:
             on_loop=True,
             json_serializer=serializer,
             **_pool_of(self.settings),
-        )
+        ).execution_options(**{sql.PREPARES: self.settings.prepared_statements})
         # As many requests work at once as there would be worker threads (the pool is sized
         # for them: a request may hold two connections at a time).
         at_once = asyncio.Semaphore(self.settings.api_threads or 4)

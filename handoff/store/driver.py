@@ -149,14 +149,22 @@ def prepared_on(info: dict[Any, Any]) -> Prepared:
     return found
 
 
-def bound(driver: Driver, prepared: Prepared, numbered: Numbered, params: Mapping[str, Any]) -> str:
+def bound(
+    driver: Driver,
+    prepared: Prepared,
+    numbered: Numbered,
+    params: Mapping[str, Any],
+    *,
+    prepares: bool = True,
+) -> str:
     """The statement as EXECUTE of its prepared statement (to be PREPAREd with the round trip,
-    the first time on this connection), its values written in."""
+    the first time on this connection), its values written in; or, unless it `prepares`, the
+    statement itself with its values written in."""
     if prepared.binder is None:
         prepared.binder = AsyncClientCursor(driver.raw)
     execute = prepared.executes.get(numbered.digest)
     if execute is None:
-        if len(prepared.executes) >= MOST_PREPARED:
+        if not prepares or len(prepared.executes) >= MOST_PREPARED:
             return prepared.binder.mogrify(numbered.pyformat, params)
         name = f"h{prepared.generation}_{numbered.digest}"
         prepared.preparing.append(f"PREPARE {name} AS {numbered.text}")

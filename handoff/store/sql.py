@@ -107,6 +107,9 @@ def commit_in_pipeline(conn: Connection) -> None:
     _send(Driver(conn), "COMMIT")
 
 
+# An engine's execution option: False where the server may not keep prepared statements between
+# transactions (PgBouncer in transaction mode), so statements are sent in full.
+PREPARES = "handoff_prepares"
 _BATCH = "handoff_batch"  # on the event loop, inside `pipelined`: the statements not sent yet
 
 
@@ -125,7 +128,8 @@ def _held(conn: Connection) -> list[str]:
 def _bound(conn: Connection, driver: Driver, statement: Statement, params: Any) -> str:
     for watcher in _watchers:
         watcher(statement.text_for(conn), params)
-    return bound(driver, prepared_on(conn.info), statement.numbered, params)
+    prepares = conn.get_execution_options().get(PREPARES, True)
+    return bound(driver, prepared_on(conn.info), statement.numbered, params, prepares=prepares)
 
 
 def _send_together(conn: Connection, driver: Driver, texts: list[str]) -> list[Any]:

@@ -94,3 +94,26 @@ def test_a_round_trip_that_failed_leaves_no_statement_believed_prepared_that_is_
             return sql.rows_of_each(conn, [(good, {"n": 1}), (after, {"n": 1})])
 
     assert on_the_loop(db, work) == [[(2,)], [(3,)]]
+
+
+@pytest.mark.parametrize("prepares", [True, False])
+def test_statements_are_prepared_on_the_loop_unless_the_deployment_says_not_to(
+    prepares: bool, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = database_url("postgres", request, tmp_path)
+    settings = Settings(database_url=url, pool_size=1, pool_max_overflow=0)
+    db = Database(settings.model_copy(update={"prepared_statements": prepares}))
+    world = build_world(db)
+    dana = world.agent("dana")
+    names = Statement("SELECT name FROM pg_prepared_statements WHERE name LIKE :pattern")
+
+    def work() -> list[object]:
+        case = services.create_case(db, dana, customer={"name": "Carla"}, subject="Hold")
+        services.add_note(db, dana, case.id, "Called the bank.")
+        with db.read_connection() as conn:
+            return names.rows(conn, {"pattern": "h%"})
+
+    prepared = on_the_loop(db, work)
+    db.dispose()
+
+    assert bool(prepared) is prepares
