@@ -3,12 +3,12 @@ psycopg's asyncio connections: each round trip's statements go as one query text
 prepared on its connection the first time (handoff.store.driver). One connection (a pool of
 one) keeps working through refusals, rollbacks and failed round trips."""
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -46,7 +46,8 @@ def on_the_loop(db: Database, work: Callable[[], T]) -> T:
         finally:
             await db.stop_serving_on_this_loop()
 
-    return asyncio.run(main())
+    with start_blocking_portal() as portal:  # (a loop of its own thread: the browser tests'
+        return portal.call(main)  # Playwright may keep one running in this thread)
 
 
 def test_commands_refused_and_rolled_back_leave_the_connections_statements_usable(
