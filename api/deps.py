@@ -31,8 +31,10 @@ async def on_database(
     On SQLite it runs right here, on the event loop: every write queues on the one write lock
     anyway, and a hop to a worker thread, with the GIL handed back and forth at each statement,
     cost more than the work (the benchmark's note POSTs: about 500/s in threads with p99 near
-    50 ms, 1,100/s here with p99 near 20 ms; docs/performance.md). On PostgreSQL it runs in a
-    worker thread: network round trips and row-lock waits must not stall the loop.
+    50 ms, 1,100/s here with p99 near 20 ms; docs/performance.md). On PostgreSQL it runs on
+    the event loop too, through psycopg's asyncio connections (`Database.on_the_loop`), so that
+    network round trips and row-lock waits let the loop go on; on a loop that does not serve
+    the database (no app lifespan ran on it), in a worker thread.
     """
     threads = request_threads.get()
     if threads is not None:  # a keyed request, holding its transaction (api.idempotency)
