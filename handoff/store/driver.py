@@ -23,16 +23,14 @@ statement, ours too, at each rollback when it has prepared any itself).
 
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.pq import ExecStatus, PipelineStatus, TransactionStatus
 from sqlalchemy import Connection
-
-T = TypeVar("T")
 
 
 class Driver:
@@ -44,26 +42,28 @@ class Driver:
         self._adapted: Any = fairy.dbapi_connection
         self.is_async = isinstance(self.raw, AsyncConnection)
 
-    def _call(self, sync: Callable[[], T], on_loop: Callable[[], Awaitable[T]]) -> T:
+    def _call(self, call: Callable[[], Any]) -> Any:
+        """`call()`'s result: the same call gives it on the blocking connection, and an
+        awaitable of it on the asyncio one, awaited here on the event loop."""
         if self.is_async:
-            return cast(T, self._adapted.run_async(lambda _driver: on_loop()))
-        return sync()
+            return self._adapted.run_async(lambda _driver: call())
+        return call()
 
     def cursor(self) -> Any:
         return self.raw.cursor()
 
     def execute(self, cursor: Any, sql: str, params: Any = None) -> None:
-        self._call(lambda: cursor.execute(sql, params), lambda: cursor.execute(sql, params))
+        self._call(lambda: cursor.execute(sql, params))
 
     def fetchall(self, cursor: Any) -> list[Any]:
-        return cast(list[Any], self._call(cursor.fetchall, cursor.fetchall))
+        return cast(list[Any], self._call(cursor.fetchall))
 
     def close(self, cursor: Any) -> None:
-        self._call(cursor.close, cursor.close)
+        self._call(cursor.close)
 
     def send(self, statement: str) -> None:
         """A statement of no parameters and no rows (BEGIN, COMMIT)."""
-        self._call(lambda: self.raw.execute(statement), lambda: self.raw.execute(statement))
+        self._call(lambda: self.raw.execute(statement))
 
     @property
     def in_pipeline(self) -> bool:

@@ -49,7 +49,7 @@ class Statement:
         """`postgres_tail`: what PostgreSQL alone is sent at the end (a row lock's FOR SHARE)."""
         self.sql = " ".join(sql.split())
         postgres = f"{self.sql} {postgres_tail}".strip()
-        self.numbered = Numbered.of(postgres)  # on the event loop (one_text)
+        self.numbered = Numbered.of(postgres)  # its text for psycopg, and for PREPARE (driver)
 
     def text_for(self, conn: Connection) -> str:
         return self.sql if is_sqlite(conn) else self.numbered.pyformat
